@@ -1,0 +1,137 @@
+// Command cifsd is a small SMB2/3 file server.
+//
+// Usage:
+//
+//	cifsd [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]...
+//
+// With no -share it serves an in-memory share named "share", seeded with a
+// README. Users are given with -user; with none, only guest access is
+// possible, and only when -guest is set.
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/ntlm"
+	"github.com/cifsd/cifsd/smb"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+//go:embed defaultshare
+var defaultShare embed.FS
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cifsd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var shares, users listFlag
+	listen := flag.String("listen", ":445", "TCP address to listen on")
+	flag.Var(&shares, "share", "share to serve, NAME=DIR (repeatable)")
+	flag.Var(&users, "user", "user allowed to log in, NAME:PASSWORD (repeatable)")
+	guest := flag.Bool("guest", false, "admit unknown users as guest to every share")
+	readOnly := flag.Bool("read-only", false, "serve every share read-only")
+	signing := flag.String("signing", "required", "signing policy: required or enabled")
+	name := flag.String("name", "CIFSD", "NetBIOS server name")
+	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	srv := &smb.Server{ServerName: *name, Logger: log}
+	switch *signing {
+	case "required":
+		srv.Signing = smb.SigningRequired
+	case "enabled":
+		srv.Signing = smb.SigningEnabled
+	default:
+		return fmt.Errorf("-signing: %q is not required or enabled", *signing)
+	}
+	for _, s := range shares {
+		n, dir, ok := strings.Cut(s, "=")
+		if !ok || n == "" || dir == "" {
+			return fmt.Errorf("-share %q: want NAME=DIR", s)
+		}
+		fsys, err := vfs.Dir(dir)
+		if err != nil {
+			return fmt.Errorf("-share %s: %w", n, err)
+		}
+		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: fsys, ReadOnly: *readOnly, Guest: *guest})
+	}
+	if len(srv.Shares) == 0 {
+		seed, err := fs.Sub(defaultShare, "defaultshare")
+		if err != nil {
+			return err
+		}
+		mem, err := vfs.NewMemFromFS(seed)
+		if err != nil {
+			return fmt.Errorf("default share: %w", err)
+		}
+		srv.Shares = append(srv.Shares, smb.Share{Name: "share", FS: mem, ReadOnly: *readOnly, Guest: *guest,
+			Comment: "in-memory share"})
+	}
+	passwords := make(map[string]string)
+	for _, u := range users {
+		n, pw, ok := strings.Cut(u, ":")
+		if !ok || n == "" {
+			return fmt.Errorf("-user %q: want NAME:PASSWORD", u)
+		}
+		passwords[n] = pw
+	}
+	mech := ntlm.Users(ntlm.Passwords(passwords))
+	mech.AllowGuest = *guest
+	mech.ServerName = *name
+	srv.Auth = auth.Negotiate(mech)
+	if len(passwords) == 0 && !*guest {
+		log.Warn("no -user given and -guest not set: nobody can log in")
+	}
+
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "addr", l.Addr().String(), "shares", len(srv.Shares))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cmac
+
+const raceEnabled = false

@@ -1,0 +1,55 @@
+package smb
+
+import (
+	"context"
+	"sync"
+
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// asyncOp is a request that answered STATUS_PENDING and completes later
+// (MS-SMB2 3.3.4.2): CHANGE_NOTIFY, a blocking LOCK. Its final response goes
+// through the connection's writer like any other.
+type asyncOp struct {
+	id       uint64
+	conn     *conn
+	req      *Request // Header, Session and Tree stay valid; Msg does not
+	ctx      context.Context
+	cancelFn context.CancelFunc
+	once     sync.Once
+}
+
+// goAsync turns req into an async operation. The handler returns
+// op.interim() and later calls op.complete exactly once, from any goroutine;
+// op.ctx is cancelled by CANCEL, by close of the handle's owner, or when the
+// connection ends, and the handler then completes with STATUS_CANCELLED.
+func (r *Request) goAsync() *asyncOp {
+	c := r.conn
+	ctx, cancel := context.WithCancel(c.ctx)
+	saved := *r
+	saved.Msg = nil
+	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
+	c.inflightMu.Lock()
+	c.asyncOps[op.id] = op
+	c.inflightMu.Unlock()
+	return op
+}
+
+// interim is the STATUS_PENDING response that announces the operation.
+func (op *asyncOp) interim() *Response {
+	return &Response{Status: smb2.StatusPending, async: op}
+}
+
+// complete sends the final response; later calls do nothing.
+func (op *asyncOp) complete(resp *Response) {
+	op.once.Do(func() {
+		c := op.conn
+		c.inflightMu.Lock()
+		delete(c.asyncOps, op.id)
+		c.inflightMu.Unlock()
+		op.cancelFn()
+		c.sendAsync(op, resp)
+	})
+}
+
+func (op *asyncOp) cancel() { op.cancelFn() }

@@ -1,0 +1,518 @@
+package smb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cifsd/cifsd/internal/smbcrypto"
+	"github.com/cifsd/cifsd/smb1"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// conn is one client connection: a reader loop that starts a goroutine per
+// frame (bounded by the credits granted) and a writer goroutine that owns
+// the socket's write side.
+type conn struct {
+	srv        *Server
+	nc         net.Conn
+	remoteAddr string
+	log        *slog.Logger
+	ctx        context.Context
+	cancel     context.CancelFunc
+
+	out       chan outFrame
+	done      chan struct{}
+	closeOnce sync.Once
+	reqs      sync.WaitGroup
+	sem       chan struct{}
+
+	credits creditWindow
+
+	// Negotiated state, set once by NEGOTIATE (under negMu) and read
+	// without locks afterwards through dialect() and the atomics.
+	negMu     sync.Mutex
+	dialectV  atomic.Uint32 // 0 until NEGOTIATE completes
+	neg       negotiateState
+	preauthMu sync.Mutex
+	preauth   smbcrypto.PreauthHash // connection's hash (3.1.1), MS-SMB2 3.3.5.4
+
+	inflightMu sync.Mutex
+	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
+	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
+}
+
+// negotiateState is what NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
+type negotiateState struct {
+	clientGUID     [16]byte
+	clientCaps     uint32
+	clientSecMode  uint16
+	clientDialects []uint16
+	serverCaps     uint32
+	serverSecMode  uint16
+	cipher         uint16 // 3.1.1 ENCRYPTION_CAPABILITIES choice (0: none)
+	signingAlg     uint16 // 3.1.1 SIGNING_CAPABILITIES choice
+	signingReq     bool   // the server requires signing
+}
+
+type outFrame struct {
+	bufs    net.Buffers
+	release func()
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		srv:        s,
+		nc:         nc,
+		remoteAddr: nc.RemoteAddr().String(),
+		ctx:        ctx,
+		cancel:     cancel,
+		out:        make(chan outFrame, 64),
+		done:       make(chan struct{}),
+		sem:        make(chan struct{}, maxCredits),
+		inflight:   make(map[uint64]context.CancelFunc),
+		asyncOps:   make(map[uint64]*asyncOp),
+	}
+	c.log = s.logger().With("remote", c.remoteAddr)
+	c.credits.init()
+	return c
+}
+
+func (c *conn) dialect() uint16 { return uint16(c.dialectV.Load()) }
+
+func (c *conn) serve() {
+	defer close(c.done)
+	writerDone := make(chan struct{})
+	go func() { c.writeLoop(); close(writerDone) }()
+	defer func() {
+		c.cancel()
+		c.reqs.Wait()
+		c.cancelAsync()
+		close(c.out)
+		<-writerDone
+		c.nc.Close()
+		c.srv.sessions.dropConn(c)
+		c.log.Debug("connection closed")
+	}()
+	c.log.Debug("connection open")
+	idle := c.srv.IdleTimeout
+	if idle == 0 {
+		idle = 15 * time.Minute
+	}
+	var hdr [4]byte
+	first := true
+	for {
+		if idle > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		frame, release, err := readFrame(c.nc, &hdr)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
+				c.log.Debug("read", "err", err)
+			}
+			return
+		}
+		if first && len(frame) >= 4 && [4]byte(frame[:4]) == smb1.ProtocolID {
+			first = false
+			ok := c.upgradeSMB1(frame)
+			release()
+			if !ok {
+				return
+			}
+			continue
+		}
+		first = false
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.ctx.Done():
+			release()
+			return
+		}
+		c.reqs.Add(1)
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					c.log.Error("panic serving request", "panic", r, "stack", stack())
+					c.close()
+				}
+				release()
+				<-c.sem
+				c.reqs.Done()
+			}()
+			c.handleFrame(frame)
+		}()
+	}
+}
+
+// writeLoop writes frames until c.out is closed. A write error closes the
+// connection; later frames are dropped.
+func (c *conn) writeLoop() {
+	failed := false
+	for f := range c.out {
+		if !failed {
+			if _, err := f.bufs.WriteTo(c.nc); err != nil {
+				failed = true
+				c.close()
+			}
+		}
+		if f.release != nil {
+			f.release()
+		}
+	}
+}
+
+// send queues one frame made of bufs (without the transport header).
+func (c *conn) send(bufs net.Buffers, release func()) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	all := make(net.Buffers, 0, len(bufs)+1)
+	all = append(all, frameHeader(n))
+	all = append(all, bufs...)
+	select {
+	case c.out <- outFrame{bufs: all, release: release}:
+	case <-c.ctx.Done():
+		if release != nil {
+			release()
+		}
+	}
+}
+
+// close tears the connection down at once.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.nc.Close()
+	})
+}
+
+// shutdown closes the read side so no new request starts; requests in
+// progress finish and their responses are written before the socket closes.
+func (c *conn) shutdown() {
+	if cr, ok := c.nc.(interface{ CloseRead() error }); ok {
+		cr.CloseRead()
+		return
+	}
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// handleFrame decrypts, decompresses and serves one frame.
+func (c *conn) handleFrame(frame []byte) {
+	encrypted := false
+	var encSess *Session
+	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
+		sess, msg, err := c.decrypt(frame)
+		if err != nil {
+			c.log.Debug("decrypt", "err", err)
+			c.close()
+			return
+		}
+		frame, encrypted, encSess = msg, true, sess
+	}
+	if len(frame) < smb2.HeaderSize || [4]byte(frame[:4]) != smb2.ProtocolID {
+		c.log.Debug("not an SMB2 message")
+		c.close()
+		return
+	}
+	c.serveCompound(frame, encrypted, encSess)
+}
+
+// compoundState carries what related requests of a compound inherit
+// (MS-SMB2 3.3.5.2.7.2).
+type compoundState struct {
+	sessionID uint64
+	treeID    uint32
+	fileID    smb2.FileID
+	hasFileID bool
+	failed    smb2.Status // status of the previous element if it failed
+}
+
+// respElem is one encoded response of a compound.
+type respElem struct {
+	msg     []byte // header + body (+ padding added later)
+	data    []byte
+	release func()
+	sess    *Session // signs the element, when non-nil
+}
+
+func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
+	state := &compoundState{}
+	var elems []respElem
+	rest := frame
+	for len(rest) > 0 {
+		var hdr smb2.Header
+		if err := hdr.Decode(rest); err != nil {
+			c.log.Debug("bad header", "err", err)
+			c.close()
+			return
+		}
+		msg := rest
+		if hdr.NextCommand != 0 {
+			if hdr.NextCommand%8 != 0 || hdr.NextCommand < smb2.HeaderSize || int(hdr.NextCommand) > len(rest) {
+				c.log.Debug("bad NextCommand", "next", hdr.NextCommand)
+				c.close()
+				return
+			}
+			msg, rest = rest[:hdr.NextCommand], rest[hdr.NextCommand:]
+		} else {
+			rest = nil
+		}
+		if hdr.IsResponse() {
+			c.close()
+			return
+		}
+		if hdr.Command == smb2.Cancel {
+			c.cancelRequest(&hdr)
+			continue
+		}
+		if !c.credits.consume(hdr.MessageID, c.charge(&hdr)) {
+			// MS-SMB2 3.3.5.2.3: an id outside the window ends the connection.
+			c.log.Debug("message id outside the credit window", "mid", hdr.MessageID, "cmd", hdr.Command)
+			c.close()
+			return
+		}
+		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state}
+		if encrypted && encSess != nil && hdr.SessionID != encSess.ID && hdr.Flags&smb2.FlagsRelatedOps == 0 {
+			// The transform header's session must be the request's.
+			elems = append(elems, c.encodeResponse(req, statusResponse(smb2.StatusAccessDenied)))
+			continue
+		}
+		resp := c.serveOne(req)
+		if resp.drop {
+			c.close()
+			return
+		}
+		elems = append(elems, c.encodeResponse(req, resp))
+		if resp.disconnect {
+			c.writeCompound(elems, encrypted, encSess)
+			c.close()
+			return
+		}
+	}
+	if len(elems) > 0 {
+		c.writeCompound(elems, encrypted, encSess)
+	}
+}
+
+// charge is the request's CreditCharge, with 0 (2.0.2 clients) counting as 1.
+func (c *conn) charge(h *smb2.Header) uint16 {
+	if c.dialect() == smb2.Dialect202 || h.CreditCharge == 0 {
+		return 1
+	}
+	return h.CreditCharge
+}
+
+// serveOne runs one request through the handler chain, cancellable by
+// CANCEL while it runs.
+func (c *conn) serveOne(req *Request) *Response {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	mid := req.Header.MessageID
+	c.inflightMu.Lock()
+	c.inflight[mid] = cancel
+	c.inflightMu.Unlock()
+	defer func() {
+		c.inflightMu.Lock()
+		delete(c.inflight, mid)
+		c.inflightMu.Unlock()
+	}()
+	resp := c.srv.handler.ServeSMB(ctx, req)
+	if resp == nil {
+		resp = statusResponse(smb2.StatusInternalError)
+	}
+	return resp
+}
+
+// encodeResponse builds the response header for req and encodes resp.
+func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
+	rh := smb2.Header{
+		CreditCharge: req.Header.CreditCharge,
+		Status:       uint32(resp.Status),
+		Command:      req.Header.Command,
+		Flags:        smb2.FlagsServerToRedir | req.Header.Flags&(smb2.FlagsRelatedOps|smb2.FlagsPriorityMask),
+		MessageID:    req.Header.MessageID,
+		ProcessID:    req.Header.ProcessID,
+		TreeID:       req.Header.TreeID,
+		SessionID:    req.Header.SessionID,
+	}
+	if req.Session != nil {
+		rh.SessionID = req.Session.ID
+	}
+	if req.Tree != nil {
+		rh.TreeID = req.Tree.ID
+	}
+	if resp.sessionID != 0 {
+		rh.SessionID = resp.sessionID
+	}
+	if resp.treeID != 0 {
+		rh.TreeID = resp.treeID
+	}
+	if resp.async != nil {
+		rh.Flags |= smb2.FlagsAsyncCommand
+		rh.AsyncID = resp.async.id
+	}
+	rh.Credits = c.credits.grant(req.Header.Credits, c.charge(&req.Header))
+	b := resp.Body
+	if b == nil {
+		b = errorBody
+	}
+	msg := make([]byte, smb2.HeaderSize+len(b))
+	rh.Encode(msg)
+	copy(msg[smb2.HeaderSize:], b)
+	if resp.afterEncode != nil {
+		resp.afterEncode(msg)
+	}
+	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
+	if !req.Encrypted && !resp.noSign {
+		e.sess = c.signerFor(req, resp)
+	}
+	return e
+}
+
+// errorBody is the body of an error response without error data
+// (MS-SMB2 2.2.2).
+var errorBody = []byte{9, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// signerFor returns the session that signs the response to req, or nil
+// (MS-SMB2 3.3.4.1.1).
+func (c *conn) signerFor(req *Request, resp *Response) *Session {
+	s := resp.signWith
+	if s == nil {
+		s = req.Session
+	}
+	if s == nil || !s.canSign() {
+		return nil
+	}
+	if req.signed || s.signingRequired {
+		return s
+	}
+	return nil
+}
+
+// writeCompound pads, chains, signs and (when the request was encrypted)
+// encrypts the responses of one frame, and queues them as one frame.
+func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session) {
+	releases := make([]func(), 0, len(elems))
+	var bufs net.Buffers
+	for i := range elems {
+		e := &elems[i]
+		last := i == len(elems)-1
+		if !last {
+			// Pad to 8 bytes and chain (MS-SMB2 3.3.4.1.3).
+			n := len(e.msg) + len(e.data)
+			if pad := (8 - n%8) % 8; pad != 0 {
+				if len(e.data) == 0 {
+					e.msg = append(e.msg, make([]byte, pad)...)
+				} else {
+					e.data = append(e.data[:len(e.data):len(e.data)], make([]byte, pad)...)
+				}
+			}
+			binary.LittleEndian.PutUint32(e.msg[20:], uint32(len(e.msg)+len(e.data)))
+		}
+		if e.sess != nil {
+			e.msg = e.sess.sign(e.msg, e.data)
+		}
+		bufs = append(bufs, e.msg)
+		if len(e.data) > 0 {
+			bufs = append(bufs, e.data)
+		}
+		if e.release != nil {
+			releases = append(releases, e.release)
+		}
+	}
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	if encrypted && encSess != nil {
+		enc, err := encSess.encrypt(bufs)
+		release()
+		if err != nil {
+			c.log.Error("encrypt", "err", err)
+			c.close()
+			return
+		}
+		c.send(net.Buffers{enc}, nil)
+		return
+	}
+	c.send(bufs, release)
+}
+
+// sendAsync sends the final response of an async operation.
+func (c *conn) sendAsync(op *asyncOp, resp *Response) {
+	req := op.req
+	rh := smb2.Header{
+		CreditCharge: req.Header.CreditCharge,
+		Status:       uint32(resp.Status),
+		Command:      req.Header.Command,
+		Flags:        smb2.FlagsServerToRedir | smb2.FlagsAsyncCommand,
+		MessageID:    req.Header.MessageID,
+		AsyncID:      op.id,
+		SessionID:    req.Header.SessionID,
+	}
+	if req.Session != nil {
+		rh.SessionID = req.Session.ID
+	}
+	b := resp.Body
+	if b == nil {
+		b = errorBody
+	}
+	msg := make([]byte, smb2.HeaderSize+len(b))
+	rh.Encode(msg)
+	copy(msg[smb2.HeaderSize:], b)
+	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
+	if !req.Encrypted {
+		e.sess = c.signerFor(req, resp)
+	}
+	var encSess *Session
+	if req.Encrypted {
+		encSess = req.Session
+	}
+	c.writeCompound([]respElem{e}, req.Encrypted, encSess)
+}
+
+// cancelRequest handles CANCEL (MS-SMB2 3.3.5.16): it has no response.
+func (c *conn) cancelRequest(h *smb2.Header) {
+	c.inflightMu.Lock()
+	var op *asyncOp
+	var cancel context.CancelFunc
+	if h.IsAsync() {
+		op = c.asyncOps[h.AsyncID]
+	} else {
+		cancel = c.inflight[h.MessageID]
+		for _, o := range c.asyncOps {
+			if o.req.Header.MessageID == h.MessageID {
+				op = o
+			}
+		}
+	}
+	c.inflightMu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if op != nil {
+		op.cancel()
+	}
+}
+
+// cancelAsync cancels every async operation when the connection ends.
+func (c *conn) cancelAsync() {
+	c.inflightMu.Lock()
+	ops := make([]*asyncOp, 0, len(c.asyncOps))
+	for _, op := range c.asyncOps {
+		ops = append(ops, op)
+	}
+	c.inflightMu.Unlock()
+	for _, op := range ops {
+		op.cancel()
+	}
+}

@@ -1,0 +1,259 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// Create actions (MS-SMB2 2.2.14).
+const (
+	fileSuperseded  = 0
+	fileOpened      = 1
+	fileCreated     = 2
+	fileOverwritten = 3
+)
+
+// genericMap maps GENERIC_* bits to the file-specific rights
+// (MS-SMB2 3.3.5.9, MS-DTYP 2.4.3).
+func mapGeneric(a uint32) uint32 {
+	if a&smb2.GenericAll != 0 {
+		a |= accessFull
+	}
+	if a&smb2.GenericRead != 0 {
+		a |= 0x00120089 // FILE_GENERIC_READ
+	}
+	if a&smb2.GenericWrite != 0 {
+		a |= 0x00120116 // FILE_GENERIC_WRITE
+	}
+	if a&smb2.GenericExecute != 0 {
+		a |= 0x001200A0 // FILE_GENERIC_EXECUTE
+	}
+	return a &^ (smb2.GenericAll | smb2.GenericRead | smb2.GenericWrite | smb2.GenericExecute)
+}
+
+// accessModifying are the rights that change a file or its metadata.
+const accessModifying = smb2.FileWriteData | smb2.FileAppendData | smb2.FileWriteEA |
+	smb2.FileWriteAttributes | smb2.Delete | smb2.WriteDAC | smb2.WriteOwner | smb2.FileDeleteChild
+
+// create opens or creates a file, directory or pipe (MS-SMB2 3.3.5.9).
+func (s *Server) create(ctx context.Context, req *Request) *Response {
+	var r smb2.CreateRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.ImpersonationLevel > smb2.ImpersonationDelegate {
+		return statusResponse(smb2.StatusBadImpersonationLevel)
+	}
+	if r.CreateDisposition > smb2.FileOverwriteIf {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.CreateOptions&smb2.FileDirectoryFile != 0 && r.CreateOptions&smb2.FileNonDirectoryFile != 0 {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if req.Tree.share.ipc {
+		return s.createPipe(ctx, req, &r)
+	}
+	sh := req.Tree.share
+	name, st := cleanPath(r.Name)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+
+	access := r.DesiredAccess
+	if access&smb2.MaximumAllowed != 0 {
+		access |= accessFull
+		if req.Tree.readOnly {
+			access = access&^accessFull | accessReadOnly
+		}
+	}
+	access = mapGeneric(access) &^ smb2.MaximumAllowed
+	if access == 0 {
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+	wantDir := r.CreateOptions&smb2.FileDirectoryFile != 0
+	wantFile := r.CreateOptions&smb2.FileNonDirectoryFile != 0
+	deleteOnClose := r.CreateOptions&smb2.FileDeleteOnClose != 0
+	if deleteOnClose && access&smb2.Delete == 0 {
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+	disp := r.CreateDisposition
+	if req.Tree.readOnly && (access&accessModifying != 0 || deleteOnClose ||
+		disp != smb2.FileOpen && disp != smb2.FileOpenIf) {
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+
+	name, fi, st := sh.resolve(ctx, name)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if name == "." && (disp != smb2.FileOpen && disp != smb2.FileOpenIf || wantFile || deleteOnClose) {
+		if wantFile {
+			return statusResponse(smb2.StatusFileIsADirectory)
+		}
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	node := sh.files[foldKey(name)]
+	if node != nil {
+		if node.deletePending {
+			return statusResponse(smb2.StatusDeletePending)
+		}
+		if node.shareConflict(access, r.ShareAccess) {
+			return statusResponse(smb2.StatusSharingViolation)
+		}
+	}
+	// Re-check under the lock: another create may have made the file.
+	if fi == nil {
+		if got, err := sh.cfg.FS.Stat(ctx, name); err == nil {
+			fi = got
+		}
+	}
+
+	action := uint32(fileOpened)
+	fsys := sh.cfg.FS
+	var file vfs.File
+	var err error
+	exists := fi != nil
+	switch {
+	case exists && fi.IsDir():
+		if wantFile {
+			return statusResponse(smb2.StatusFileIsADirectory)
+		}
+		switch disp {
+		case smb2.FileCreate:
+			return statusResponse(smb2.StatusObjectNameCollision)
+		case smb2.FileOpen, smb2.FileOpenIf:
+		default:
+			return statusResponse(smb2.StatusInvalidParameter)
+		}
+	case exists:
+		if wantDir {
+			return statusResponse(smb2.StatusNotADirectory)
+		}
+		if deleteOnClose && fi.Mode().Perm()&0o222 == 0 {
+			return statusResponse(smb2.StatusCannotDelete)
+		}
+		flag := vfs.O_RDWR
+		if req.Tree.readOnly {
+			flag = vfs.O_RDONLY
+		}
+		switch disp {
+		case smb2.FileCreate:
+			return statusResponse(smb2.StatusObjectNameCollision)
+		case smb2.FileSupersede:
+			flag |= vfs.O_TRUNC
+			action = fileSuperseded
+		case smb2.FileOverwrite, smb2.FileOverwriteIf:
+			flag |= vfs.O_TRUNC
+			action = fileOverwritten
+		}
+		file, err = fsys.OpenFile(ctx, name, flag, 0)
+		if err != nil && flag&vfs.O_RDWR != 0 && errors.Is(err, fs.ErrPermission) &&
+			access&accessWriteish == 0 && flag&vfs.O_TRUNC == 0 {
+			file, err = fsys.OpenFile(ctx, name, vfs.O_RDONLY, 0)
+		}
+		if err != nil {
+			return statusResponse(statusOf(err))
+		}
+	default: // the name does not exist
+		switch disp {
+		case smb2.FileOpen, smb2.FileOverwrite:
+			return statusResponse(smb2.StatusObjectNameNotFound)
+		}
+		if base := name[strings.LastIndexByte(name, '/')+1:]; base == "" {
+			return statusResponse(smb2.StatusObjectNameInvalid)
+		}
+		action = fileCreated
+		if wantDir {
+			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
+				return statusResponse(statusOf(err))
+			}
+		} else {
+			perm := fs.FileMode(0o666)
+			if r.FileAttributes&0x1 != 0 { // FILE_ATTRIBUTE_READONLY
+				perm = 0o444
+			}
+			file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, perm)
+			if err != nil {
+				return statusResponse(statusOf(err))
+			}
+		}
+	}
+	if file != nil {
+		fi, err = file.Stat()
+	} else {
+		fi, err = fsys.Stat(ctx, name)
+	}
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return statusResponse(statusOf(err))
+	}
+
+	if node == nil {
+		node = sh.nodeLocked(name)
+	}
+	o := &Open{
+		session:       req.Session,
+		tree:          req.Tree,
+		share:         sh,
+		node:          node,
+		name:          name,
+		isDir:         fi.IsDir(),
+		file:          file,
+		access:        access,
+		shareAccess:   r.ShareAccess,
+		createOptions: r.CreateOptions,
+		deleteOnClose: deleteOnClose,
+	}
+	node.opens = append(node.opens, o)
+	req.Session.addOpen(o)
+	req.compound.fileID, req.compound.hasFileID = o.id, true
+
+	m := metaOf(fi)
+	resp := &smb2.CreateResponse{
+		OplockLevel:    smb2.OplockLevelNone,
+		CreateAction:   action,
+		CreationTime:   m.creation,
+		LastAccessTime: m.access,
+		LastWriteTime:  m.write,
+		ChangeTime:     m.change,
+		AllocationSize: uint64(m.alloc),
+		EndofFile:      uint64(m.size),
+		FileAttributes: m.attrs,
+		FileId:         o.id,
+	}
+	resp.CreateContexts = s.createContextResponses(req, &r, m)
+	return ok(resp)
+}
+
+// createContextResponses answers the create contexts cifsd understands
+// (MS-SMB2 3.3.5.9.5 MxAc, 3.3.5.9.9 QFid); the others are ignored as
+// Windows ignores unknown ones.
+func (s *Server) createContextResponses(req *Request, r *smb2.CreateRequest, m meta) []smb2.CreateContext {
+	var out []smb2.CreateContext
+	for _, cc := range r.CreateContexts {
+		switch cc.Name {
+		case smb2.CreateQueryMaximalAccess:
+			maxAccess := uint32(accessFull)
+			if req.Tree.readOnly {
+				maxAccess = accessReadOnly
+			}
+			out = append(out, smb2.MxAcResponse{MaximalAccess: maxAccess}.Context())
+		case smb2.CreateQueryOnDiskID:
+			var q smb2.QFidResponse
+			putUint64(q.DiskFileID[:], m.id)
+			putUint64(q.VolumeID[:], s.volumeID())
+			out = append(out, q.Context())
+		}
+	}
+	return out
+}

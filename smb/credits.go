@@ -1,0 +1,75 @@
+package smb
+
+import "sync"
+
+// Credits (MS-SMB2 3.3.1.1, 3.3.5.2.3): the server keeps the window of
+// message ids the client may use. Every id is used once; a multi-credit
+// request uses CreditCharge consecutive ids. The window only moves forward.
+
+const (
+	// maxCredits bounds the ids outstanding at once, and so the requests a
+	// client can have in flight.
+	maxCredits = 512
+	// creditsPerResponse is the most credits one response grants.
+	creditsPerResponse = 256
+)
+
+type creditWindow struct {
+	mu   sync.Mutex
+	low  uint64 // lowest id not yet used
+	high uint64 // one past the highest id granted
+	used map[uint64]struct{}
+}
+
+func (w *creditWindow) init() {
+	w.low, w.high = 0, 1 // the first NEGOTIATE uses id 0
+	w.used = make(map[uint64]struct{})
+}
+
+// consume checks that ids [id, id+charge) are granted and unused, and marks
+// them used.
+func (w *creditWindow) consume(id uint64, charge uint16) bool {
+	n := uint64(max(charge, 1))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id < w.low || id+n < id || id+n > w.high {
+		return false
+	}
+	for i := id; i < id+n; i++ {
+		if _, dup := w.used[i]; dup {
+			return false
+		}
+	}
+	for i := id; i < id+n; i++ {
+		w.used[i] = struct{}{}
+	}
+	for {
+		if _, ok := w.used[w.low]; !ok {
+			break
+		}
+		delete(w.used, w.low)
+		w.low++
+	}
+	return true
+}
+
+// grant adds up to want credits (at least one when the client has none
+// left) within the window bound and returns how many were granted.
+func (w *creditWindow) grant(want, charge uint16) uint16 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	outstanding := w.high - w.low - uint64(len(w.used))
+	g := uint64(want)
+	if g == 0 && outstanding == 0 {
+		g = 1
+	}
+	// MS-SMB2 3.3.1.2: grant at least what the request consumed, so a
+	// client that asks for its charge back keeps its window.
+	g = max(g, min(uint64(charge), 1))
+	g = min(g, creditsPerResponse)
+	if avail := maxCredits - min(outstanding, maxCredits); g > avail {
+		g = avail
+	}
+	w.high += g
+	return uint16(g)
+}

@@ -1,0 +1,85 @@
+package smb
+
+import (
+	"context"
+	"slices"
+
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// ioctl dispatches an IOCTL/FSCTL (MS-SMB2 3.3.5.15).
+func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
+	var r smb2.IoctlRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.Flags&smb2.IoctlIsFsctl == 0 {
+		return statusResponse(smb2.StatusNotSupported)
+	}
+	if uint32(len(r.Input)) > req.conn.maxIO() || r.MaxOutputResponse > req.conn.maxIO() ||
+		!req.checkCredits(max(uint32(len(r.Input)), r.MaxOutputResponse)) {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	reply := func(out []byte, st smb2.Status) *Response {
+		resp := &smb2.IoctlResponse{CtlCode: r.CtlCode, FileId: r.FileId, Output: out}
+		return &Response{Status: st, Body: encodeBody(resp)}
+	}
+	switch r.CtlCode {
+	case smb2.FsctlValidateNegotiateInfo:
+		return s.validateNegotiate(req, &r, reply)
+	case smb2.FsctlPipeTransceive:
+		o, st := req.open(r.FileId)
+		if st != smb2.StatusSuccess {
+			return statusResponse(st)
+		}
+		if o.pipe == nil {
+			return statusResponse(smb2.StatusNotSupported)
+		}
+		out, st := s.transceive(ctx, req, o, r.Input, r.MaxOutputResponse)
+		if st.IsError() {
+			return statusResponse(st)
+		}
+		return reply(out, st)
+	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
+		// Not a DFS server: MS-SMB2 3.3.5.15.2.
+		return statusResponse(smb2.StatusNotFound)
+	}
+	if req.Tree.share.ipc {
+		return statusResponse(smb2.StatusNotSupported)
+	}
+	// Windows answers FSCTLs a file system does not implement so.
+	return statusResponse(smb2.StatusInvalidDeviceRequest)
+}
+
+// validateNegotiate answers FSCTL_VALIDATE_NEGOTIATE_INFO: any difference
+// from what NEGOTIATE settled means the negotiation was tampered with, and
+// the connection is dropped (MS-SMB2 3.3.5.15.12).
+func (s *Server) validateNegotiate(req *Request, r *smb2.IoctlRequest, reply func([]byte, smb2.Status) *Response) *Response {
+	c := req.conn
+	if c.dialect() == smb2.Dialect311 {
+		return &Response{drop: true}
+	}
+	var v smb2.ValidateNegotiateInfoRequest
+	if err := v.Decode(r.Input); err != nil {
+		return &Response{drop: true}
+	}
+	if r.MaxOutputResponse < 24 {
+		return &Response{drop: true}
+	}
+	n := &c.neg
+	if !slices.Equal(v.Dialects, n.clientDialects) ||
+		s.selectDialect(v.Dialects) != c.dialect() ||
+		v.Guid != n.clientGUID ||
+		v.SecurityMode != n.clientSecMode ||
+		v.Capabilities != n.clientCaps {
+		c.log.Warn("validate negotiate mismatch: dropping connection")
+		return &Response{drop: true}
+	}
+	out := smb2.ValidateNegotiateInfoResponse{
+		Capabilities: n.serverCaps,
+		Guid:         s.guid,
+		SecurityMode: n.serverSecMode,
+		Dialect:      c.dialect(),
+	}
+	return reply(encodeBody(&out), smb2.StatusSuccess)
+}

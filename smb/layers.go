@@ -1,0 +1,160 @@
+package smb
+
+import (
+	"context"
+
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// sessionLayer finds the request's session (MS-SMB2 3.3.5.2.9), checks its
+// signature (3.3.5.2.4) and encryption policy, and sets req.Session.
+// NEGOTIATE and SESSION_SETUP pass through: they manage sessions themselves.
+func (s *Server) sessionLayer(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+		h := &req.Header
+		switch h.Command {
+		case smb2.Negotiate:
+			return next.ServeSMB(ctx, req)
+		case smb2.SessionSetup:
+			if st := req.verifySignatureIfSigned(); st != smb2.StatusSuccess {
+				return statusResponse(st)
+			}
+			return next.ServeSMB(ctx, req)
+		}
+		if req.conn.dialect() == 0 {
+			// Nothing but NEGOTIATE before NEGOTIATE.
+			return &Response{drop: true}
+		}
+		id := h.SessionID
+		if h.Flags&smb2.FlagsRelatedOps != 0 && req.compound.sessionID != 0 && id == ^uint64(0) {
+			id = req.compound.sessionID
+		}
+		sess := s.sessions.get(id)
+		if sess == nil {
+			return statusResponse(smb2.StatusUserSessionDeleted)
+		}
+		sess.mu.Lock()
+		state := sess.state
+		sess.mu.Unlock()
+		switch state {
+		case sessionInProgress:
+			return statusResponse(smb2.StatusUserSessionDeleted)
+		case sessionExpired:
+			return statusResponse(smb2.StatusNetworkSessionExpired)
+		}
+		req.Session = sess
+		req.compound.sessionID = sess.ID
+		if !req.Encrypted {
+			if h.Flags&smb2.FlagsSigned != 0 {
+				if !sess.verify(req.Msg) {
+					return &Response{Status: smb2.StatusAccessDenied, noSign: true}
+				}
+				req.signed = true
+			} else if sess.signingRequired && h.Command != smb2.OplockBreak {
+				return &Response{Status: smb2.StatusAccessDenied, noSign: true}
+			}
+			if sess.encryptData {
+				// MS-SMB2 3.3.5.2.9: a session that must encrypt refuses
+				// plain requests.
+				return statusResponse(smb2.StatusAccessDenied)
+			}
+		}
+		return next.ServeSMB(ctx, req)
+	})
+}
+
+// verifySignatureIfSigned checks the signature of a signed SESSION_SETUP
+// for a session that already has keys (re-authentication, binding).
+func (req *Request) verifySignatureIfSigned() smb2.Status {
+	h := &req.Header
+	if h.Flags&smb2.FlagsSigned == 0 || h.SessionID == 0 || req.Encrypted {
+		return smb2.StatusSuccess
+	}
+	sess := req.conn.srv.sessions.get(h.SessionID)
+	if sess == nil || !sess.canSign() {
+		return smb2.StatusSuccess
+	}
+	if !sess.verify(req.Msg) {
+		return smb2.StatusAccessDenied
+	}
+	req.signed = true
+	return smb2.StatusSuccess
+}
+
+// needsTree lists the commands that act within a tree connect.
+var needsTree = [smb2.NumCommands]bool{
+	smb2.TreeDisconnect: true, smb2.Create: true, smb2.Close: true, smb2.Flush: true,
+	smb2.Read: true, smb2.Write: true, smb2.Lock: true, smb2.Ioctl: true,
+	smb2.QueryDirectory: true, smb2.ChangeNotify: true, smb2.QueryInfo: true,
+	smb2.SetInfo: true,
+}
+
+// treeLayer finds the request's tree connect (MS-SMB2 3.3.5.2.11).
+func (s *Server) treeLayer(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+		h := &req.Header
+		if int(h.Command) >= len(needsTree) || !needsTree[h.Command] {
+			return next.ServeSMB(ctx, req)
+		}
+		id := h.TreeID
+		if h.Flags&smb2.FlagsRelatedOps != 0 && id == ^uint32(0) {
+			id = req.compound.treeID
+		}
+		sess := req.Session
+		sess.mu.Lock()
+		t := sess.trees[id]
+		sess.mu.Unlock()
+		if t == nil {
+			return statusResponse(smb2.StatusNetworkNameDeleted)
+		}
+		if t.encrypt && !req.Encrypted {
+			return statusResponse(smb2.StatusAccessDenied)
+		}
+		req.Tree = t
+		req.compound.treeID = t.ID
+		return next.ServeSMB(ctx, req)
+	})
+}
+
+// dispatch calls the handler of the request's command.
+func (s *Server) dispatch(ctx context.Context, req *Request) *Response {
+	switch req.Header.Command {
+	case smb2.Negotiate:
+		return s.negotiate(ctx, req)
+	case smb2.SessionSetup:
+		return s.sessionSetup(ctx, req)
+	case smb2.Logoff:
+		return s.logoff(ctx, req)
+	case smb2.TreeConnect:
+		return s.treeConnect(ctx, req)
+	case smb2.TreeDisconnect:
+		return s.treeDisconnect(ctx, req)
+	case smb2.Create:
+		return s.create(ctx, req)
+	case smb2.Close:
+		return s.closeFile(ctx, req)
+	case smb2.Flush:
+		return s.flush(ctx, req)
+	case smb2.Read:
+		return s.read(ctx, req)
+	case smb2.Write:
+		return s.write(ctx, req)
+	case smb2.Lock:
+		return s.lock(ctx, req)
+	case smb2.Ioctl:
+		return s.ioctl(ctx, req)
+	case smb2.Echo:
+		return s.echo(ctx, req)
+	case smb2.QueryDirectory:
+		return s.queryDirectory(ctx, req)
+	case smb2.ChangeNotify:
+		return s.changeNotify(ctx, req)
+	case smb2.QueryInfo:
+		return s.queryInfo(ctx, req)
+	case smb2.SetInfo:
+		return s.setInfo(ctx, req)
+	case smb2.OplockBreak:
+		return s.oplockBreak(ctx, req)
+	}
+	return statusResponse(smb2.StatusNotImplemented)
+}

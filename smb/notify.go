@@ -1,0 +1,62 @@
+package smb
+
+import (
+	"context"
+
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// changeNotify waits for changes in a directory (MS-SMB2 3.3.5.19). It goes
+// async at once and completes when the request is cancelled
+// (STATUS_CANCELLED) or the handle is closed (STATUS_NOTIFY_CLEANUP).
+// Reporting the changes themselves is the work of the notify subsystem.
+func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
+	var r smb2.ChangeNotifyRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	o, st := req.open(r.FileId)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if !o.isDir {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if o.access&smb2.FileListDirectory == 0 {
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+	op := req.goAsync()
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		op.cancel()
+		return statusResponse(smb2.StatusNotifyCleanup)
+	}
+	o.notifies = append(o.notifies, op)
+	o.mu.Unlock()
+	go func() {
+		<-op.ctx.Done()
+		o.mu.Lock()
+		closed := o.closed
+		for i, x := range o.notifies {
+			if x == op {
+				o.notifies = append(o.notifies[:i], o.notifies[i+1:]...)
+				break
+			}
+		}
+		o.mu.Unlock()
+		st := smb2.StatusCancelled
+		if closed {
+			st = smb2.StatusNotifyCleanup
+		}
+		op.complete(statusResponse(st))
+	}()
+	return op.interim()
+}
+
+// oplockBreak answers an oplock or lease break acknowledgement; cifsd
+// grants no oplocks yet, so there is nothing to acknowledge
+// (MS-SMB2 3.3.5.22.1).
+func (s *Server) oplockBreak(ctx context.Context, req *Request) *Response {
+	return statusResponse(smb2.StatusInvalidOplockProtocol)
+}

@@ -1,0 +1,179 @@
+package smb
+
+import (
+	"context"
+	"io/fs"
+	"sync"
+
+	"github.com/cifsd/cifsd/rpc"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// fileNode is the server's state of one file or directory that has opens:
+// the opens (for share modes) and whether it is to be deleted. Nodes live in
+// shareState.files while they have opens.
+type fileNode struct {
+	key           string // foldKey(name)
+	name          string // backend name
+	opens         []*Open
+	deletePending bool
+	locks         []byteLock
+}
+
+// Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).
+type Open struct {
+	id      smb2.FileID
+	session *Session
+	tree    *Tree
+	share   *shareState
+
+	mu            sync.Mutex
+	node          *fileNode // nil for pipes
+	name          string    // backend name, "." for the share root
+	isDir         bool
+	file          vfs.File // nil for directories and pipes
+	pipe          *rpc.Pipe
+	access        uint32 // granted access mask
+	shareAccess   uint32
+	createOptions uint32
+	deleteOnClose bool
+	position      int64 // FilePositionInformation
+	mode          uint32
+	dir           *dirEnum // QUERY_DIRECTORY state
+	closed        bool
+	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
+	written       bool       // data was written: last-write time is set at close
+}
+
+// dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
+// Open.EnumerationLocation and Open.EnumerationSearchPattern).
+type dirEnum struct {
+	pattern string
+	entries []fs.FileInfo // snapshot taken when the enumeration (re)started
+	next    int
+	dotDone int // "." and ".." already returned (0, 1, 2)
+}
+
+// data-access bits that take part in share-mode checks (MS-FSA 2.1.5.1.2).
+const (
+	accessReadish   = smb2.FileReadData | smb2.FileExecute
+	accessWriteish  = smb2.FileWriteData | smb2.FileAppendData
+	accessShareable = accessReadish | accessWriteish | smb2.Delete
+)
+
+// shareConflict reports whether an open asking for access with shareAccess
+// conflicts with the existing opens of n (MS-FSA 2.1.5.1.2.1).
+func (n *fileNode) shareConflict(access, shareAccess uint32) bool {
+	if access&accessShareable == 0 {
+		return false
+	}
+	for _, o := range n.opens {
+		if o.access&accessShareable == 0 {
+			continue
+		}
+		if access&accessReadish != 0 && o.shareAccess&smb2.FileShareRead == 0 ||
+			access&accessWriteish != 0 && o.shareAccess&smb2.FileShareWrite == 0 ||
+			access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0 ||
+			o.access&accessReadish != 0 && shareAccess&smb2.FileShareRead == 0 ||
+			o.access&accessWriteish != 0 && shareAccess&smb2.FileShareWrite == 0 ||
+			o.access&smb2.Delete != 0 && shareAccess&smb2.FileShareDelete == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// node returns the node of name, creating it; the caller holds sh.mu.
+func (sh *shareState) nodeLocked(name string) *fileNode {
+	k := foldKey(name)
+	n := sh.files[k]
+	if n == nil {
+		n = &fileNode{key: k, name: name}
+		sh.files[k] = n
+	}
+	return n
+}
+
+// addOpen registers o on its session and returns its file id.
+func (s *Session) addOpen(o *Open) {
+	id := s.srv.nextID.Add(1)
+	o.id = smb2.FileID{Persistent: id, Volatile: id}
+	s.mu.Lock()
+	if s.opens == nil {
+		s.opens = make(map[uint64]*Open)
+	}
+	s.opens[id] = o
+	s.mu.Unlock()
+}
+
+// lookupOpen finds an open of the session by file id.
+func (s *Session) lookupOpen(id smb2.FileID) *Open {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.opens[id.Volatile]
+	if o == nil || o.id.Persistent != id.Persistent {
+		return nil
+	}
+	return o
+}
+
+// removeOpen takes o out of the session's table.
+func (s *Session) removeOpen(o *Open) {
+	s.mu.Lock()
+	delete(s.opens, o.id.Volatile)
+	s.mu.Unlock()
+}
+
+// close releases the open: the backend file, the share-mode entry and, when
+// this was the last open of a file to delete, the file itself.
+func (o *Open) close() error {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return nil
+	}
+	o.closed = true
+	f, p := o.file, o.pipe
+	notifies := o.notifies
+	o.mu.Unlock()
+	for _, op := range notifies {
+		op.cancel() // completes with STATUS_NOTIFY_CLEANUP
+	}
+	var err error
+	if f != nil {
+		err = f.Close()
+	}
+	if p != nil {
+		p.Close()
+	}
+	n := o.node
+	if n == nil {
+		return err
+	}
+	sh := o.share
+	sh.mu.Lock()
+	if o.deleteOnClose {
+		n.deletePending = true
+	}
+	n.releaseLocksLocked(o)
+	for i, x := range n.opens {
+		if x == o {
+			n.opens = append(n.opens[:i], n.opens[i+1:]...)
+			break
+		}
+	}
+	last := len(n.opens) == 0
+	doDelete := last && n.deletePending
+	name := n.name
+	if last {
+		delete(sh.files, n.key)
+	}
+	sh.mu.Unlock()
+	if doDelete {
+		if rerr := sh.cfg.FS.Remove(context.Background(), name); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,132 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// maxPathLen bounds a path from the client, in characters (Windows' 32K
+// limit on UNC paths).
+const maxPathLen = 32767
+
+// cleanPath turns the path of a CREATE into a vfs name: backslashes become
+// slashes, the root is ".". It refuses what Windows refuses and whatever
+// could leave the share: "." and ".." elements, invalid characters
+// (MS-FSCC 2.1.5.2), and named streams, which are not served yet.
+func cleanPath(p string) (string, smb2.Status) {
+	if len(p) > maxPathLen {
+		return "", smb2.StatusObjectNameInvalid
+	}
+	p = strings.TrimSuffix(p, "::$DATA") // the default stream is the file
+	if strings.HasPrefix(p, `\`) {
+		// MS-SMB2 3.3.5.9: a CREATE name must not begin with a backslash.
+		return "", smb2.StatusInvalidParameter
+	}
+	p = strings.TrimRight(p, `\`)
+	if p == "" {
+		return ".", smb2.StatusSuccess
+	}
+	elems := strings.Split(p, `\`)
+	for _, e := range elems {
+		switch {
+		case e == "":
+			return "", smb2.StatusObjectNameInvalid
+		case e == "." || e == "..":
+			return "", smb2.StatusObjectNameInvalid
+		case strings.Contains(e, ":"):
+			return "", smb2.StatusObjectNameNotFound
+		}
+		for _, r := range e {
+			if r < 0x20 || strings.ContainsRune(`"*/<>?|`, r) {
+				return "", smb2.StatusObjectNameInvalid
+			}
+		}
+	}
+	return strings.Join(elems, "/"), smb2.StatusSuccess
+}
+
+// resolve finds the backend name of the cleaned path p, matching each
+// element case-insensitively as Windows does. It returns the resolved name,
+// the file's info when it exists (nil when only the last element is
+// missing: the name then keeps the client's spelling of it), or an error
+// status: OBJECT_PATH_NOT_FOUND when a parent is missing.
+func (sh *shareState) resolve(ctx context.Context, p string) (string, fs.FileInfo, smb2.Status) {
+	fsys := sh.cfg.FS
+	if fi, err := fsys.Stat(ctx, p); err == nil {
+		return p, fi, smb2.StatusSuccess
+	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, vfs.ErrNotDir) {
+		return "", nil, statusOf(err)
+	}
+	if p == "." {
+		return "", nil, smb2.StatusObjectNameNotFound
+	}
+	elems := strings.Split(p, "/")
+	cur := "."
+	for i, e := range elems {
+		last := i == len(elems)-1
+		next := path.Join(cur, e)
+		fi, err := fsys.Stat(ctx, next)
+		if err == nil {
+			if !last && !fi.IsDir() {
+				return "", nil, smb2.StatusObjectPathNotFound
+			}
+			if last {
+				return next, fi, smb2.StatusSuccess
+			}
+			cur = next
+			continue
+		}
+		if sh.caseInsensitive {
+			if last {
+				return next, nil, smb2.StatusSuccess
+			}
+			return "", nil, smb2.StatusObjectPathNotFound
+		}
+		found, fi := sh.lookupFold(ctx, cur, e)
+		switch {
+		case found != "" && last:
+			return path.Join(cur, found), fi, smb2.StatusSuccess
+		case found != "" && fi.IsDir():
+			cur = path.Join(cur, found)
+		case last:
+			return next, nil, smb2.StatusSuccess
+		default:
+			return "", nil, smb2.StatusObjectPathNotFound
+		}
+	}
+	return cur, nil, smb2.StatusSuccess
+}
+
+// lookupFold finds name in dir ignoring case.
+func (sh *shareState) lookupFold(ctx context.Context, dir, name string) (string, fs.FileInfo) {
+	list, err := sh.cfg.FS.ReadDir(ctx, dir)
+	if err != nil {
+		return "", nil
+	}
+	for _, fi := range list {
+		if strings.EqualFold(fi.Name(), name) {
+			return fi.Name(), fi
+		}
+	}
+	return "", nil
+}
+
+// splitParent returns the parent directory and base name of a vfs name.
+func splitParent(p string) (dir, base string) {
+	dir, base = path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	return dir, base
+}
+
+// foldKey is the key under which opens of a name are tracked: names that
+// differ only in case are the same file.
+func foldKey(p string) string { return strings.ToUpper(p) }

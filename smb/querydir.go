@@ -1,0 +1,150 @@
+package smb
+
+import (
+	"context"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// queryDirectory enumerates a directory (MS-SMB2 3.3.5.18). The listing is
+// a snapshot taken when an enumeration starts; each call returns as many
+// entries as fit in the client's buffer.
+func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
+	var r smb2.QueryDirectoryRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	o, st := req.open(r.FileId)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if !o.isDir || o.pipe != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if o.access&smb2.FileListDirectory == 0 {
+		return statusResponse(smb2.StatusAccessDenied)
+	}
+	if r.OutputBufferLength > req.conn.maxIO() || !req.checkCredits(r.OutputBufferLength) {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if !fscc.DirClassSupported(r.FileInformationClass) {
+		return statusResponse(smb2.StatusInvalidInfoClass)
+	}
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	restart := r.Flags&(smb2.QueryDirRestartScans|smb2.QueryDirReopen) != 0
+	first := o.dir == nil || restart
+	if first {
+		pattern := r.FileName
+		if pattern == "" {
+			pattern = "*"
+		}
+		if o.dir != nil && r.FileName == "" {
+			pattern = o.dir.pattern
+		}
+		list, err := o.share.cfg.FS.ReadDir(ctx, o.name)
+		if err != nil {
+			return statusResponse(statusOf(err))
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name() < list[j].Name() })
+		o.dir = &dirEnum{pattern: pattern, entries: list}
+	}
+	d := o.dir
+
+	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
+	if err != nil {
+		return statusResponse(smb2.StatusInvalidInfoClass)
+	}
+	single := r.Flags&smb2.QueryDirReturnSingleEntry != 0
+	added := 0
+	full := false
+	add := func(name string, fi fs.FileInfo) bool {
+		e := dirEntry(name, fi)
+		if !w.Add(&e) {
+			full = true
+			return false
+		}
+		added++
+		return !single
+	}
+	// "." and ".." first, as Windows and Samba list them.
+	for d.dotDone < 2 && !full {
+		name := "."
+		if d.dotDone == 1 {
+			name = ".."
+		}
+		if !fscc.MatchPattern(d.pattern, name) {
+			d.dotDone++
+			continue
+		}
+		fi, err := o.share.cfg.FS.Stat(ctx, o.name)
+		if err != nil {
+			return statusResponse(statusOf(err))
+		}
+		if !add(name, fi) {
+			if !full {
+				d.dotDone++
+			}
+			break
+		}
+		d.dotDone++
+	}
+	for !full && d.next < len(d.entries) && (!single || added == 0) {
+		fi := d.entries[d.next]
+		if !fscc.MatchPattern(d.pattern, fi.Name()) {
+			d.next++
+			continue
+		}
+		if !add(fi.Name(), fi) {
+			if !full {
+				d.next++
+			}
+			break
+		}
+		d.next++
+	}
+	if added == 0 {
+		switch {
+		case full:
+			return statusResponse(smb2.StatusInfoLengthMismatch)
+		case first:
+			return statusResponse(smb2.StatusNoSuchFile)
+		default:
+			return statusResponse(smb2.StatusNoMoreFiles)
+		}
+	}
+	return ok(&smb2.QueryDirectoryResponse{Buffer: w.Bytes()})
+}
+
+// dirEntry describes fi under name for QUERY_DIRECTORY.
+func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
+	m := metaOf(fi)
+	if name == "." || name == ".." {
+		m.attrs &^= fscc.FileAttributeHidden
+	}
+	e := fscc.DirEntry{
+		Name:           name,
+		CreationTime:   m.creation,
+		LastAccessTime: m.access,
+		LastWriteTime:  m.write,
+		ChangeTime:     m.change,
+		EndOfFile:      m.size,
+		AllocationSize: m.alloc,
+		FileAttributes: m.attrs,
+		FileID:         m.id,
+	}
+	if name != "." && name != ".." {
+		if short, needed := fscc.ShortName(name); needed {
+			e.ShortName = short
+		}
+	}
+	return e
+}
+
+// equalFold compares names as Windows does.
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

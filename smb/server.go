@@ -1,0 +1,280 @@
+// Package smb is the cifsd SMB2/3 server: the Server, its shares, the
+// handler chain, connections, sessions, tree connects and opens.
+//
+// A Server serves on any net.Listener (Serve) or any single net.Conn
+// (ServeConn):
+//
+//	srv := &smb.Server{
+//		Shares: []smb.Share{{Name: "data", FS: vfs.Dir("/srv/data")}},
+//		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"alice": "secret"}))),
+//	}
+//	log.Fatal(srv.ListenAndServe(":445"))
+package smb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/rpc"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
+// Close.
+var ErrServerClosed = errors.New("smb: server closed")
+
+// Server is an SMB2/3 file server. Its zero value serves nothing and admits
+// nobody; set Shares and Auth. Fields must not change after Serve is called.
+type Server struct {
+	// Shares are the disk shares served. IPC$ is always served in addition.
+	Shares []Share
+	// Auth authenticates SESSION_SETUP exchanges. Use auth.Negotiate to offer
+	// several mechanisms through SPNEGO. Nil admits nobody (unless
+	// AllowAnonymous).
+	Auth auth.Mechanism
+	// ServerName is the NetBIOS name reported to clients; default "CIFSD".
+	ServerName string
+	// Comment is the server comment shown in share listings.
+	Comment string
+	// Signing is the signing policy; the zero value requires signing.
+	Signing SigningPolicy
+	// MinDialect and MaxDialect bound the dialects negotiated (0: 2.0.2 to
+	// 3.1.1).
+	MinDialect, MaxDialect uint16
+	// AllowAnonymous admits null sessions (needed by some clients to list
+	// shares). Off by default.
+	AllowAnonymous bool
+	// Layers are inserted into the handler chain, outermost first, between
+	// the session and tree layers and the file operations (see Layer).
+	Layers []Layer
+	// Logger receives the server's logs; nil uses slog.Default().
+	Logger *slog.Logger
+	// IdleTimeout closes a connection that sent nothing for this long
+	// (0: 15 minutes; negative: never).
+	IdleTimeout time.Duration
+
+	initOnce sync.Once
+	guid     [16]byte
+	start    time.Time
+	handler  Handler
+	shares   map[string]*shareState // upper-cased name -> share
+	sessions sessionTable
+	rpcOnce  sync.Once
+	rpc      *rpc.Server
+	nextID   atomic.Uint64 // session, tree, and file id source
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closed    bool
+	connWG    sync.WaitGroup
+}
+
+// Share is one disk share.
+type Share struct {
+	// Name is the share name clients connect to (case-insensitive).
+	Name string
+	// FS is the file system served.
+	FS vfs.FS
+	// Comment is shown in share listings.
+	Comment string
+	// ReadOnly refuses every change.
+	ReadOnly bool
+	// Guest admits guest and anonymous sessions to the share.
+	Guest bool
+	// Users, when not empty, are the only users admitted (case-insensitive).
+	Users []string
+	// Encrypt requires encryption on this share (SMB 3.x).
+	Encrypt bool
+}
+
+// SigningPolicy says when messages are signed.
+type SigningPolicy int
+
+const (
+	// SigningRequired: every request of an authenticated, non-guest session
+	// must be signed; unsigned ones are refused. The zero value.
+	SigningRequired SigningPolicy = iota
+	// SigningEnabled: messages are signed when the client requires it.
+	SigningEnabled
+)
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.start = time.Now()
+		randRead(s.guid[:])
+		s.shares = make(map[string]*shareState)
+		for i := range s.Shares {
+			sh := &s.Shares[i]
+			s.shares[strings.ToUpper(sh.Name)] = newShareState(sh)
+		}
+		ipc := &Share{Name: "IPC$", Comment: "IPC Service", Guest: true}
+		s.shares["IPC$"] = newShareState(ipc)
+		s.sessions.init()
+		s.conns = make(map[*conn]struct{})
+		s.listeners = make(map[net.Listener]struct{})
+		s.handler = s.buildChain()
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) serverName() string {
+	if s.ServerName != "" {
+		return s.ServerName
+	}
+	return "CIFSD"
+}
+
+// ListenAndServe listens on the TCP address addr (":445" when empty) and
+// serves on it.
+func (s *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = ":445"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("smb: listen: %w", err)
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l and serves each on its own goroutines. It
+// returns ErrServerClosed after Shutdown or Close, or the listener's error.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("smb: accept: %w", err)
+		}
+		delay = 0
+		s.startConn(c)
+	}
+}
+
+// ServeConn serves one connection and returns when it closes.
+func (s *Server) ServeConn(c net.Conn) error {
+	s.init()
+	cc := s.startConn(c)
+	if cc == nil {
+		return ErrServerClosed
+	}
+	<-cc.done
+	return nil
+}
+
+func (s *Server) startConn(c net.Conn) *conn {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return nil
+	}
+	cc := newConn(s, c)
+	s.conns[cc] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.connWG.Done()
+		cc.serve()
+		s.mu.Lock()
+		delete(s.conns, cc)
+		s.mu.Unlock()
+	}()
+	return cc
+}
+
+// Shutdown stops accepting connections, lets requests in progress finish,
+// closes every connection and waits until they are gone or ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.init()
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// buildChain assembles the handler chain: session, then tree, then the
+// application's layers, then the command dispatcher.
+func (s *Server) buildChain() Handler {
+	var h Handler = HandlerFunc(s.dispatch)
+	for i := len(s.Layers) - 1; i >= 0; i-- {
+		h = s.Layers[i](h)
+	}
+	h = s.treeLayer(h)
+	h = s.sessionLayer(h)
+	return h
+}

@@ -1,0 +1,184 @@
+package smb
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// sessionSetup runs one leg of an authentication exchange
+// (MS-SMB2 3.3.5.5).
+func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
+	c := req.conn
+	if c.dialect() == 0 {
+		return &Response{drop: true}
+	}
+	var r smb2.SessionSetupRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.Flags&smb2.SessionFlagBinding != 0 {
+		// Multichannel binding is not offered (no MULTI_CHANNEL capability).
+		return statusResponse(smb2.StatusRequestNotAccepted)
+	}
+	if s.Auth == nil && !s.AllowAnonymous {
+		return statusResponse(smb2.StatusLogonFailure)
+	}
+
+	var sess *Session
+	isNew := req.Header.SessionID == 0
+	if isNew {
+		sess = &Session{ID: s.nextID.Add(1), srv: s, conn: c, state: sessionInProgress}
+		if c.dialect() == smb2.Dialect311 {
+			c.preauthMu.Lock()
+			sess.keys.preauth = c.preauth
+			c.preauthMu.Unlock()
+		}
+		s.sessions.add(sess)
+	} else {
+		sess = s.sessions.get(req.Header.SessionID)
+		if sess == nil || sess.conn != c {
+			return statusResponse(smb2.StatusUserSessionDeleted)
+		}
+	}
+	fail := func(st smb2.Status) *Response {
+		sess.mu.Lock()
+		sess.authCtx = nil
+		inProgress := sess.state == sessionInProgress
+		sess.mu.Unlock()
+		if inProgress {
+			s.sessions.remove(sess.ID)
+		}
+		return &Response{Status: st, noSign: true, sessionID: sess.ID}
+	}
+
+	sess.mu.Lock()
+	actx := sess.authCtx
+	if actx == nil && len(r.SecurityBuffer) == 0 && s.AllowAnonymous && s.Auth == nil {
+		actx = anonymousContext{}
+	}
+	if actx == nil {
+		sess.mu.Unlock()
+		a, err := s.Auth.Start(ctx)
+		if err != nil {
+			return fail(smb2.StatusInternalError)
+		}
+		actx = a
+		sess.mu.Lock()
+		sess.authCtx = actx
+	}
+	if c.dialect() == smb2.Dialect311 {
+		sess.keys.preauth.Update(req.Msg)
+	}
+	sess.mu.Unlock()
+
+	out, done, err := actx.Accept(ctx, r.SecurityBuffer)
+	if err != nil {
+		c.log.Info("authentication failed", "err", err)
+		return fail(authStatus(err))
+	}
+	if !done {
+		return &Response{
+			Status:    smb2.StatusMoreProcessingRequired,
+			Body:      encodeBody(&smb2.SessionSetupResponse{SecurityBuffer: out}),
+			sessionID: sess.ID,
+			noSign:    true,
+			afterEncode: func(msg []byte) {
+				if c.dialect() == smb2.Dialect311 {
+					sess.mu.Lock()
+					sess.keys.preauth.Update(msg)
+					sess.mu.Unlock()
+				}
+			},
+		}
+	}
+
+	res := actx.Result()
+	if res == nil {
+		return fail(smb2.StatusInternalError)
+	}
+	if res.Anonymous && !s.AllowAnonymous {
+		return fail(smb2.StatusLogonFailure)
+	}
+	var flags uint16
+	switch {
+	case res.Anonymous:
+		flags = smb2.SessionFlagIsNull
+	case res.Guest:
+		flags = smb2.SessionFlagIsGuest
+	}
+	sess.mu.Lock()
+	reauth := sess.state == sessionValid
+	if reauth && !sameUser(sess.Identity, res.Identity) {
+		// MS-SMB2 3.3.5.5.3: re-authentication as another user fails.
+		sess.authCtx = nil
+		sess.mu.Unlock()
+		return fail(smb2.StatusNetworkSessionExpired)
+	}
+	sess.Identity = res.Identity
+	sess.authCtx = nil
+	if !reauth && !sess.isGuest() && len(res.SessionKey) > 0 {
+		sess.deriveKeys(c, res.SessionKey)
+		sess.signingRequired = s.Signing == SigningRequired ||
+			c.neg.clientSecMode&smb2.NegotiateSigningRequired != 0
+		if c.dialect() >= smb2.Dialect300 && s.encryptionRequired() && sess.keys.canEncrypt() {
+			sess.encryptData = true
+		}
+	}
+	if sess.encryptData {
+		flags |= smb2.SessionFlagEncryptData
+	}
+	sess.state = sessionValid
+	sess.mu.Unlock()
+	c.log.Info("session established", "user", res.User, "domain", res.Domain,
+		"guest", res.Guest, "anonymous", res.Anonymous, "session", sess.ID)
+	resp := &Response{
+		Body:      encodeBody(&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}),
+		sessionID: sess.ID,
+	}
+	if sess.canSign() {
+		resp.signWith = sess // MS-SMB2 3.3.5.5.3: the final response is signed
+	} else {
+		resp.noSign = true
+	}
+	return resp
+}
+
+func sameUser(a, b auth.Identity) bool {
+	return a.Anonymous == b.Anonymous && a.Guest == b.Guest &&
+		equalFold(a.User, b.User) && equalFold(a.Domain, b.Domain)
+}
+
+// authStatus maps an authentication error to the status Windows answers.
+func authStatus(err error) smb2.Status {
+	switch {
+	case errors.Is(err, auth.ErrTimeSkew):
+		return smb2.StatusTimeDifferenceAtDC
+	case errors.Is(err, auth.ErrInvalidToken):
+		return smb2.StatusInvalidParameter
+	case errors.Is(err, auth.ErrAccessDenied):
+		return smb2.StatusAccessDenied
+	}
+	return smb2.StatusLogonFailure
+}
+
+// anonymousContext admits a null session when no Auth is configured.
+type anonymousContext struct{}
+
+func (anonymousContext) Accept(context.Context, []byte) ([]byte, bool, error) {
+	return nil, true, nil
+}
+
+func (anonymousContext) Result() *auth.Result {
+	return &auth.Result{Identity: auth.Identity{Anonymous: true}}
+}
+
+// logoff ends the session (MS-SMB2 3.3.5.6).
+func (s *Server) logoff(ctx context.Context, req *Request) *Response {
+	sess := req.Session
+	s.sessions.remove(sess.ID)
+	sess.teardown()
+	return &Response{Body: []byte{4, 0, 0, 0}, signWith: sess}
+}

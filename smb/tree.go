@@ -1,0 +1,74 @@
+package smb
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// shareState is a share as the server runs it: its configuration and the
+// table of open files that share modes and delete-on-close work on.
+type shareState struct {
+	cfg             *Share
+	ipc             bool
+	caseInsensitive bool
+
+	mu    sync.Mutex
+	files map[string]*fileNode // by foldKey of the backend name
+}
+
+func newShareState(cfg *Share) *shareState {
+	sh := &shareState{cfg: cfg, ipc: cfg.FS == nil, files: make(map[string]*fileNode)}
+	if ci, ok := cfg.FS.(vfs.CaseInsensitiver); ok && ci.CaseInsensitive() {
+		sh.caseInsensitive = true
+	}
+	return sh
+}
+
+// admits reports whether id may connect to the share.
+func (sh *shareState) admits(s *Session) bool {
+	if s.isGuest() {
+		return sh.cfg.Guest
+	}
+	if len(sh.cfg.Users) == 0 {
+		return true
+	}
+	for _, u := range sh.cfg.Users {
+		if strings.EqualFold(u, s.Identity.User) {
+			return true
+		}
+	}
+	return false
+}
+
+// Tree is a tree connect: a session's connection to one share
+// (MS-SMB2 3.3.1.10).
+type Tree struct {
+	// ID is the TreeId on the wire.
+	ID uint32
+	// Share is the share's configuration.
+	Share *Share
+
+	share    *shareState
+	session  *Session
+	readOnly bool
+	encrypt  bool
+}
+
+// disconnect closes the tree's opens.
+func (t *Tree) disconnect() {
+	s := t.session
+	s.mu.Lock()
+	var opens []*Open
+	for id, o := range s.opens {
+		if o.tree == t {
+			opens = append(opens, o)
+			delete(s.opens, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range opens {
+		o.close()
+	}
+}
