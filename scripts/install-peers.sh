@@ -13,8 +13,10 @@ missing() {
 		command -v "$c" >/dev/null 2>&1 || { echo "$c"; return 0; }
 	done
 	[ -x /usr/libexec/samba/samba-dcerpcd ] || { echo samba-dcerpcd; return 0; }
-	[ -x /usr/bin/python3 ] && timeout 30 /usr/bin/python3 -c 'import impacket.smbconnection' 2>/dev/null ||
-		{ echo impacket; return 0; }
+	if ! timeout 30 /usr/bin/python3 -c 'import impacket.smbconnection' 2>/dev/null; then
+		echo impacket
+		return 0
+	fi
 	return 1
 }
 

@@ -11,7 +11,7 @@
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
-SYS_PYTHON=/usr/bin/python3 # Debian's python: impacket is installed for it
+export SYS_PYTHON=/usr/bin/python3 # Debian's python: impacket is installed for it
 
 : "${SMB_HOST:=127.0.0.1}"
 : "${SMB_SHARE:=share}"
@@ -28,8 +28,12 @@ free_port() {
 		echo "$p"
 		return 0
 	fi
-	timeout 10 "$SYS_PYTHON" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+	local i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		port_open "$p" || { echo "$p"; return 0; }
+	done
+	die "no free port found"
 }
 
 # port_open PORT: true when something accepts on 127.0.0.1:PORT.
@@ -62,23 +66,31 @@ kill_wait() {
 
 # ---------------------------------------------------------------- cifsd
 
-# cifsd_available: true when ./cmd/cifsd holds a main package to build.
+# cifsd_available: true when ./cmd/cifsd holds a main package to build
+# (or CIFSD_BIN names a prebuilt binary).
 cifsd_available() {
+	[ -n "${CIFSD_BIN:-}" ] && return 0
 	compgen -G "$REPO_ROOT/cmd/cifsd/*.go" >/dev/null &&
 		grep -qs '^package main' "$REPO_ROOT"/cmd/cifsd/*.go
 }
 
 # start_cifsd [SHARE_DIR]: build ./cmd/cifsd, start it on 127.0.0.1:$CIFSD_PORT
 # (picked free if unset) serving SMB_SHARE=SHARE_DIR (a new temp dir if none)
-# for SMB_USER:SMB_PASS. Extra daemon flags: $CIFSD_FLAGS.
+# for SMB_USER:SMB_PASS. Extra daemon flags: $CIFSD_FLAGS. CIFSD_BIN names a
+# prebuilt binary to run instead of building one.
 start_cifsd() {
-	cifsd_available || { log "cifsd: no main package in ./cmd/cifsd"; return 1; }
+	[ -n "${CIFSD_BIN:-}" ] || cifsd_available ||
+		{ log "cifsd: no main package in ./cmd/cifsd"; return 1; }
 	CIFSD_DIR=$(mktemp -d /tmp/cifsd-run.XXXXXX)
 	CIFSD_SHARE_DIR=${1:-$CIFSD_DIR/share}
 	mkdir -p "$CIFSD_SHARE_DIR"
-	log "cifsd: building ./cmd/cifsd"
-	(cd "$REPO_ROOT" && timeout 600 go build -o "$CIFSD_DIR/cifsd" ./cmd/cifsd) ||
-		{ log "cifsd: build failed"; return 1; }
+	if [ -n "${CIFSD_BIN:-}" ]; then
+		cp "$CIFSD_BIN" "$CIFSD_DIR/cifsd"
+	else
+		log "cifsd: building ./cmd/cifsd"
+		(cd "$REPO_ROOT" && timeout 600 go build -o "$CIFSD_DIR/cifsd" ./cmd/cifsd) ||
+			{ log "cifsd: build failed"; return 1; }
+	fi
 	CIFSD_PORT=$(free_port "${CIFSD_PORT:-4451}")
 	# shellcheck disable=SC2086 # CIFSD_FLAGS is a list of extra flags
 	"$CIFSD_DIR/cifsd" -listen "127.0.0.1:$CIFSD_PORT" \
@@ -198,9 +210,10 @@ stop_samba() {
 
 # descendants PID: print every descendant process id of PID.
 descendants() {
-	local c
+	local c kids
 	[ -n "$1" ] || return 0
-	for c in $(cat "/proc/$1/task/"*/children 2>/dev/null); do
+	kids=$(cat "/proc/$1/task/"*/children 2>/dev/null) || return 0
+	for c in $kids; do
 		echo "$c"
 		descendants "$c"
 	done

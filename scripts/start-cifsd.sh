@@ -5,6 +5,7 @@
 # eval; stop it with: scripts/stop-cifsd.sh (after the eval).
 #   eval "$(scripts/start-cifsd.sh)"; ...; scripts/stop-cifsd.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 start_cifsd "${1:-}"
 # the daemon outlives this script: don't let the shell wait for it

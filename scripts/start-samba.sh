@@ -5,6 +5,7 @@
 # Samba user tester:testpass. Must run as root. Prints shell lines to eval:
 #   eval "$(scripts/start-samba.sh /dev/shm/bench)"; ...; scripts/stop-samba.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 start_samba "${1:-}"
 disown "$SAMBA_PID" "$SAMBA_DCERPCD_PID" 2>/dev/null || true

@@ -7,6 +7,7 @@
 # the file round trip on SMB3_11 with --client-protection=MODE.
 # Prints ok:/FAIL: per check and "N passed, M failed"; exits non-zero on a failure.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 : "${SMB_PORT:?set SMB_PORT (and SMB_HOST SMB_SHARE SMB_USER SMB_PASS)}"
@@ -94,7 +95,7 @@ done
 rc=0
 timeout "$T" smbclient -L "$SMB_HOST" -p "$SMB_PORT" -U "$SMB_USER%$SMB_PASS" \
 	-m SMB3_11 >"$work/out" 2>&1 || rc=$?
-if [ "$rc" -eq 0 ] && grep -Eq "^[[:space:]]+$SMB_SHARE[[:space:]]+Disk" "$work/out"; then
+if [ "$rc" -eq 0 ] && grep -Eq "^[[:space:]]+${SMB_SHARE}[[:space:]]+Disk" "$work/out"; then
 	ok "smbclient -L lists share $SMB_SHARE"
 else
 	fail "smbclient -L (exit $rc): $(tr -s ' \n\t' ' ' <"$work/out" | head -c 300)"

@@ -1,0 +1,52 @@
+# cifsd developer targets. `make test` is what CI runs (.ci/run).
+#   make test          unit (vet, go test, race on the concurrent packages) + interop
+#   make unit          go vet + go test only
+#   make interop       real clients (smbclient, impacket, smbtorture pass list) against cifsd
+#   make bench         cifsd vs Samba's smbd throughput/CPU (BENCH_ONLY=samba|cifsd, BENCH_RUNS=3)
+#   make conformance   smbtorture suites against cifsd and smbd side by side (SUITES="smb2.lock ...")
+#   make fuzz-short    every fuzz target for FUZZTIME each
+#   make peers         install smbclient/smbd/smbtorture/impacket/krb5 (Debian) if missing
+#   make lint-scripts  shellcheck the scripts
+
+GO         ?= go
+GOTESTFLAGS ?= -timeout 20m
+# -race on the packages where goroutines meet; -short keeps it quick.
+RACE_PKGS  ?= ./smb/...
+FUZZTIME   ?= 10s
+SUITES     ?=
+
+SHELL := /usr/bin/env bash
+
+.PHONY: test unit vet gotest race interop peers bench conformance fuzz-short lint-scripts
+
+test: unit interop
+
+unit: vet gotest race
+
+vet:
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test $(GOTESTFLAGS) ./...
+
+race:
+	$(GO) test -race -short $(GOTESTFLAGS) $(RACE_PKGS)
+
+peers:
+	scripts/install-peers.sh
+
+interop: peers
+	scripts/interop.sh
+
+bench: peers
+	scripts/bench.sh
+
+conformance: peers
+	scripts/conformance.sh $(SUITES)
+
+fuzz-short:
+	scripts/fuzz-short.sh $(FUZZTIME)
+
+lint-scripts:
+	@command -v shellcheck >/dev/null || { echo "shellcheck not installed (apt-get install -y shellcheck)"; exit 1; }
+	shellcheck -x scripts/*.sh test/interop/*.sh .ci/run

@@ -1,0 +1,446 @@
+// Package rpc is DCE/RPC over SMB named pipes (MS-RPCE, C706): the PDU
+// codec, a small NDR marshaller, and the services a file server answers on
+// IPC$: srvsvc (share and server information) and wkssvc.
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+var le = binary.LittleEndian
+
+// PDU types (C706 12.6.4).
+const (
+	ptypeRequest          = 0
+	ptypeResponse         = 2
+	ptypeFault            = 3
+	ptypeBind             = 11
+	ptypeBindAck          = 12
+	ptypeBindNak          = 13
+	ptypeAlterContext     = 14
+	ptypeAlterContextResp = 15
+)
+
+// pfc_flags.
+const (
+	pfcFirstFrag  = 0x01
+	pfcLastFrag   = 0x02
+	pfcObjectUUID = 0x80
+)
+
+// Fault status codes (C706 appendix E, MS-RPCE 2.2.2.11).
+const (
+	ncaOpRangeError = 0x1c010002
+	ncaUnkIf        = 0x1c010003
+	ncaProtoError   = 0x1c01000b
+)
+
+const (
+	headerSize = 16
+	// maxRequest bounds a reassembled request.
+	maxRequest = 1 << 20
+	// maxOutput bounds the responses queued on one pipe.
+	maxOutput = 4 << 20
+)
+
+// ErrNoSuchPipe is returned by Open for a pipe that is not served.
+var ErrNoSuchPipe = errors.New("rpc: no such pipe")
+
+// ErrPipeEmpty is returned by Read when no response is pending.
+var ErrPipeEmpty = errors.New("rpc: pipe empty")
+
+// Share types (MS-SRVS 2.2.2.4).
+const (
+	ShareTypeDisk    uint32 = 0x00000000
+	ShareTypeIPC     uint32 = 0x00000003
+	ShareTypeSpecial uint32 = 0x80000000
+)
+
+// ShareInfo describes one share for NetrShareEnum and NetrShareGetInfo.
+type ShareInfo struct {
+	Name    string
+	Type    uint32
+	Comment string
+	Path    string
+}
+
+// Server answers DCE/RPC calls on the pipes it serves.
+type Server struct {
+	// ServerName is the NetBIOS name reported (default "CIFSD").
+	ServerName string
+	// Domain is the workgroup reported (default "WORKGROUP").
+	Domain string
+	// Comment is the server comment.
+	Comment string
+	// Shares lists the shares the caller may see.
+	Shares func(ctx context.Context) []ShareInfo
+	// Logger receives debug logs; nil is slog.Default().
+	Logger *slog.Logger
+}
+
+// interface identifiers.
+type syntaxID struct {
+	uuid    [16]byte
+	version uint32 // major in the low 16 bits, minor in the high
+}
+
+func mustUUID(s string) [16]byte {
+	var u [16]byte
+	h := strings.ReplaceAll(s, "-", "")
+	if len(h) != 32 {
+		panic("bad uuid " + s)
+	}
+	var raw [16]byte
+	for i := 0; i < 16; i++ {
+		fmt.Sscanf(h[2*i:2*i+2], "%02x", &raw[i])
+	}
+	// Little-endian encoding of the first three fields (C706 appendix A).
+	u[0], u[1], u[2], u[3] = raw[3], raw[2], raw[1], raw[0]
+	u[4], u[5] = raw[5], raw[4]
+	u[6], u[7] = raw[7], raw[6]
+	copy(u[8:], raw[8:])
+	return u
+}
+
+var (
+	ndrSyntax    = syntaxID{mustUUID("8a885d04-1ceb-11c9-9fe8-08002b104860"), 2}
+	bindTimeFeat = mustUUID("6cb71c2c-9812-4540-0000-000000000000")
+	srvsvcIf     = mustUUID("4b324fc8-1670-01d3-1278-5a47bf6ee188")
+	wkssvcIf     = mustUUID("6bffd098-a112-3610-9833-46c3f87e345a")
+)
+
+// handler answers one opnum's stub data.
+type service struct {
+	name   string
+	uuid   [16]byte
+	major  uint16
+	invoke func(s *Server, ctx context.Context, opnum uint16, stub []byte) ([]byte, uint32)
+}
+
+var services = map[string]*service{
+	"srvsvc": {name: "srvsvc", uuid: srvsvcIf, major: 3, invoke: (*Server).srvsvc},
+	"wkssvc": {name: "wkssvc", uuid: wkssvcIf, major: 1, invoke: (*Server).wkssvc},
+}
+
+// Open returns an endpoint for the named pipe ("srvsvc", "wkssvc"; case
+// and a "\PIPE\" prefix do not matter).
+func (s *Server) Open(ctx context.Context, pipe string) (*Pipe, error) {
+	p := strings.ToLower(strings.TrimLeft(pipe, `\`))
+	p = strings.TrimPrefix(p, `pipe\`)
+	svc := services[p]
+	if svc == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoSuchPipe, pipe)
+	}
+	return &Pipe{s: s, svc: svc, contexts: make(map[uint16]bool)}, nil
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Pipe is one open of a named pipe: message-mode, bound contexts, and the
+// responses waiting to be read.
+type Pipe struct {
+	s        *Server
+	svc      *service
+	mu       sync.Mutex
+	in       []byte // bytes of a PDU not yet complete
+	req      []byte // stub of a fragmented request being reassembled
+	contexts map[uint16]bool
+	maxFrag  int
+	out      [][]byte // pending response PDUs (messages)
+	closed   bool
+}
+
+// Write consumes PDU bytes from the client; complete PDUs are processed and
+// their responses queued for Read.
+func (p *Pipe) Write(ctx context.Context, b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrNoSuchPipe
+	}
+	if len(p.in)+len(b) > maxRequest+headerSize {
+		p.in = nil
+		return fmt.Errorf("rpc: PDU too large")
+	}
+	p.in = append(p.in, b...)
+	for len(p.in) >= headerSize {
+		n := int(le.Uint16(p.in[8:]))
+		if n < headerSize {
+			p.in = nil
+			return fmt.Errorf("rpc: bad fragment length %d", n)
+		}
+		if len(p.in) < n {
+			return nil
+		}
+		pdu := p.in[:n]
+		p.handle(ctx, pdu)
+		p.in = p.in[n:]
+	}
+	if len(p.in) == 0 {
+		p.in = nil
+	}
+	return nil
+}
+
+// Read returns pending response bytes. When the current message does not
+// fit in b, more is true and the rest is returned by the next Read
+// (SMB answers STATUS_BUFFER_OVERFLOW).
+func (p *Pipe) Read(b []byte) (n int, more bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.out) == 0 {
+		return 0, false, ErrPipeEmpty
+	}
+	m := p.out[0]
+	n = copy(b, m)
+	if n < len(m) {
+		p.out[0] = m[n:]
+		return n, true, nil
+	}
+	p.out = p.out[1:]
+	return n, false, nil
+}
+
+// Transceive writes one request and reads its response
+// (FSCTL_PIPE_TRANSCEIVE).
+func (p *Pipe) Transceive(ctx context.Context, in, out []byte) (int, bool, error) {
+	if err := p.Write(ctx, in); err != nil {
+		return 0, false, err
+	}
+	return p.Read(out)
+}
+
+// Close closes the pipe.
+func (p *Pipe) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.out = nil
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Pipe) queue(pdu []byte) {
+	size := 0
+	for _, o := range p.out {
+		size += len(o)
+	}
+	if size+len(pdu) > maxOutput {
+		return // the client does not read its answers: drop
+	}
+	p.out = append(p.out, pdu)
+}
+
+// header writes a PDU header.
+func header(b []byte, ptype, flags byte, callID uint32) {
+	b[0], b[1], b[2], b[3] = 5, 0, ptype, flags
+	b[4], b[5], b[6], b[7] = 0x10, 0, 0, 0 // little-endian, ASCII, IEEE float
+	le.PutUint16(b[8:], uint16(len(b)))
+	le.PutUint16(b[10:], 0)
+	le.PutUint32(b[12:], callID)
+}
+
+func (p *Pipe) handle(ctx context.Context, pdu []byte) {
+	if pdu[0] != 5 || pdu[1] != 0 {
+		return
+	}
+	callID := le.Uint32(pdu[12:])
+	if pdu[4]&0xF0 != 0x10 {
+		p.fault(callID, 0, ncaProtoError) // big-endian data representation
+		return
+	}
+	switch pdu[2] {
+	case ptypeBind, ptypeAlterContext:
+		p.bind(pdu, callID)
+	case ptypeRequest:
+		p.request(ctx, pdu, callID)
+	default:
+		p.fault(callID, 0, ncaProtoError)
+	}
+}
+
+func (p *Pipe) fault(callID uint32, ctxID uint16, status uint32) {
+	b := make([]byte, headerSize+16)
+	header(b, ptypeFault, pfcFirstFrag|pfcLastFrag, callID)
+	le.PutUint16(b[20:], ctxID)
+	le.PutUint32(b[24:], status)
+	p.queue(b)
+}
+
+// bind answers BIND and ALTER_CONTEXT (C706 12.6.4.3, MS-RPCE 3.3.1.5.6).
+func (p *Pipe) bind(pdu []byte, callID uint32) {
+	alter := pdu[2] == ptypeAlterContext
+	if len(pdu) < headerSize+12 {
+		p.fault(callID, 0, ncaProtoError)
+		return
+	}
+	maxRecv := int(le.Uint16(pdu[18:]))
+	if maxRecv < 1024 {
+		maxRecv = 1024
+	}
+	p.maxFrag = min(maxRecv, 4280)
+	assoc := le.Uint32(pdu[20:])
+	if assoc == 0 {
+		assoc = 0x12345
+	}
+	n := int(pdu[24])
+	pos := headerSize + 12
+	var results bytes.Buffer
+	for i := 0; i < n; i++ {
+		if pos+4+20 > len(pdu) {
+			p.fault(callID, 0, ncaProtoError)
+			return
+		}
+		ctxID := le.Uint16(pdu[pos:])
+		nts := int(pdu[pos+2])
+		abs := pdu[pos+4 : pos+24]
+		pos += 24
+		if pos+20*nts > len(pdu) {
+			p.fault(callID, 0, ncaProtoError)
+			return
+		}
+		var r [24]byte
+		result, reason := uint16(2), uint16(2) // provider rejection: proposed transfer syntaxes not supported
+		var chosen []byte
+		absOK := [16]byte(abs[:16]) == p.svc.uuid && le.Uint16(abs[16:]) == p.svc.major
+		for t := 0; t < nts; t++ {
+			ts := pdu[pos+20*t : pos+20*t+20]
+			switch {
+			case bytes.Equal(ts[:8], bindTimeFeat[:8]):
+				// Bind time feature negotiation (MS-RPCE 3.3.1.5.3):
+				// acknowledge with no features.
+				if chosen == nil {
+					result, reason = 3, 0 // negotiate_ack
+				}
+			case [16]byte(ts[:16]) == ndrSyntax.uuid && le.Uint32(ts[16:]) == ndrSyntax.version && absOK:
+				result, reason, chosen = 0, 0, ts
+			}
+		}
+		if !absOK && result != 3 {
+			result, reason = 2, 1 // abstract syntax not supported
+		}
+		if result == 0 {
+			p.contexts[ctxID] = true
+		}
+		le.PutUint16(r[0:], result)
+		le.PutUint16(r[2:], reason)
+		if chosen != nil {
+			copy(r[4:], chosen)
+		}
+		results.Write(r[:])
+		pos += 20 * nts
+	}
+	secAddr := `\PIPE\` + p.svc.name + "\x00"
+	if alter {
+		secAddr = ""
+	}
+	body := make([]byte, 0, 64)
+	var fix [8]byte
+	le.PutUint16(fix[0:], uint16(p.maxFrag))
+	le.PutUint16(fix[2:], uint16(p.maxFrag))
+	le.PutUint32(fix[4:], assoc)
+	body = append(body, fix[:]...)
+	var sl [2]byte
+	le.PutUint16(sl[:], uint16(len(secAddr)))
+	body = append(body, sl[:]...)
+	body = append(body, secAddr...)
+	for (headerSize+len(body))%4 != 0 {
+		body = append(body, 0)
+	}
+	body = append(body, byte(n), 0, 0, 0)
+	body = append(body, results.Bytes()...)
+	b := make([]byte, headerSize+len(body))
+	ptype := byte(ptypeBindAck)
+	if alter {
+		ptype = ptypeAlterContextResp
+	}
+	header(b, ptype, pfcFirstFrag|pfcLastFrag, callID)
+	copy(b[headerSize:], body)
+	p.queue(b)
+}
+
+func (p *Pipe) request(ctx context.Context, pdu []byte, callID uint32) {
+	if len(pdu) < headerSize+8 {
+		p.fault(callID, 0, ncaProtoError)
+		return
+	}
+	flags := pdu[3]
+	ctxID := le.Uint16(pdu[20:])
+	opnum := le.Uint16(pdu[22:])
+	stub := pdu[headerSize+8:]
+	if flags&pfcObjectUUID != 0 {
+		if len(stub) < 16 {
+			p.fault(callID, ctxID, ncaProtoError)
+			return
+		}
+		stub = stub[16:]
+	}
+	if authLen := int(le.Uint16(pdu[10:])); authLen > 0 {
+		if authLen+8 > len(stub) {
+			p.fault(callID, ctxID, ncaProtoError)
+			return
+		}
+		stub = stub[:len(stub)-authLen-8]
+	}
+	if flags&pfcFirstFrag != 0 {
+		p.req = p.req[:0]
+	}
+	if len(p.req)+len(stub) > maxRequest {
+		p.req = nil
+		p.fault(callID, ctxID, ncaProtoError)
+		return
+	}
+	p.req = append(p.req, stub...)
+	if flags&pfcLastFrag == 0 {
+		return
+	}
+	stub, p.req = p.req, nil
+	if !p.contexts[ctxID] {
+		p.fault(callID, ctxID, ncaUnkIf)
+		return
+	}
+	out, fault := p.svc.invoke(p.s, ctx, opnum, stub)
+	if fault != 0 {
+		p.fault(callID, ctxID, fault)
+		return
+	}
+	p.respond(out, callID, ctxID)
+}
+
+// respond queues the response stub, fragmented to the client's maximum.
+func (p *Pipe) respond(stub []byte, callID uint32, ctxID uint16) {
+	maxStub := max(p.maxFrag, 1024) - headerSize - 8
+	first := true
+	for {
+		n := min(len(stub), maxStub)
+		var flags byte
+		if first {
+			flags |= pfcFirstFrag
+		}
+		if n == len(stub) {
+			flags |= pfcLastFrag
+		}
+		b := make([]byte, headerSize+8+n)
+		header(b, ptypeResponse, flags, callID)
+		le.PutUint32(b[16:], uint32(len(stub)))
+		le.PutUint16(b[20:], ctxID)
+		copy(b[24:], stub[:n])
+		p.queue(b)
+		stub = stub[n:]
+		first = false
+		if len(stub) == 0 {
+			return
+		}
+	}
+}

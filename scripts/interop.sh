@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Interop against cifsd (`make interop`): build and start ./cmd/cifsd on
+# loopback, run smbclient, impacket and the smbtorture tests of
+# test/smbtorture/pass.txt against it, stop it. Exits non-zero if any fails.
+#   INTEROP_TARGET=samba  runs the same against Samba's smbd instead (to check
+#                         the harness itself); INTEROP_TORTURE_LIST=FILE
+#                         replaces test/smbtorture/pass.txt.
+# Until ./cmd/cifsd has a main package the run is skipped (exit 0).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+target=${INTEROP_TARGET:-cifsd}
+tmp=$(mktemp -d /tmp/interop.XXXXXX)
+trap 'stop_cifsd; stop_samba; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+case $target in
+cifsd)
+	if ! cifsd_available; then
+		echo "interop: skipped: ./cmd/cifsd has no main package yet"
+		exit 0
+	fi
+	if ! start_cifsd ""; then
+		echo "FAIL: cifsd did not build or start"
+		echo "interop: 0 passed, 1 failed"
+		exit 1
+	fi
+	export SMB_PORT=$CIFSD_PORT SMB_SHARE_DIR=$CIFSD_SHARE_DIR
+	server_pid=$CIFSD_PID
+	;;
+samba)
+	start_samba ""
+	export SMB_PORT=$SAMBA_PORT SMB_SHARE_DIR=$SAMBA_SHARE_DIR
+	server_pid=$SAMBA_PID
+	;;
+*) die "INTEROP_TARGET must be cifsd or samba" ;;
+esac
+
+total_pass=0 total_fail=0 failed_parts=()
+# part NAME CMD...: run one client suite; its closing "N passed, M failed" line
+# is added to the totals, and a suite that dies without one counts as a failure.
+part() {
+	local name=$1 rc=0 line p f
+	shift
+	echo "== interop: $name against $target (127.0.0.1:$SMB_PORT)"
+	"$@" 2>&1 | tee "$tmp/$name.out" || rc=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/$name.out" | tail -n1 || true)
+	if [ -n "$line" ]; then
+		read -r p _ f _ <<<"$line"
+		total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+	fi
+	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+		[ -n "$line" ] || total_fail=$((total_fail + 1))
+		failed_parts+=("$name")
+	fi
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "FAIL: $target exited during $name"
+		total_fail=$((total_fail + 1))
+		failed_parts+=("$target-died")
+		[ "$target" = cifsd ] && tail -n 40 "$CIFSD_DIR/cifsd.log"
+		return 1
+	fi
+}
+
+# stop at the first part after which the server is gone
+run_parts() {
+	part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
+	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
+	part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
+		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0
+}
+run_parts
+
+if [ ${#failed_parts[@]} -gt 0 ]; then
+	echo "interop: failed: ${failed_parts[*]}"
+	[ "$target" = cifsd ] && { echo "== cifsd log (last 40 lines)"; tail -n 40 "$CIFSD_DIR/cifsd.log" || true; }
+fi
+echo "interop: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ ${#failed_parts[@]} -eq 0 ]

@@ -1,0 +1,183 @@
+package smb
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// stat describes the open's file as it is now.
+func (o *Open) stat(ctx context.Context) (fs.FileInfo, error) {
+	if o.file != nil {
+		return o.file.Stat()
+	}
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	return o.share.cfg.FS.Stat(ctx, name)
+}
+
+// setDeletePending sets or clears the file's delete-pending state
+// (FileDispositionInformation, MS-FSA 2.1.5.15.3).
+func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
+	if o.access&smb2.Delete == 0 {
+		return smb2.StatusAccessDenied
+	}
+	if o.tree.readOnly {
+		return smb2.StatusAccessDenied
+	}
+	if del {
+		fi, err := o.stat(ctx)
+		if err != nil {
+			return statusOf(err)
+		}
+		if o.name == "." {
+			return smb2.StatusCannotDelete
+		}
+		if !fi.IsDir() && fi.Mode().Perm()&0o222 == 0 {
+			return smb2.StatusCannotDelete
+		}
+		if fi.IsDir() {
+			list, err := o.share.cfg.FS.ReadDir(ctx, o.name)
+			if err != nil {
+				return statusOf(err)
+			}
+			if len(list) > 0 {
+				return smb2.StatusDirectoryNotEmpty
+			}
+		}
+	}
+	sh := o.share
+	sh.mu.Lock()
+	o.node.deletePending = del
+	if !del {
+		// Clearing also cancels this open's delete-on-close.
+		o.deleteOnClose = false
+	}
+	sh.mu.Unlock()
+	return smb2.StatusSuccess
+}
+
+// rename moves the open's file to target, a path relative to the share
+// root (FileRenameInformation, MS-FSA 2.1.5.15.12).
+func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Status {
+	if o.access&smb2.Delete == 0 {
+		return smb2.StatusAccessDenied
+	}
+	if o.tree.readOnly {
+		return smb2.StatusAccessDenied
+	}
+	if o.name == "." {
+		return smb2.StatusAccessDenied
+	}
+	target = strings.TrimPrefix(target, `\`)
+	clean, st := cleanPath(target)
+	if st != smb2.StatusSuccess {
+		return st
+	}
+	if clean == "." {
+		return smb2.StatusObjectNameInvalid
+	}
+	sh := o.share
+	dst, dstInfo, st := sh.resolve(ctx, clean)
+	if st != smb2.StatusSuccess {
+		return st
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	src := o.node.name
+	if dstInfo != nil && foldKey(dst) != foldKey(src) {
+		if !replace {
+			return smb2.StatusObjectNameCollision
+		}
+		if dstInfo.IsDir() {
+			return smb2.StatusAccessDenied
+		}
+		if n := sh.files[foldKey(dst)]; n != nil && len(n.opens) > 0 {
+			return smb2.StatusAccessDenied
+		}
+	}
+	if foldKey(dst) == foldKey(src) && dst == src {
+		return smb2.StatusSuccess
+	}
+	if o.isDir {
+		// Windows refuses to rename a directory with open files below it.
+		prefix := foldKey(src) + "/"
+		for k := range sh.files {
+			if strings.HasPrefix(k, prefix) {
+				return smb2.StatusAccessDenied
+			}
+		}
+	}
+	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
+	for _, x := range o.node.opens {
+		if x != o && x.shareAccess&smb2.FileShareDelete == 0 {
+			return smb2.StatusSharingViolation
+		}
+	}
+	if dstInfo != nil && foldKey(dst) == foldKey(src) {
+		// A change of case only: keep the client's new spelling.
+		dir, _ := splitParent(src)
+		_, base := splitParent(clean)
+		dst = joinName(dir, base)
+	}
+	if err := sh.cfg.FS.Rename(ctx, src, dst); err != nil {
+		return statusOf(err)
+	}
+	n := o.node
+	delete(sh.files, n.key)
+	n.name, n.key = dst, foldKey(dst)
+	sh.files[n.key] = n
+	for _, x := range n.opens {
+		x.mu.Lock()
+		x.name = dst
+		x.mu.Unlock()
+	}
+	return smb2.StatusSuccess
+}
+
+func joinName(dir, base string) string {
+	if dir == "." {
+		return base
+	}
+	return dir + "/" + base
+}
+
+// setTimes applies FileBasicInformation times; 0 leaves a time alone and
+// -1 (0xFFFFFFFFFFFFFFFF) stops its automatic update (MS-FSA 2.1.5.15.1),
+// which cifsd treats as "leave alone".
+func (o *Open) setTimes(ctx context.Context, access, write time.Time) smb2.Status {
+	if access.IsZero() && write.IsZero() {
+		return smb2.StatusSuccess
+	}
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	if err := o.share.cfg.FS.Chtimes(ctx, name, access, write); err != nil {
+		return statusOf(err)
+	}
+	return smb2.StatusSuccess
+}
+
+// truncate sets the file's end of file.
+func (o *Open) truncate(size int64) smb2.Status {
+	if o.file == nil {
+		return smb2.StatusInvalidParameter
+	}
+	if o.access&(smb2.FileWriteData|smb2.FileAppendData) == 0 || o.tree.readOnly {
+		return smb2.StatusAccessDenied
+	}
+	if size < 0 {
+		return smb2.StatusInvalidParameter
+	}
+	if err := o.file.Truncate(size); err != nil {
+		return statusOf(err)
+	}
+	return smb2.StatusSuccess
+}
+
+var _ = vfs.O_RDONLY

@@ -1,0 +1,327 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// fixedInfoSize lists the classes whose output cannot be truncated: a
+// smaller buffer gets STATUS_INFO_LENGTH_MISMATCH (MS-SMB2 3.3.5.20.1).
+var variableInfo = map[uint8]bool{
+	fscc.FileAllInformation:            true,
+	fscc.FileNameInformation:           true,
+	fscc.FileNormalizedNameInformation: true,
+	fscc.FileStreamInformation:         true,
+	fscc.FileAlternateNameInformation:  true,
+}
+
+// queryInfo answers QUERY_INFO (MS-SMB2 3.3.5.20).
+func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
+	var r smb2.QueryInfoRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.OutputBufferLength > req.conn.maxIO() || !req.checkCredits(r.OutputBufferLength) {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	o, st := req.open(r.FileId)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	var out []byte
+	switch r.InfoType {
+	case smb2.InfoFile:
+		out, st = s.fileInfo(ctx, o, r.FileInfoClass)
+	case smb2.InfoFilesystem:
+		out, st = s.fsInfo(ctx, o, r.FileInfoClass)
+	case smb2.InfoSecurity:
+		out, st = securityDescriptor(r.AdditionalInformation), smb2.StatusSuccess
+	case smb2.InfoQuota:
+		st = smb2.StatusNotSupported
+	default:
+		st = smb2.StatusInvalidParameter
+	}
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if uint32(len(out)) > r.OutputBufferLength {
+		if r.InfoType == smb2.InfoSecurity {
+			// MS-SMB2 3.3.5.20.3: tell the client the size it needs.
+			b := make([]byte, 8+4)
+			b[0] = 9
+			putUint32(b[4:], 4)
+			putUint32(b[8:], uint32(len(out)))
+			return &Response{Status: smb2.StatusBufferTooSmall, Body: b}
+		}
+		if r.InfoType != smb2.InfoFile || !variableInfo[r.FileInfoClass] {
+			return statusResponse(smb2.StatusInfoLengthMismatch)
+		}
+		return &Response{
+			Status: smb2.StatusBufferOverflow,
+			Body:   encodeBody(&smb2.QueryInfoResponse{Buffer: out[:r.OutputBufferLength]}),
+		}
+	}
+	return ok(&smb2.QueryInfoResponse{Buffer: out})
+}
+
+func putUint32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+// fileMeta describes the open's file for the file information classes.
+func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
+	if o.pipe != nil {
+		return fscc.FileMeta{FileAttributes: fscc.FileAttributeNormal, NumberOfLinks: 1, AccessFlags: o.access}, smb2.StatusSuccess
+	}
+	fi, err := o.stat(ctx)
+	if err != nil {
+		return fscc.FileMeta{}, statusOf(err)
+	}
+	m := metaOf(fi)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.share.mu.Lock()
+	deletePending := o.node != nil && o.node.deletePending
+	o.share.mu.Unlock()
+	name := `\`
+	if o.name != "." {
+		name = `\` + toBackslash(o.name)
+	}
+	return fscc.FileMeta{
+		CreationTime:      m.creation,
+		LastAccessTime:    m.access,
+		LastWriteTime:     m.write,
+		ChangeTime:        m.change,
+		AllocationSize:    m.alloc,
+		EndOfFile:         m.size,
+		FileAttributes:    m.attrs,
+		NumberOfLinks:     m.links,
+		DeletePending:     deletePending,
+		Directory:         m.isDir,
+		IndexNumber:       m.id,
+		AccessFlags:       o.access,
+		CurrentByteOffset: o.position,
+		Mode:              o.mode,
+		Name:              name,
+	}, smb2.StatusSuccess
+}
+
+func toBackslash(p string) string {
+	b := []byte(p)
+	for i, c := range b {
+		if c == '/' {
+			b[i] = '\\'
+		}
+	}
+	return string(b)
+}
+
+func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2.Status) {
+	switch class {
+	case fscc.FileAccessInformation, fscc.FileModeInformation, fscc.FilePositionInformation,
+		fscc.FileAlignmentInformation, fscc.FileEaInformation:
+	default:
+		if o.access&smb2.FileReadAttributes == 0 {
+			return nil, smb2.StatusAccessDenied
+		}
+	}
+	if class == fscc.FileNameInformation {
+		// MS-SMB2 3.3.5.20.1: not available over SMB2; Windows says so.
+		return nil, smb2.StatusInvalidInfoClass
+	}
+	m, st := o.fileMeta(ctx)
+	if st != smb2.StatusSuccess {
+		return nil, st
+	}
+	m.VolumeSerialNumber = s.volumeID()
+	if class == fscc.FileNormalizedNameInformation {
+		m.Name = m.Name[1:] // relative to the share root, without the leading backslash
+	}
+	out, err := fscc.EncodeFileInfo(class, &m)
+	if err != nil {
+		return nil, smb2.StatusInvalidInfoClass
+	}
+	return out, smb2.StatusSuccess
+}
+
+func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2.Status) {
+	m := fscc.FSMeta{
+		VolumeCreationTime: fscc.FileTime(s.start),
+		VolumeSerialNumber: uint32(s.volumeID()),
+		VolumeLabel:        o.tree.Share.Name,
+		BytesPerSector:     512,
+		SectorsPerUnit:     allocUnit / 512,
+		FileSystemName:     "NTFS",
+		Attributes: fscc.FileCaseSensitiveSearch&0 | fscc.FileCasePreservedNames |
+			fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
+		MaxComponentLength: 255,
+		TotalBytes:         1 << 40,
+		FreeBytes:          1 << 39,
+	}
+	copy(m.ObjectID[:], s.guid[:])
+	if sf, ok := o.share.cfg.FS.(vfs.StatFSer); ok {
+		if st, err := sf.StatFS(ctx); err == nil {
+			m.TotalBytes, m.FreeBytes = st.TotalBytes, st.FreeBytes
+		}
+	}
+	out, err := fscc.EncodeFSInfo(class, &m)
+	if err != nil {
+		return nil, smb2.StatusInvalidInfoClass
+	}
+	return out, smb2.StatusSuccess
+}
+
+// setInfo applies SET_INFO (MS-SMB2 3.3.5.21).
+func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
+	var r smb2.SetInfoRequest
+	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	o, st := req.open(r.FileId)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	switch r.InfoType {
+	case smb2.InfoFile:
+		st = s.setFileInfo(ctx, o, r.FileInfoClass, r.Buffer)
+	case smb2.InfoSecurity:
+		// Security descriptors are not stored yet; accept as Samba does
+		// without "acl_xattr", so clients that set them keep working.
+		st = smb2.StatusSuccess
+	case smb2.InfoFilesystem, smb2.InfoQuota:
+		st = smb2.StatusNotSupported
+	default:
+		st = smb2.StatusInvalidParameter
+	}
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	return &Response{Body: []byte{2, 0}}
+}
+
+func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte) smb2.Status {
+	if o.pipe != nil {
+		return smb2.StatusNotSupported
+	}
+	switch class {
+	case fscc.FileBasicInformation:
+		bi, err := fscc.DecodeBasicInformation(b)
+		if err != nil || len(b) < 40 {
+			return smb2.StatusInfoLengthMismatch
+		}
+		if o.access&smb2.FileWriteAttributes == 0 || o.tree.readOnly {
+			return smb2.StatusAccessDenied
+		}
+		return o.setTimes(ctx, fscc.Time(bi.LastAccessTime), fscc.Time(bi.LastWriteTime))
+	case fscc.FileEndOfFileInformation, fscc.FileAllocationInformation:
+		n, err := fscc.DecodeInt64(b)
+		if err != nil {
+			return smb2.StatusInfoLengthMismatch
+		}
+		if class == fscc.FileAllocationInformation {
+			// Allocation below the end of file truncates (MS-FSA 2.1.5.15.1).
+			fi, err := o.stat(ctx)
+			if err != nil {
+				return statusOf(err)
+			}
+			if n >= fi.Size() {
+				return smb2.StatusSuccess
+			}
+		}
+		return o.truncate(n)
+	case fscc.FileDispositionInformation:
+		if len(b) < 1 {
+			return smb2.StatusInfoLengthMismatch
+		}
+		return o.setDeletePending(ctx, b[0] != 0)
+	case fscc.FileDispositionInformationEx:
+		flags, err := fscc.DecodeUint32(b)
+		if err != nil {
+			return smb2.StatusInfoLengthMismatch
+		}
+		return o.setDeletePending(ctx, flags&0x1 != 0)
+	case fscc.FileRenameInformation:
+		ri, err := fscc.DecodeRenameInformation(b)
+		if err != nil {
+			return smb2.StatusInvalidParameter
+		}
+		if ri.RootDirectory != 0 {
+			return smb2.StatusInvalidParameter
+		}
+		return o.rename(ctx, ri.FileName, ri.ReplaceIfExists)
+	case fscc.FilePositionInformation:
+		n, err := fscc.DecodeInt64(b)
+		if err != nil {
+			return smb2.StatusInfoLengthMismatch
+		}
+		if n < 0 {
+			return smb2.StatusInvalidParameter
+		}
+		o.mu.Lock()
+		o.position = n
+		o.mu.Unlock()
+		return smb2.StatusSuccess
+	case fscc.FileModeInformation:
+		m, err := fscc.DecodeUint32(b)
+		if err != nil {
+			return smb2.StatusInfoLengthMismatch
+		}
+		o.mu.Lock()
+		o.mode = m & 0x0000103E // the settable FILE_* mode bits (MS-FSCC 2.4.31)
+		o.mu.Unlock()
+		return smb2.StatusSuccess
+	case fscc.FileValidDataLengthInformation, fscc.FileShortNameInformation:
+		return smb2.StatusSuccess
+	case fscc.FileLinkInformation:
+		return smb2.StatusNotSupported
+	}
+	return smb2.StatusInvalidInfoClass
+}
+
+// securityDescriptor returns a self-relative security descriptor that
+// grants Everyone full access (MS-DTYP 2.4.6): cifsd does not store ACLs
+// yet, and clients (Explorer's Security tab, smbcacls) expect one.
+func securityDescriptor(info uint32) []byte {
+	everyone := []byte{1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}       // S-1-1-0
+	admins := []byte{1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0} // S-1-5-32-544
+	const (
+		ownerInfo = 0x1
+		groupInfo = 0x2
+		daclInfo  = 0x4
+	)
+	b := make([]byte, 20)
+	b[0] = 1                  // revision
+	control := uint16(0x8000) // SE_SELF_RELATIVE
+	if info&ownerInfo != 0 {
+		putUint32(b[4:], uint32(len(b)))
+		b = append(b, admins...)
+	}
+	if info&groupInfo != 0 {
+		putUint32(b[8:], uint32(len(b)))
+		b = append(b, admins...)
+	}
+	if info&daclInfo != 0 {
+		control |= 0x0004 // SE_DACL_PRESENT
+		putUint32(b[16:], uint32(len(b)))
+		ace := []byte{0, 0, 0, 0} // ACCESS_ALLOWED_ACE_TYPE, flags, size
+		aceSize := 4 + 4 + len(everyone)
+		ace[2] = byte(aceSize)
+		ace = append(ace, 0xFF, 0x01, 0x1F, 0x00) // FILE_ALL_ACCESS
+		ace = append(ace, everyone...)
+		acl := []byte{2, 0, 0, 0, 1, 0, 0, 0}
+		aclSize := 8 + len(ace)
+		acl[2], acl[3] = byte(aclSize), byte(aclSize>>8)
+		b = append(b, acl...)
+		b = append(b, ace...)
+	}
+	b[2], b[3] = byte(control), byte(control>>8)
+	return b
+}
+
+var _ = errors.New
+var _ = time.Now

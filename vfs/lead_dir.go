@@ -1,0 +1,96 @@
+package vfs
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DirFS serves an OS directory. Every name is resolved through os.Root, so
+// no name, symbolic link or ".." can reach outside the directory.
+type DirFS struct {
+	root *os.Root
+}
+
+// Dir opens the directory path for serving.
+func Dir(path string) (*DirFS, error) {
+	r, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, fmt.Errorf("vfs: %w", err)
+	}
+	return &DirFS{root: r}, nil
+}
+
+// Close releases the directory.
+func (d *DirFS) Close() error { return d.root.Close() }
+
+// OpenFile opens a regular file; a directory yields ErrIsDir.
+func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (File, error) {
+	f, err := d.root.OpenFile(name, flag|syscall.O_NOFOLLOW, perm)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrIsDir}
+	}
+	return f, nil
+}
+
+// Stat describes name without following a final symbolic link.
+func (d *DirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	return d.root.Lstat(name)
+}
+
+// ReadDir lists a directory.
+func (d *DirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdir(-1)
+}
+
+// Mkdir creates a directory.
+func (d *DirFS) Mkdir(ctx context.Context, name string, perm fs.FileMode) error {
+	return d.root.Mkdir(name, perm)
+}
+
+// Remove removes a file or empty directory.
+func (d *DirFS) Remove(ctx context.Context, name string) error { return d.root.Remove(name) }
+
+// Rename moves a file or directory.
+func (d *DirFS) Rename(ctx context.Context, oldname, newname string) error {
+	return d.root.Rename(oldname, newname)
+}
+
+// Chtimes sets access and modification times; a zero time is left alone.
+func (d *DirFS) Chtimes(ctx context.Context, name string, atime, mtime time.Time) error {
+	return d.root.Chtimes(name, atime, mtime)
+}
+
+// Link creates a hard link.
+func (d *DirFS) Link(ctx context.Context, oldname, newname string) error {
+	return d.root.Link(oldname, newname)
+}
+
+// StatFS reports the capacity of the file system holding the directory.
+func (d *DirFS) StatFS(ctx context.Context) (FSStat, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(d.root.Name(), &st); err != nil {
+		return FSStat{}, err
+	}
+	bs := uint64(st.Bsize)
+	return FSStat{TotalBytes: st.Blocks * bs, FreeBytes: st.Bavail * bs, BlockSize: uint32(bs)}, nil
+}
