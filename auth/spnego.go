@@ -45,26 +45,21 @@ func (n *Negotiator) OIDs() []asn1.ObjectIdentifier { return []asn1.ObjectIdenti
 // (MS-SPNG 2.2.1): every mechanism's OIDs and the negHints Windows sends.
 func (n *Negotiator) InitialToken() []byte { return n.init }
 
-type negHints struct {
-	HintName string `asn1:"explicit,optional,tag:0,generalstring"`
-}
-
-type negTokenInit2 struct {
-	MechTypes []asn1.ObjectIdentifier `asn1:"explicit,tag:0"`
-	NegHints  negHints                `asn1:"explicit,optional,tag:3"`
-}
-
 func (n *Negotiator) buildInitialToken() []byte {
 	var oids []asn1.ObjectIdentifier
 	for _, m := range n.mechs {
 		oids = append(oids, m.OIDs()...)
 	}
-	body, err := asn1.Marshal(negTokenInit2{MechTypes: oids,
-		NegHints: negHints{HintName: "not_defined_in_RFC4178@please_ignore"}})
+	mechTypes, err := asn1.Marshal(oids)
 	if err != nil {
 		panic(err) // static input
 	}
-	return gssWrap(wrapTag(0xA0, body))
+	// negHints [3] { hintName [0] GeneralString } (MS-SPNG 2.2.1); built by
+	// hand because encoding/asn1 has no GeneralString.
+	hint := wrapTag(0x1B, []byte("not_defined_in_RFC4178@please_ignore"))
+	hints := wrapTag(0xA3, wrapTag(0x30, wrapTag(0xA0, hint)))
+	body := append(wrapTag(0xA0, mechTypes), hints...)
+	return gssWrap(wrapTag(0xA0, wrapTag(0x30, body)))
 }
 
 // gssWrap wraps an inner token in the GSS-API InitialContextToken with

@@ -123,9 +123,9 @@ func toBackslash(p string) string {
 
 func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2.Status) {
 	switch class {
-	case fscc.FileAccessInformation, fscc.FileModeInformation, fscc.FilePositionInformation,
-		fscc.FileAlignmentInformation, fscc.FileEaInformation:
-	default:
+	case fscc.FileBasicInformation, fscc.FileAllInformation, fscc.FileNetworkOpenInformation,
+		fscc.FileAttributeTagInformation:
+		// MS-FSA 2.1.5.11: these classes need FILE_READ_ATTRIBUTES.
 		if o.access&smb2.FileReadAttributes == 0 {
 			return nil, smb2.StatusAccessDenied
 		}
@@ -287,7 +287,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 // grants Everyone full access (MS-DTYP 2.4.6): cifsd does not store ACLs
 // yet, and clients (Explorer's Security tab, smbcacls) expect one.
 func securityDescriptor(info uint32) []byte {
-	everyone := []byte{1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}       // S-1-1-0
+	everyone := []byte{1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}             // S-1-1-0
 	admins := []byte{1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0} // S-1-5-32-544
 	const (
 		ownerInfo = 0x1
