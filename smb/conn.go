@@ -43,6 +43,9 @@ type conn struct {
 	preauthMu sync.Mutex
 	preauth   smbcrypto.PreauthHash // connection's hash (3.1.1), MS-SMB2 3.3.5.4
 
+	goneMu sync.Mutex
+	gone   []*Session // sessions recently logged off, newest last
+
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
 	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
@@ -360,6 +363,10 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 		rh.AsyncID = resp.async.id
 	}
 	rh.Credits = c.credits.grant(req.Header.Credits, c.charge(&req.Header))
+	if c.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.log.Debug("response", "cmd", req.Header.Command, "mid", req.Header.MessageID,
+			"status", resp.Status, "session", rh.SessionID, "tree", rh.TreeID)
+	}
 	b := resp.Body
 	if b == nil {
 		b = errorBody
@@ -384,10 +391,10 @@ var errorBody = []byte{9, 0, 0, 0, 0, 0, 0, 0, 0}
 // signerFor returns the session that signs the response to req, or nil
 // (MS-SMB2 3.3.4.1.1).
 func (c *conn) signerFor(req *Request, resp *Response) *Session {
-	s := resp.signWith
-	if s == nil {
-		s = req.Session
+	if s := resp.signWith; s != nil && s.canSign() {
+		return s // this response is always signed (SESSION_SETUP, LOGOFF)
 	}
+	s := req.Session
 	if s == nil || !s.canSign() {
 		return nil
 	}
@@ -515,4 +522,29 @@ func (c *conn) cancelAsync() {
 	for _, op := range ops {
 		op.cancel()
 	}
+}
+
+// maxLoggedOff bounds the logged-off sessions a connection remembers.
+const maxLoggedOff = 8
+
+// rememberLoggedOff keeps s so that late requests of it can get a signed
+// STATUS_USER_SESSION_DELETED.
+func (c *conn) rememberLoggedOff(s *Session) {
+	c.goneMu.Lock()
+	defer c.goneMu.Unlock()
+	if len(c.gone) == maxLoggedOff {
+		c.gone = c.gone[1:]
+	}
+	c.gone = append(c.gone, s)
+}
+
+func (c *conn) loggedOff(id uint64) *Session {
+	c.goneMu.Lock()
+	defer c.goneMu.Unlock()
+	for _, s := range c.gone {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
 }

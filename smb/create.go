@@ -61,6 +61,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	sh := req.Tree.share
 	name, st := cleanPath(r.Name)
 	if st != smb2.StatusSuccess {
+		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
 	}
 
@@ -122,6 +123,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	var err error
 	exists := fi != nil
 	switch {
+	case exists && disp == smb2.FileCreate:
+		return statusResponse(smb2.StatusObjectNameCollision)
 	case exists && fi.IsDir():
 		if wantFile {
 			return statusResponse(smb2.StatusFileIsADirectory)

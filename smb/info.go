@@ -10,14 +10,24 @@ import (
 	"github.com/cifsd/cifsd/vfs"
 )
 
-// fixedInfoSize lists the classes whose output cannot be truncated: a
-// smaller buffer gets STATUS_INFO_LENGTH_MISMATCH (MS-SMB2 3.3.5.20.1).
-var variableInfo = map[uint8]bool{
-	fscc.FileAllInformation:            true,
-	fscc.FileNameInformation:           true,
-	fscc.FileNormalizedNameInformation: true,
-	fscc.FileStreamInformation:         true,
-	fscc.FileAlternateNameInformation:  true,
+// variableFileInfo and variableFSInfo give the fixed part of the classes
+// that end in a variable-length name: a buffer that holds the fixed part
+// gets as much as fits and STATUS_BUFFER_OVERFLOW; a smaller one, and any
+// short buffer for the other classes, STATUS_INFO_LENGTH_MISMATCH
+// (MS-SMB2 3.3.5.20.1, 3.3.5.20.2). The fixed part is the size of the C
+// structure Windows declares, one name character and padding included, as
+// Windows measures it.
+var variableFileInfo = map[uint8]uint32{
+	fscc.FileAllInformation:            104,
+	fscc.FileNameInformation:           8,
+	fscc.FileNormalizedNameInformation: 8,
+	fscc.FileStreamInformation:         32,
+	fscc.FileAlternateNameInformation:  8,
+}
+
+var variableFSInfo = map[uint8]uint32{
+	fscc.FileFsVolumeInformation:    24,
+	fscc.FileFsAttributeInformation: 16,
 }
 
 // queryInfo answers QUERY_INFO (MS-SMB2 3.3.5.20).
@@ -40,6 +50,10 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 	case smb2.InfoFilesystem:
 		out, st = s.fsInfo(ctx, o, r.FileInfoClass)
 	case smb2.InfoSecurity:
+		if o.access&smb2.ReadControl == 0 {
+			st = smb2.StatusAccessDenied
+			break
+		}
 		out, st = securityDescriptor(r.AdditionalInformation), smb2.StatusSuccess
 	case smb2.InfoQuota:
 		st = smb2.StatusNotSupported
@@ -50,6 +64,8 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	if uint32(len(out)) > r.OutputBufferLength {
+		s.logger().Debug("query info: buffer too small", "type", r.InfoType, "class", r.FileInfoClass,
+			"have", r.OutputBufferLength, "need", len(out))
 		if r.InfoType == smb2.InfoSecurity {
 			// MS-SMB2 3.3.5.20.3: tell the client the size it needs.
 			b := make([]byte, 8+4)
@@ -58,7 +74,15 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 			putUint32(b[8:], uint32(len(out)))
 			return &Response{Status: smb2.StatusBufferTooSmall, Body: b}
 		}
-		if r.InfoType != smb2.InfoFile || !variableInfo[r.FileInfoClass] {
+		var fixed uint32
+		var variable bool
+		switch r.InfoType {
+		case smb2.InfoFile:
+			fixed, variable = variableFileInfo[r.FileInfoClass]
+		case smb2.InfoFilesystem:
+			fixed, variable = variableFSInfo[r.FileInfoClass]
+		}
+		if !variable || r.OutputBufferLength < fixed {
 			return statusResponse(smb2.StatusInfoLengthMismatch)
 		}
 		return &Response{
@@ -129,6 +153,13 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		if o.access&smb2.FileReadAttributes == 0 {
 			return nil, smb2.StatusAccessDenied
 		}
+	case fscc.FileFullEaInformation:
+		if o.access&smb2.FileReadEA == 0 {
+			return nil, smb2.StatusAccessDenied
+		}
+		// Extended attributes are not stored yet: a file has none, and
+		// the list is empty (as Samba answers).
+		return nil, smb2.StatusSuccess
 	}
 	if class == fscc.FileNameInformation {
 		// MS-SMB2 3.3.5.20.1: not available over SMB2; Windows says so.
@@ -139,8 +170,17 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		return nil, st
 	}
 	m.VolumeSerialNumber = s.volumeID()
-	if class == fscc.FileNormalizedNameInformation {
+	switch class {
+	case fscc.FileNormalizedNameInformation:
 		m.Name = m.Name[1:] // relative to the share root, without the leading backslash
+	case fscc.FileAlternateNameInformation:
+		_, base := splitParent(o.name)
+		if o.name == "." {
+			return nil, smb2.StatusObjectNameNotFound
+		}
+		short, _ := fscc.ShortName(base)
+		m.Name = short
+		class = fscc.FileNameInformation // same layout (MS-FSCC 2.4.5)
 	}
 	out, err := fscc.EncodeFileInfo(class, &m)
 	if err != nil {

@@ -144,6 +144,9 @@ func (s *Server) read(ctx context.Context, req *Request) *Response {
 		release()
 		return statusResponse(smb2.StatusEndOfFile)
 	}
+	o.mu.Lock()
+	o.position = int64(r.Offset) + int64(n) // FilePositionInformation follows I/O
+	o.mu.Unlock()
 	resp := smb2.ReadResponse{DataLength: uint32(n)}
 	return &Response{Body: encodeBody(&resp), Data: buf[:n], Release: release}
 }
@@ -189,6 +192,7 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	}
 	o.mu.Lock()
 	o.written = true
+	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
 	return ok(&smb2.WriteResponse{Count: uint32(n)})
 }

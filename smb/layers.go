@@ -15,6 +15,11 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		switch h.Command {
 		case smb2.Negotiate:
 			return next.ServeSMB(ctx, req)
+		case smb2.Echo:
+			if s.sessions.get(h.SessionID) == nil {
+				// ECHO needs no session (MS-SMB2 3.3.5.2.9).
+				return next.ServeSMB(ctx, req)
+			}
 		case smb2.SessionSetup:
 			if st := req.verifySignatureIfSigned(); st != smb2.StatusSuccess {
 				return statusResponse(st)
@@ -31,7 +36,14 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		}
 		sess := s.sessions.get(id)
 		if sess == nil {
-			return statusResponse(smb2.StatusUserSessionDeleted)
+			resp := statusResponse(smb2.StatusUserSessionDeleted)
+			// A request signed by a session that just logged off gets a
+			// signed answer, which signing clients insist on.
+			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.Msg) {
+				req.signed = true
+				resp.signWith = old
+			}
+			return resp
 		}
 		sess.mu.Lock()
 		state := sess.state

@@ -179,6 +179,7 @@ func (anonymousContext) Result() *auth.Result {
 func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	sess := req.Session
 	s.sessions.remove(sess.ID)
+	req.conn.rememberLoggedOff(sess)
 	sess.teardown()
 	return &Response{Body: []byte{4, 0, 0, 0}, signWith: sess}
 }
