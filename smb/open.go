@@ -50,8 +50,10 @@ type Open struct {
 // Open.EnumerationLocation and Open.EnumerationSearchPattern).
 type dirEnum struct {
 	pattern string
-	entries []fs.FileInfo // snapshot taken when the enumeration (re)started
+	entries []fs.FileInfo // the listing of the current call
 	next    int
+	last    string // the last name returned; the position of the enumeration
+	started bool   // a name has been returned
 	dotDone int // "." and ".." already returned (0, 1, 2)
 }
 

@@ -33,6 +33,10 @@ func cleanPath(p string) (string, smb2.Status) {
 		return ".", smb2.StatusSuccess
 	}
 	elems := strings.Split(p, `\`)
+	if elems[0] == ".." {
+		// Above the share root (Windows answers so, MS-FSA 2.1.5.1).
+		return "", smb2.StatusObjectPathSyntaxBad
+	}
 	for _, e := range elems {
 		switch {
 		case e == "":

@@ -47,14 +47,23 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		if o.dir != nil && r.FileName == "" {
 			pattern = o.dir.pattern
 		}
-		list, err := o.share.cfg.FS.ReadDir(ctx, o.name)
-		if err != nil {
-			return statusResponse(statusOf(err))
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name() < list[j].Name() })
-		o.dir = &dirEnum{pattern: pattern, entries: list}
+		o.dir = &dirEnum{pattern: pattern}
 	}
 	d := o.dir
+	// The enumeration position is a name, as in an NTFS index: each call
+	// lists the directory as it is now and goes on after the last name
+	// returned, so files deleted meanwhile are not returned and files
+	// created after the position are.
+	list, err := o.share.cfg.FS.ReadDir(ctx, o.name)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
+	sort.Slice(list, func(i, j int) bool { return dirKeyLess(list[i].Name(), list[j].Name()) })
+	d.entries = list
+	d.next = 0
+	if d.started {
+		d.next = sort.Search(len(list), func(i int) bool { return dirKeyLess(d.last, list[i].Name()) })
+	}
 
 	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
 	if err != nil {
@@ -103,9 +112,11 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		if !add(fi.Name(), fi) {
 			if !full {
 				d.next++
+				d.last, d.started = fi.Name(), true
 			}
 			break
 		}
+		d.last, d.started = fi.Name(), true
 		d.next++
 	}
 	if added == 0 {
@@ -144,6 +155,15 @@ func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
 		}
 	}
 	return e
+}
+
+// dirKeyLess orders names as an NTFS index does: by upper-cased name.
+func dirKeyLess(a, b string) bool {
+	ua, ub := strings.ToUpper(a), strings.ToUpper(b)
+	if ua != ub {
+		return ua < ub
+	}
+	return a < b
 }
 
 // equalFold compares names as Windows does.
