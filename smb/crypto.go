@@ -29,6 +29,7 @@ func (s *Session) deriveKeys(c *conn, gssKey []byte) {
 	d := c.dialect()
 	cipher := c.neg.cipher
 	keys := smbcrypto.DeriveKeys(d, gssKey, s.keys.preauth[:], cipher)
+	s.srv.logKeys(s.ID, keys)
 	alg := smbcrypto.SigningAlgorithm(d, c.neg.signingAlg, d == smb2.Dialect311 && c.neg.signingAlg != 0)
 	signer, err := smbcrypto.NewSigner(alg, keys.SigningKey)
 	if err != nil {
@@ -108,7 +109,21 @@ func (c *conn) decrypt(frame []byte) (*Session, []byte, error) {
 }
 
 // encryptionRequired reports whether sessions must encrypt everything.
-func (s *Server) encryptionRequired() bool { return false }
+func (s *Server) encryptionRequired() bool { return s.Encryption == EncryptionRequired }
+
+// logKeys writes a session's keys for Wireshark (its smb2_seskey_list UAT:
+// session id as the bytes on the wire, session key, server-to-client and
+// client-to-server cipher keys, in hex).
+func (s *Server) logKeys(id uint64, keys smbcrypto.Keys) {
+	if s.KeyLog == nil {
+		return
+	}
+	var sid [8]byte
+	binary.LittleEndian.PutUint64(sid[:], id)
+	s.keyLogMu.Lock()
+	defer s.keyLogMu.Unlock()
+	fmt.Fprintf(s.KeyLog, "\"%x\",\"%x\",\"%x\",\"%x\"\n", sid, keys.SessionKey, keys.EncryptionKey, keys.DecryptionKey)
+}
 
 // volumeID is the share-independent volume serial reported to clients.
 func (s *Server) volumeID() uint64 { return binary.LittleEndian.Uint64(s.guid[:8]) }

@@ -71,7 +71,7 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 	if d >= smb2.Dialect210 {
 		n.serverCaps |= smb2.GlobalCapLargeMTU
 	}
-	if d == smb2.Dialect300 || d == smb2.Dialect302 {
+	if (d == smb2.Dialect300 || d == smb2.Dialect302) && s.Encryption != EncryptionOff {
 		if r.Capabilities&smb2.GlobalCapEncryption != 0 {
 			n.serverCaps |= smb2.GlobalCapEncryption
 			n.cipher = smb2.CipherAES128CCM
@@ -160,7 +160,13 @@ func (s *Server) negotiateContexts(c *conn, r *smb2.NegotiateRequest) ([]smb2.Ne
 			if err := e.Decode(nc.Data); err != nil {
 				return nil, smb2.StatusInvalidParameter
 			}
-			n.cipher = pick(cipherPreference, e.Ciphers)
+			pref := s.Ciphers
+			if pref == nil {
+				pref = cipherPreference
+			}
+			if s.Encryption != EncryptionOff {
+				n.cipher = pick(pref, e.Ciphers)
+			}
 			out = append(out, smb2.EncryptionCapabilities{Ciphers: []uint16{n.cipher}}.Context())
 		case smb2.SigningCapabilitiesID:
 			if sawSigning {

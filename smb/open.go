@@ -54,7 +54,7 @@ type dirEnum struct {
 	next    int
 	last    string // the last name returned; the position of the enumeration
 	started bool   // a name has been returned
-	dotDone int // "." and ".." already returned (0, 1, 2)
+	dotDone int    // "." and ".." already returned (0, 1, 2)
 }
 
 // data-access bits that take part in share-mode checks (MS-FSA 2.1.5.1.2).

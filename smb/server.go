@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -46,6 +47,17 @@ type Server struct {
 	Comment string
 	// Signing is the signing policy; the zero value requires signing.
 	Signing SigningPolicy
+	// Encryption is the encryption policy for every share; the zero value
+	// encrypts when the client asks to. Share.Encrypt requires it per share.
+	Encryption EncryptionPolicy
+	// Ciphers are the SMB 3.1.1 ciphers offered, preferred first (the
+	// smb2.Cipher* values); nil is AES-128-GCM, AES-128-CCM, AES-256-GCM,
+	// AES-256-CCM, GCM first as Windows orders them.
+	Ciphers []uint16
+	// KeyLog, when set, receives each session's keys as lines Wireshark's
+	// SMB2 "Secret session keys" table reads, so an operator can decrypt a
+	// capture of their own server. Keep it off in production.
+	KeyLog io.Writer
 	// MinDialect and MaxDialect bound the dialects negotiated (0: 2.0.2 to
 	// 3.1.1).
 	MinDialect, MaxDialect uint16
@@ -67,6 +79,7 @@ type Server struct {
 	handler  Handler
 	shares   map[string]*shareState // upper-cased name -> share
 	sessions sessionTable
+	keyLogMu sync.Mutex
 	rpcOnce  sync.Once
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
@@ -95,6 +108,21 @@ type Share struct {
 	// Encrypt requires encryption on this share (SMB 3.x).
 	Encrypt bool
 }
+
+// EncryptionPolicy says when SMB 3.x encryption is used.
+type EncryptionPolicy int
+
+const (
+	// EncryptionDesired offers encryption; a client that asks for it (or a
+	// share with Encrypt) gets it. The zero value.
+	EncryptionDesired EncryptionPolicy = iota
+	// EncryptionRequired encrypts every session; clients that cannot
+	// encrypt (SMB 2.x, guests) are refused with STATUS_ACCESS_DENIED, and
+	// unencrypted requests are never executed.
+	EncryptionRequired
+	// EncryptionOff neither offers nor accepts encryption.
+	EncryptionOff
+)
 
 // SigningPolicy says when messages are signed.
 type SigningPolicy int

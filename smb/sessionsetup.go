@@ -117,6 +117,14 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		sess.mu.Unlock()
 		return fail(smb2.StatusNetworkSessionExpired)
 	}
+	if s.encryptionRequired() && !reauth && (res.Anonymous || res.Guest || len(res.SessionKey) == 0 ||
+		c.dialect() < smb2.Dialect300 || c.neg.cipher == 0) {
+		// A session that cannot encrypt is refused when encryption is
+		// required (Windows' RejectUnencryptedAccess, MS-SMB2 3.3.5.5.3).
+		sess.authCtx = nil
+		sess.mu.Unlock()
+		return fail(smb2.StatusAccessDenied)
+	}
 	sess.Identity = res.Identity
 	sess.authCtx = nil
 	if !reauth && !sess.isGuest() && len(res.SessionKey) > 0 {

@@ -54,6 +54,8 @@ func run() error {
 	guest := flag.Bool("guest", false, "admit unknown users as guest to every share")
 	readOnly := flag.Bool("read-only", false, "serve every share read-only")
 	signing := flag.String("signing", "required", "signing policy: required or enabled")
+	encrypt := flag.String("encrypt", "desired", "encryption policy: desired, required or off")
+	keyLog := flag.String("keylog", "", "append session keys to FILE for Wireshark (debugging only)")
 	name := flag.String("name", "CIFSD", "NetBIOS server name")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	flag.Parse()
@@ -72,6 +74,25 @@ func run() error {
 		srv.Signing = smb.SigningEnabled
 	default:
 		return fmt.Errorf("-signing: %q is not required or enabled", *signing)
+	}
+	switch *encrypt {
+	case "desired":
+		srv.Encryption = smb.EncryptionDesired
+	case "required":
+		srv.Encryption = smb.EncryptionRequired
+	case "off":
+		srv.Encryption = smb.EncryptionOff
+	default:
+		return fmt.Errorf("-encrypt: %q is not desired, required or off", *encrypt)
+	}
+	if *keyLog != "" {
+		f, err := os.OpenFile(*keyLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("-keylog: %w", err)
+		}
+		defer f.Close()
+		srv.KeyLog = f
+		log.Warn("writing session keys", "file", *keyLog)
 	}
 	for _, s := range shares {
 		n, dir, ok := strings.Cut(s, "=")
