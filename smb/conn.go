@@ -33,7 +33,8 @@ type conn struct {
 	reqs      sync.WaitGroup
 	sem       chan struct{}
 
-	credits creditWindow
+	credits  creditWindow
+	draining atomic.Bool // Shutdown: finish requests in progress before closing
 
 	// Negotiated state, set once by NEGOTIATE (under negMu) and read
 	// without locks afterwards through dialect() and the atomics.
@@ -95,6 +96,10 @@ func (c *conn) serve() {
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(); close(writerDone) }()
 	defer func() {
+		if c.draining.Load() {
+			// Shutdown: requests in progress finish and are answered.
+			c.reqs.Wait()
+		}
 		c.cancel()
 		c.reqs.Wait()
 		c.cancelAsync()
@@ -200,6 +205,7 @@ func (c *conn) close() {
 // shutdown closes the read side so no new request starts; requests in
 // progress finish and their responses are written before the socket closes.
 func (c *conn) shutdown() {
+	c.draining.Store(true)
 	if cr, ok := c.nc.(interface{ CloseRead() error }); ok {
 		cr.CloseRead()
 		return

@@ -2,6 +2,7 @@ package smb_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"testing"
+	"time"
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
@@ -133,5 +135,27 @@ func TestGoClientPathEscape(t *testing.T) {
 		if err := sh.WriteFile(name, []byte("x"), 0o644); err == nil {
 			t.Errorf("created %q", name)
 		}
+	}
+}
+
+func TestShutdownClosesConnections(t *testing.T) {
+	ts := smbtest.NewServer()
+	_, sh, err := dial(t, ts, ts.User, ts.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.WriteFile("f", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := sh.ReadFile("f"); err == nil {
+		t.Fatal("connection still served after Shutdown")
+	}
+	if _, err := net.Dial("tcp", ts.Addr); err == nil {
+		t.Fatal("still accepting after Shutdown")
 	}
 }

@@ -64,6 +64,7 @@ func (c *conn) upgradeSMB1(frame []byte) bool {
 		n.clientDialects = []uint16{smb2.Dialect202}
 		c.dialectV.Store(uint32(d))
 	}
+	c.log.Debug("SMB1 NEGOTIATE answered with SMB2", "dialect", d)
 	// The SMB1 request used message id 0; the response grants id 1.
 	c.credits.consume(0, 1)
 	h := smb2.Header{Command: smb2.Negotiate, Flags: smb2.FlagsServerToRedir, Credits: c.credits.grant(1, 1)}
