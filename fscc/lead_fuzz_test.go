@@ -31,3 +31,29 @@ func TestDirWriterBounds(t *testing.T) {
 		t.Fatal("unknown class accepted")
 	}
 }
+
+func FuzzEAs(f *testing.F) {
+	f.Add(EncodeFullEaInformation([]EA{{Name: "EAONE", Value: []byte("VALUE1")}, {Name: "SECONDEA", Value: []byte("ValueTwo")}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		eas, err := DecodeFullEaInformation(b)
+		if err != nil {
+			return
+		}
+		again, err := DecodeFullEaInformation(EncodeFullEaInformation(eas))
+		if err != nil || len(again) != len(eas) {
+			t.Fatalf("re-encoding lost EAs: %v", err)
+		}
+	})
+}
+
+func TestEARoundTrip(t *testing.T) {
+	in := []EA{{Name: "EAONE", Value: []byte("VALUE1")}, {Name: "SECONDEA", Value: []byte("ValueTwo"), Flags: 0x80}}
+	b := EncodeFullEaInformation(in)
+	if int(EaSize(in)) != len(b) {
+		t.Fatalf("EaSize %d, encoding %d", EaSize(in), len(b))
+	}
+	out, err := DecodeFullEaInformation(b)
+	if err != nil || len(out) != 2 || out[1].Name != "SECONDEA" || string(out[1].Value) != "ValueTwo" || out[1].Flags != 0x80 {
+		t.Fatalf("%+v %v", out, err)
+	}
+}

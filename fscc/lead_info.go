@@ -19,6 +19,7 @@ type FileMeta struct {
 	Mode                                                    uint32
 	Name                                                    string // for FileNameInformation / FileAllInformation
 	VolumeSerialNumber                                      uint64
+	EaSize                                                  uint32
 }
 
 func putBasic(b []byte, m *FileMeta) {
@@ -67,7 +68,9 @@ func EncodeFileInfo(class uint8, m *FileMeta) ([]byte, error) {
 		le.PutUint64(b, m.IndexNumber)
 		return b, nil
 	case FileEaInformation: // 2.4.13
-		return make([]byte, 4), nil
+		b := make([]byte, 4)
+		le.PutUint32(b, m.EaSize)
+		return b, nil
 	case FileAccessInformation: // 2.4.1
 		b := make([]byte, 4)
 		le.PutUint32(b, m.AccessFlags)
@@ -91,7 +94,7 @@ func EncodeFileInfo(class uint8, m *FileMeta) ([]byte, error) {
 		putBasic(b, m)
 		putStandard(b[40:], m)
 		le.PutUint64(b[64:], m.IndexNumber)
-		le.PutUint32(b[72:], 0) // EaSize
+		le.PutUint32(b[72:], m.EaSize)
 		le.PutUint32(b[76:], m.AccessFlags)
 		le.PutUint64(b[80:], uint64(m.CurrentByteOffset))
 		le.PutUint32(b[88:], m.Mode)

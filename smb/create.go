@@ -201,6 +201,19 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(statusOf(err))
 	}
 
+	if action != fileOpened {
+		// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
+		for _, cc := range r.CreateContexts {
+			if cc.Name == smb2.CreateEABuffer {
+				if st := setEAs(ctx, fsys, name, cc.Data); st != smb2.StatusSuccess {
+					if file != nil {
+						file.Close()
+					}
+					return statusResponse(st)
+				}
+			}
+		}
+	}
 	if node == nil {
 		node = sh.nodeLocked(name)
 	}

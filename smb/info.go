@@ -157,9 +157,7 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		if o.access&smb2.FileReadEA == 0 {
 			return nil, smb2.StatusAccessDenied
 		}
-		// Extended attributes are not stored yet: a file has none, and
-		// the list is empty (as Samba answers).
-		return nil, smb2.StatusSuccess
+		return o.queryEAs(ctx)
 	}
 	if class == fscc.FileNameInformation {
 		// MS-SMB2 3.3.5.20.1: not available over SMB2; Windows says so.
@@ -170,6 +168,11 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		return nil, st
 	}
 	m.VolumeSerialNumber = s.volumeID()
+	if class == fscc.FileEaInformation || class == fscc.FileAllInformation {
+		if list, err := o.eas(ctx); err == nil {
+			m.EaSize = fscc.EaSize(list)
+		}
+	}
 	switch class {
 	case fscc.FileNormalizedNameInformation:
 		m.Name = m.Name[1:] // relative to the share root, without the leading backslash
@@ -315,6 +318,14 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		o.mode = m & 0x0000103E // the settable FILE_* mode bits (MS-FSCC 2.4.31)
 		o.mu.Unlock()
 		return smb2.StatusSuccess
+	case fscc.FileFullEaInformation:
+		if o.access&smb2.FileWriteEA == 0 || o.tree.readOnly {
+			return smb2.StatusAccessDenied
+		}
+		o.mu.Lock()
+		name := o.name
+		o.mu.Unlock()
+		return setEAs(ctx, o.share.cfg.FS, name, b)
 	case fscc.FileValidDataLengthInformation, fscc.FileShortNameInformation:
 		return smb2.StatusSuccess
 	case fscc.FileLinkInformation:

@@ -43,6 +43,7 @@ type memNode struct {
 	mtime  time.Time
 	ctime  time.Time
 	nlinks uint32
+	eas    []EA
 }
 
 // NewMem returns an empty in-memory file system.
@@ -469,3 +470,48 @@ func (f *memFile) Truncate(size int64) error {
 }
 
 func (f *memFile) Sync() error { return nil }
+
+// EAs returns the extended attributes of name.
+func (m *Mem) EAs(ctx context.Context, name string) ([]EA, error) {
+	m.mu.RLock()
+	n, err := m.lookup(name)
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, pathErr("eas", name, err)
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]EA, len(n.eas))
+	for i, ea := range n.eas {
+		out[i] = EA{Name: ea.Name, Value: append([]byte(nil), ea.Value...)}
+	}
+	return out, nil
+}
+
+// SetEA sets or (with an empty value) removes one extended attribute.
+func (m *Mem) SetEA(ctx context.Context, name string, ea EA) error {
+	m.mu.RLock()
+	n, err := m.lookup(name)
+	m.mu.RUnlock()
+	if err != nil {
+		return pathErr("setea", name, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, old := range n.eas {
+		if strings.EqualFold(old.Name, ea.Name) {
+			if len(ea.Value) == 0 {
+				n.eas = append(n.eas[:i], n.eas[i+1:]...)
+			} else {
+				n.eas[i].Value = append([]byte(nil), ea.Value...)
+			}
+			n.ctime = time.Now()
+			return nil
+		}
+	}
+	if len(ea.Value) > 0 {
+		n.eas = append(n.eas, EA{Name: ea.Name, Value: append([]byte(nil), ea.Value...)})
+		n.ctime = time.Now()
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+//go:build linux
+
+package vfs
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// eaPrefix is the xattr namespace Dir keeps SMB extended attributes in.
+const eaPrefix = "user.smb_ea."
+
+// EAs returns the extended attributes of name, kept as xattrs.
+func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	buf := make([]byte, 64<<10)
+	n, err := unix.Flistxattr(fd, buf)
+	if err != nil {
+		if errors.Is(err, unix.ENOTSUP) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []EA
+	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
+		if !strings.HasPrefix(attr, eaPrefix) {
+			continue
+		}
+		vn, err := unix.Fgetxattr(fd, attr, buf)
+		if err != nil {
+			continue
+		}
+		out = append(out, EA{Name: attr[len(eaPrefix):], Value: append([]byte(nil), buf[:vn]...)})
+	}
+	return out, nil
+}
+
+// SetEA sets or (with an empty value) removes one extended attribute.
+func (d *DirFS) SetEA(ctx context.Context, name string, ea EA) error {
+	f, err := d.root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	attr := eaPrefix + strings.ToUpper(ea.Name)
+	if len(ea.Value) == 0 {
+		if err := unix.Fremovexattr(fd, attr); err != nil && !errors.Is(err, unix.ENODATA) {
+			return err
+		}
+		return nil
+	}
+	return unix.Fsetxattr(fd, attr, ea.Value, 0)
+}
