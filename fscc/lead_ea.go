@@ -1,6 +1,10 @@
 package fscc
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cifsd/cifsd/internal/utf16le"
+)
 
 // EA is one extended attribute (MS-FSCC 2.4.15).
 type EA struct {
@@ -82,4 +86,35 @@ func EaSize(eas []EA) uint32 {
 		n += sz
 	}
 	return uint32(n)
+}
+
+// StreamEntry is one entry of FileStreamInformation (MS-FSCC 2.4.49): Name
+// "" is the default data stream "::$DATA".
+type StreamEntry struct {
+	Name                 string
+	Size, AllocationSize int64
+}
+
+// EncodeStreamInformation encodes a FileStreamInformation chain, entries
+// 8-byte aligned.
+func EncodeStreamInformation(list []StreamEntry) []byte {
+	var out []byte
+	last := -1
+	for _, e := range list {
+		for len(out)%8 != 0 {
+			out = append(out, 0)
+		}
+		if last >= 0 {
+			le.PutUint32(out[last:], uint32(len(out)-last))
+		}
+		last = len(out)
+		name := utf16le.Encode(":" + e.Name + ":$DATA")
+		var h [24]byte
+		le.PutUint32(h[4:], uint32(len(name)))
+		le.PutUint64(h[8:], uint64(e.Size))
+		le.PutUint64(h[16:], uint64(e.AllocationSize))
+		out = append(out, h[:]...)
+		out = append(out, name...)
+	}
+	return out
 }

@@ -59,7 +59,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return s.createPipe(ctx, req, &r)
 	}
 	sh := req.Tree.share
-	name, st := cleanPath(r.Name)
+	name, stream, st := cleanPath(r.Name)
 	if st != smb2.StatusSuccess {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
@@ -91,6 +91,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	name, fi, st := sh.resolve(ctx, name)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
+	}
+	if stream != "" {
+		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
 	}
 	if name == "." && (disp != smb2.FileOpen && disp != smb2.FileOpenIf || wantFile || deleteOnClose) {
 		if wantFile {

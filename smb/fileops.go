@@ -75,9 +75,12 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		return smb2.StatusAccessDenied
 	}
 	target = strings.TrimPrefix(target, `\`)
-	clean, st := cleanPath(target)
+	clean, stream, st := cleanPath(target)
 	if st != smb2.StatusSuccess {
 		return st
+	}
+	if stream != "" || o.stream != "" {
+		return smb2.StatusNotSupported // renaming streams is future work
 	}
 	if clean == "." {
 		return smb2.StatusObjectNameInvalid

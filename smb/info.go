@@ -46,6 +46,11 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 	var out []byte
 	switch r.InfoType {
 	case smb2.InfoFile:
+		if r.FileInfoClass == fscc.FileNormalizedNameInformation && req.Dialect() < smb2.Dialect311 {
+			// MS-SMB2 3.3.5.20.1: 3.1.1 only.
+			st = smb2.StatusNotSupported
+			break
+		}
 		out, st = s.fileInfo(ctx, o, r.FileInfoClass)
 	case smb2.InfoFilesystem:
 		out, st = s.fsInfo(ctx, o, r.FileInfoClass)
@@ -116,6 +121,9 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	if o.name != "." {
 		name = `\` + toBackslash(o.name)
 	}
+	if o.stream != "" {
+		name += ":" + o.stream
+	}
 	return fscc.FileMeta{
 		CreationTime:      m.creation,
 		LastAccessTime:    m.access,
@@ -184,6 +192,16 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		short, _ := fscc.ShortName(base)
 		m.Name = short
 		class = fscc.FileNameInformation // same layout (MS-FSCC 2.4.5)
+	}
+	if class == fscc.FileStreamInformation {
+		fi, err := o.stat(ctx)
+		isDir := err == nil && fi.IsDir() && o.stream == ""
+		var list []fscc.StreamEntry
+		for _, si := range o.streamList(ctx, isDir, m.EndOfFile, m.AllocationSize) {
+			list = append(list, fscc.StreamEntry{Name: si.Name, Size: si.Size,
+				AllocationSize: (si.Size + allocUnit - 1) / allocUnit * allocUnit})
+		}
+		return fscc.EncodeStreamInformation(list), smb2.StatusSuccess
 	}
 	out, err := fscc.EncodeFileInfo(class, &m)
 	if err != nil {

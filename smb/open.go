@@ -16,6 +16,7 @@ import (
 type fileNode struct {
 	key           string // foldKey(name)
 	name          string // backend name
+	stream        string // named stream, "" for the file itself
 	opens         []*Open
 	deletePending bool
 	locks         []byteLock
@@ -31,6 +32,7 @@ type Open struct {
 	mu            sync.Mutex
 	node          *fileNode // nil for pipes
 	name          string    // backend name, "." for the share root
+	stream        string    // named stream open, "" for the file itself
 	isDir         bool
 	file          vfs.File // nil for directories and pipes
 	pipe          *rpc.Pipe
@@ -167,13 +169,19 @@ func (o *Open) close() error {
 	}
 	last := len(n.opens) == 0
 	doDelete := last && n.deletePending
-	name := n.name
+	name, stream := n.name, n.stream
 	if last {
 		delete(sh.files, n.key)
 	}
 	sh.mu.Unlock()
 	if doDelete {
-		if rerr := sh.cfg.FS.Remove(context.Background(), name); rerr != nil && err == nil {
+		var rerr error
+		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
+			rerr = st.RemoveStream(context.Background(), name, stream)
+		} else if stream == "" {
+			rerr = sh.cfg.FS.Remove(context.Background(), name)
+		}
+		if rerr != nil && err == nil {
 			err = rerr
 		}
 	}

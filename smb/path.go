@@ -15,44 +15,54 @@ import (
 // limit on UNC paths).
 const maxPathLen = 32767
 
-// cleanPath turns the path of a CREATE into a vfs name: backslashes become
-// slashes, the root is ".". It refuses what Windows refuses and whatever
-// could leave the share: "." and ".." elements, invalid characters
-// (MS-FSCC 2.1.5.2), and named streams, which are not served yet.
-func cleanPath(p string) (string, smb2.Status) {
+// cleanPath turns the path of a CREATE into a vfs name and a stream name:
+// backslashes become slashes, the root is ".", and "file:stream:$DATA"
+// names the stream "stream" of "file" (MS-FSCC 2.1.5.1.1; "file::$DATA" is
+// the file itself). It refuses what Windows refuses and whatever could
+// leave the share: "." and ".." elements and invalid characters
+// (MS-FSCC 2.1.5.2).
+func cleanPath(p string) (name, stream string, st smb2.Status) {
 	if len(p) > maxPathLen {
-		return "", smb2.StatusObjectNameInvalid
+		return "", "", smb2.StatusObjectNameInvalid
 	}
-	p = strings.TrimSuffix(p, "::$DATA") // the default stream is the file
 	if strings.HasPrefix(p, `\`) {
 		// MS-SMB2 3.3.5.9: a CREATE name must not begin with a backslash.
-		return "", smb2.StatusInvalidParameter
+		return "", "", smb2.StatusInvalidParameter
+	}
+	if i := strings.IndexByte(p, ':'); i >= 0 {
+		var typ string
+		stream, typ, _ = strings.Cut(p[i+1:], ":")
+		p = p[:i]
+		if typ != "" && !strings.EqualFold(typ, "$DATA") || strings.ContainsAny(stream, `\/:`) {
+			return "", "", smb2.StatusObjectNameInvalid
+		}
+		if stream == "" && typ == "" {
+			return "", "", smb2.StatusObjectNameInvalid
+		}
 	}
 	p = strings.TrimRight(p, `\`)
 	if p == "" {
-		return ".", smb2.StatusSuccess
+		return ".", stream, smb2.StatusSuccess
 	}
 	elems := strings.Split(p, `\`)
 	if elems[0] == ".." {
 		// Above the share root (Windows answers so, MS-FSA 2.1.5.1).
-		return "", smb2.StatusObjectPathSyntaxBad
+		return "", "", smb2.StatusObjectPathSyntaxBad
 	}
 	for _, e := range elems {
 		switch {
 		case e == "":
-			return "", smb2.StatusObjectNameInvalid
+			return "", "", smb2.StatusObjectNameInvalid
 		case e == "." || e == "..":
-			return "", smb2.StatusObjectNameInvalid
-		case strings.Contains(e, ":"):
-			return "", smb2.StatusObjectNameNotFound
+			return "", "", smb2.StatusObjectNameInvalid
 		}
 		for _, r := range e {
 			if r < 0x20 || strings.ContainsRune(`"*/<>?|`, r) {
-				return "", smb2.StatusObjectNameInvalid
+				return "", "", smb2.StatusObjectNameInvalid
 			}
 		}
 	}
-	return strings.Join(elems, "/"), smb2.StatusSuccess
+	return strings.Join(elems, "/"), stream, smb2.StatusSuccess
 }
 
 // resolve finds the backend name of the cleaned path p, matching each

@@ -26,9 +26,8 @@ func TestCleanPath(t *testing.T) {
 		{`a/b`, "", smb2.StatusObjectNameInvalid}, // '/' is not a separator in SMB
 		{`a*`, "", smb2.StatusObjectNameInvalid},
 		{"a\x01", "", smb2.StatusObjectNameInvalid},
-		{`a:stream`, "", smb2.StatusObjectNameNotFound},
 	} {
-		got, st := cleanPath(c.in)
+		got, _, st := cleanPath(c.in)
 		if got != c.want || st != c.st {
 			t.Errorf("cleanPath(%q) = %q, %v; want %q, %v", c.in, got, st, c.want, c.st)
 		}
@@ -71,5 +70,24 @@ func TestCreditWindow(t *testing.T) {
 	}
 	if outstanding := int(w.high-w.low) - len(w.used); outstanding > maxCredits {
 		t.Fatalf("%d credits outstanding, max %d", outstanding, maxCredits)
+	}
+}
+
+func TestCleanPathStreams(t *testing.T) {
+	for _, c := range []struct{ in, name, stream string }{
+		{`f:s`, "f", "s"},
+		{`d\f:Stream One:$DATA`, "d/f", "Stream One"},
+		{`f::$DATA`, "f", ""},
+		{`f:s:$data`, "f", "s"},
+	} {
+		name, stream, st := cleanPath(c.in)
+		if st != smb2.StatusSuccess || name != c.name || stream != c.stream {
+			t.Errorf("cleanPath(%q) = %q, %q, %v", c.in, name, stream, st)
+		}
+	}
+	for _, bad := range []string{`f:s:$INDEX_ALLOCATION`, `f:`, `f:a:b:c`} {
+		if _, _, st := cleanPath(bad); st == smb2.StatusSuccess {
+			t.Errorf("cleanPath(%q) accepted", bad)
+		}
 	}
 }

@@ -35,15 +35,16 @@ type memNode struct {
 	mode     fs.FileMode
 	children map[string]*memNode // directories
 
-	mu     sync.RWMutex // data and times of a file
-	pages  [][]byte
-	size   int64
-	birth  time.Time
-	atime  time.Time
-	mtime  time.Time
-	ctime  time.Time
-	nlinks uint32
-	eas    []EA
+	mu      sync.RWMutex // data and times of a file
+	pages   [][]byte
+	size    int64
+	birth   time.Time
+	atime   time.Time
+	mtime   time.Time
+	ctime   time.Time
+	nlinks  uint32
+	eas     []EA
+	streams map[string]*memNode // by upper-cased stream name
 }
 
 // NewMem returns an empty in-memory file system.
@@ -513,5 +514,67 @@ func (m *Mem) SetEA(ctx context.Context, name string, ea EA) error {
 		n.eas = append(n.eas, EA{Name: ea.Name, Value: append([]byte(nil), ea.Value...)})
 		n.ctime = time.Now()
 	}
+	return nil
+}
+
+// OpenStream opens (O_CREATE: creates) a named stream of name.
+func (m *Mem) OpenStream(ctx context.Context, name, stream string, flag int) (File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.lookup(name)
+	if err != nil {
+		return nil, pathErr("openstream", name, err)
+	}
+	key := strings.ToUpper(stream)
+	sn := n.streams[key]
+	switch {
+	case sn != nil && flag&O_CREATE != 0 && flag&O_EXCL != 0:
+		return nil, pathErr("openstream", name+":"+stream, fs.ErrExist)
+	case sn == nil && flag&O_CREATE == 0:
+		return nil, pathErr("openstream", name+":"+stream, fs.ErrNotExist)
+	case sn == nil:
+		sn = m.newNode(stream, false, 0o666)
+		if n.streams == nil {
+			n.streams = make(map[string]*memNode)
+		}
+		n.streams[key] = sn
+	}
+	f := &memFile{m: m, n: sn, write: flag&(O_WRONLY|O_RDWR) != 0}
+	if flag&O_TRUNC != 0 && f.write {
+		f.Truncate(0)
+	}
+	return f, nil
+}
+
+// Streams lists the named streams of name.
+func (m *Mem) Streams(ctx context.Context, name string) ([]StreamInfo, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n, err := m.lookup(name)
+	if err != nil {
+		return nil, pathErr("streams", name, err)
+	}
+	out := make([]StreamInfo, 0, len(n.streams))
+	for _, sn := range n.streams {
+		sn.mu.RLock()
+		out = append(out, StreamInfo{Name: sn.name, Size: sn.size})
+		sn.mu.RUnlock()
+	}
+	return out, nil
+}
+
+// RemoveStream deletes a named stream.
+func (m *Mem) RemoveStream(ctx context.Context, name, stream string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.lookup(name)
+	if err != nil {
+		return pathErr("removestream", name, err)
+	}
+	key := strings.ToUpper(stream)
+	if n.streams[key] == nil {
+		return pathErr("removestream", name+":"+stream, fs.ErrNotExist)
+	}
+	delete(n.streams, key)
 	return nil
 }
