@@ -392,7 +392,7 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 
 // errorBody is the body of an error response without error data
 // (MS-SMB2 2.2.2).
-var errorBody = []byte{9, 0, 0, 0, 0, 0, 0, 0, 0}
+var errorBody = encodeBody(&smb2.ErrorResponse{})
 
 // signerFor returns the session that signs the response to req, or nil
 // (MS-SMB2 3.3.4.1.1).

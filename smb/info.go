@@ -73,11 +73,9 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 			"have", r.OutputBufferLength, "need", len(out))
 		if r.InfoType == smb2.InfoSecurity {
 			// MS-SMB2 3.3.5.20.3: tell the client the size it needs.
-			b := make([]byte, 8+4)
-			b[0] = 9
-			putUint32(b[4:], 4)
-			putUint32(b[8:], uint32(len(out)))
-			return &Response{Status: smb2.StatusBufferTooSmall, Body: b}
+			need := make([]byte, 4)
+			putUint32(need, uint32(len(out)))
+			return &Response{Status: smb2.StatusBufferTooSmall, Body: encodeBody(&smb2.ErrorResponse{ErrorData: need})}
 		}
 		var fixed uint32
 		var variable bool
@@ -262,7 +260,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	return &Response{Body: []byte{2, 0}}
+	return ok(smb2.SetInfoResponse{})
 }
 
 func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte) smb2.Status {

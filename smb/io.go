@@ -105,7 +105,7 @@ func (s *Server) flush(ctx context.Context, req *Request) *Response {
 			return statusResponse(statusOf(err))
 		}
 	}
-	return &Response{Body: []byte{4, 0, 0, 0}}
+	return ok(smb2.SimpleBody{})
 }
 
 // read reads from a file or pipe (MS-SMB2 3.3.5.12). The data is read into

@@ -77,7 +77,7 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 				return statusResponse(smb2.StatusRangeNotLocked)
 			}
 		}
-		return &Response{Body: []byte{4, 0, 0, 0}}
+		return ok(smb2.SimpleBody{})
 	}
 	granted := len(n.locks)
 	for _, l := range r.Locks {
@@ -90,7 +90,7 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 		}
 		n.locks = append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl})
 	}
-	return &Response{Body: []byte{4, 0, 0, 0}}
+	return ok(smb2.SimpleBody{})
 }
 
 // releaseLocks drops the locks held through o; the caller holds sh.mu.

@@ -189,5 +189,7 @@ func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	s.sessions.remove(sess.ID)
 	req.conn.rememberLoggedOff(sess)
 	sess.teardown()
-	return &Response{Body: []byte{4, 0, 0, 0}, signWith: sess}
+	resp := ok(smb2.SimpleBody{})
+	resp.signWith = sess
+	return resp
 }

@@ -80,10 +80,10 @@ func (s *Server) treeDisconnect(ctx context.Context, req *Request) *Response {
 	delete(sess.trees, t.ID)
 	sess.mu.Unlock()
 	t.disconnect()
-	return &Response{Body: []byte{4, 0, 0, 0}}
+	return ok(smb2.SimpleBody{})
 }
 
 // echo answers ECHO (MS-SMB2 3.3.5.17).
 func (s *Server) echo(ctx context.Context, req *Request) *Response {
-	return &Response{Body: []byte{4, 0, 0, 0}}
+	return ok(smb2.SimpleBody{})
 }
