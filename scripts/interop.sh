@@ -65,8 +65,27 @@ part() {
 
 # stop at the first part after which the server is gone
 run_parts() {
-	part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
+	SMBCLIENT_PROTECTIONS=${SMBCLIENT_PROTECTIONS-sign encrypt} \
+		part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
+	if [ "$target" = cifsd ]; then
+		# Encryption required: SMB 3.x clients (smbclient, impacket at 3.0)
+		# encrypt because the server says so, and an SMB 2.1 client is refused.
+		stop_cifsd
+		if ! CIFSD_FLAGS="${CIFSD_FLAGS:-} -encrypt required" start_cifsd ""; then
+			echo "FAIL: cifsd did not restart with -encrypt required"
+			total_fail=$((total_fail + 1))
+			failed_parts+=("cifsd-restart")
+			return 0
+		fi
+		export SMB_PORT=$CIFSD_PORT SMB_SHARE_DIR=$CIFSD_SHARE_DIR
+		server_pid=$CIFSD_PID
+		SMBCLIENT_DIALECTS="SMB3_00 SMB3_02 SMB3_11" SMBCLIENT_PROTECTIONS="" \
+			part smbclient-encrypt-required timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
+		IMPACKET_DIALECTS=SMB3_00 \
+			part impacket-encrypt-required timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
+		part smb2-refused-when-encryption-required "$REPO_ROOT/test/interop/refused.sh" SMB2_10 || return 0
+	fi
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list
 		# was measured with: signing enabled, not required (smb.conf's

@@ -141,7 +141,11 @@ def wrong_password():
 
 def main():
     socket.setdefaulttimeout(TIMEOUT)
-    for label, dialect in (("SMB2_02", SMB2_DIALECT_002), ("SMB2_10", SMB2_DIALECT_21), ("SMB3_00", SMB2_DIALECT_30)):
+    dialects = (("SMB2_02", SMB2_DIALECT_002), ("SMB2_10", SMB2_DIALECT_21), ("SMB3_00", SMB2_DIALECT_30))
+    wanted = os.environ.get("IMPACKET_DIALECTS")
+    if wanted:
+        dialects = tuple(d for d in dialects if d[0] in wanted.split())
+    for label, dialect in dialects:
         roundtrip(label, dialect)
     wrong_password()
     print("%d passed, %d failed" % (passed, failed))

@@ -88,7 +88,9 @@ for m in $DIALECTS; do
 	roundtrip "$m" -m "$m"
 done
 for p in $PROTECTIONS; do
-	roundtrip "SMB3_11+$p" -m SMB3_11 "--client-protection=$p"
+	for d in SMB3_00 SMB3_02 SMB3_11; do
+		roundtrip "$d+$p" -m "$d" "--client-protection=$p"
+	done
 done
 
 # share listing (needs srvsvc over IPC$)
