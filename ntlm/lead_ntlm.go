@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/md4"
+	"golang.org/x/crypto/md4" //lint:ignore SA1019 NTLM is defined over MD4 (MS-NLMP 3.3.1)
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/internal/utf16le"

@@ -141,13 +141,6 @@ func (s *Server) Open(ctx context.Context, pipe string) (*Pipe, error) {
 	return &Pipe{s: s, svc: svc, contexts: make(map[uint16]bool)}, nil
 }
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
-}
-
 // Pipe is one open of a named pipe: message-mode, bound contexts, and the
 // responses waiting to be read.
 type Pipe struct {

@@ -102,7 +102,7 @@ func TestShareEnum(t *testing.T) {
 
 	// An unknown opnum faults.
 	p.Write(ctx, requestPDU(99, nil))
-	n, _, _ = p.Read(buf)
+	p.Read(buf)
 	if buf[2] != ptypeFault || binary.LittleEndian.Uint32(buf[24:]) != ncaOpRangeError {
 		t.Fatalf("unknown opnum: type %d", buf[2])
 	}

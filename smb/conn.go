@@ -241,7 +241,6 @@ type compoundState struct {
 	treeID    uint32
 	fileID    smb2.FileID
 	hasFileID bool
-	failed    smb2.Status // status of the previous element if it failed
 }
 
 // respElem is one encoded response of a compound.

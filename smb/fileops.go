@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/smb2"
-	"github.com/cifsd/cifsd/vfs"
 )
 
 // stat describes the open's file as it is now.
@@ -182,5 +181,3 @@ func (o *Open) truncate(size int64) smb2.Status {
 	}
 	return smb2.StatusSuccess
 }
-
-var _ = vfs.O_RDONLY

@@ -44,7 +44,6 @@ type Request struct {
 	conn     *conn
 	compound *compoundState
 	signed   bool // the request carried a valid signature
-	async    *asyncOp
 }
 
 // RemoteAddr is the client's network address.

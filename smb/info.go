@@ -2,8 +2,6 @@ package smb
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/smb2"
@@ -216,13 +214,20 @@ func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2
 		BytesPerSector:     512,
 		SectorsPerUnit:     allocUnit / 512,
 		FileSystemName:     "NTFS",
-		Attributes: fscc.FileCaseSensitiveSearch&0 | fscc.FileCasePreservedNames |
-			fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
+		// Case-preserving, not case-sensitive; streams and EAs when the
+		// backend has them.
+		Attributes:         fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
 		MaxComponentLength: 255,
 		TotalBytes:         1 << 40,
 		FreeBytes:          1 << 39,
 	}
 	copy(m.ObjectID[:], s.guid[:])
+	if _, ok := o.share.cfg.FS.(vfs.Streamer); ok {
+		m.Attributes |= fscc.FileNamedStreams
+	}
+	if _, ok := o.share.cfg.FS.(vfs.EAer); ok {
+		m.Attributes |= fscc.FileSupportsExtendedAttributes
+	}
 	if sf, ok := o.share.cfg.FS.(vfs.StatFSer); ok {
 		if st, err := sf.StatFS(ctx); err == nil {
 			m.TotalBytes, m.FreeBytes = st.TotalBytes, st.FreeBytes
@@ -389,6 +394,3 @@ func securityDescriptor(info uint32) []byte {
 	b[2], b[3] = byte(control), byte(control>>8)
 	return b
 }
-
-var _ = errors.New
-var _ = time.Now

@@ -1,7 +1,5 @@
 package smb2
 
-import "github.com/cifsd/cifsd/internal/utf16le"
-
 // Access mask bits (MS-SMB2 2.2.13.1).
 const (
 	FileReadData         uint32 = 0x00000001
@@ -749,5 +747,3 @@ func (r *SetInfoRequest) Decode(msg []byte) error {
 	r.FileId = getFileID(b[16:])
 	return err
 }
-
-var _ = utf16le.Decode
