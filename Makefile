@@ -17,14 +17,19 @@ SUITES     ?=
 
 SHELL := /usr/bin/env bash
 
-.PHONY: test unit vet gotest race interop peers bench conformance fuzz-short lint-scripts
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: lint test unit vet gotest race interop peers bench conformance fuzz-short lint-scripts
 
 test: unit interop
 
-unit: vet gotest race
+unit: vet lint gotest race
 
 vet:
 	$(GO) vet ./...
+
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 gotest:
 	$(GO) test $(GOTESTFLAGS) ./...
