@@ -27,7 +27,9 @@ type conn struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 
+	outMu     sync.RWMutex // held to send on out, and to close it
 	out       chan outFrame
+	outClosed bool
 	done      chan struct{}
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
@@ -103,7 +105,10 @@ func (c *conn) serve() {
 		c.cancel()
 		c.reqs.Wait()
 		c.cancelAsync()
+		c.outMu.Lock()
+		c.outClosed = true
 		close(c.out)
+		c.outMu.Unlock()
 		<-writerDone
 		c.nc.Close()
 		c.srv.sessions.dropConn(c)
@@ -185,6 +190,16 @@ func (c *conn) send(bufs net.Buffers, release func()) {
 	all := make(net.Buffers, 0, len(bufs)+1)
 	all = append(all, frameHeader(n))
 	all = append(all, bufs...)
+	// Async completions may race with the end of the connection: the
+	// read lock keeps out open while we send.
+	c.outMu.RLock()
+	defer c.outMu.RUnlock()
+	if c.outClosed {
+		if release != nil {
+			release()
+		}
+		return
+	}
 	select {
 	case c.out <- outFrame{bufs: all, release: release}:
 	case <-c.ctx.Done():
@@ -192,6 +207,20 @@ func (c *conn) send(bufs net.Buffers, release func()) {
 			release()
 		}
 	}
+}
+
+// goSafe runs f on its own goroutine; a panic there ends the connection,
+// never the server.
+func (c *conn) goSafe(f func()) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("panic in background work", "panic", r, "stack", stack())
+				c.close()
+			}
+		}()
+		f()
+	}()
 }
 
 // close tears the connection down at once.

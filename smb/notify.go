@@ -34,7 +34,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	}
 	o.notifies = append(o.notifies, op)
 	o.mu.Unlock()
-	go func() {
+	req.conn.goSafe(func() {
 		<-op.ctx.Done()
 		o.mu.Lock()
 		closed := o.closed
@@ -50,7 +50,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 			st = smb2.StatusNotifyCleanup
 		}
 		op.complete(statusResponse(st))
-	}()
+	})
 	return op.interim()
 }
 
