@@ -153,6 +153,9 @@ func (c *conn) serve() {
 			defer func() {
 				if r := recover(); r != nil {
 					c.log.Error("panic serving request", "panic", r, "stack", stack())
+					if panicHook != nil {
+						panicHook(r)
+					}
 					c.close()
 				}
 				release()
@@ -208,6 +211,9 @@ func (c *conn) send(bufs net.Buffers, release func()) {
 		}
 	}
 }
+
+// panicHook, set by tests, sees every recovered panic.
+var panicHook func(any)
 
 // goSafe runs f on its own goroutine; a panic there ends the connection,
 // never the server.
