@@ -481,14 +481,14 @@ func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session)
 		}
 	}
 	if encrypted && encSess != nil {
-		enc, err := encSess.encrypt(bufs)
+		enc, encRelease, err := encSess.encrypt(bufs)
 		release()
 		if err != nil {
 			c.log.Error("encrypt", "err", err)
 			c.close()
 			return
 		}
-		c.send(net.Buffers{enc}, nil)
+		c.send(net.Buffers{enc}, encRelease)
 		return
 	}
 	c.send(bufs, release)

@@ -73,12 +73,16 @@ func (s *Session) verify(msg []byte) bool {
 }
 
 // encrypt wraps the plain message parts in a transform header.
-func (s *Session) encrypt(bufs net.Buffers) ([]byte, error) {
+// The result is a pooled buffer, returned by release once written.
+func (s *Session) encrypt(bufs net.Buffers) (out []byte, release func(), err error) {
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
 	}
-	out := make([]byte, smbcrypto.TransformHeaderSize+n, smbcrypto.TransformHeaderSize+n+16)
+	// 16 spare bytes let GCM seal without allocating (smbcrypto.Encrypt).
+	buf, release := getBuf(smbcrypto.TransformHeaderSize + n + 16)
+	out = buf[:smbcrypto.TransformHeaderSize+n]
+	clear(out[:smbcrypto.TransformHeaderSize])
 	p := out[smbcrypto.TransformHeaderSize:]
 	off := 0
 	for _, b := range bufs {
@@ -86,9 +90,10 @@ func (s *Session) encrypt(bufs net.Buffers) ([]byte, error) {
 	}
 	binary.LittleEndian.PutUint64(out[44:], s.ID)
 	if err := s.keys.enc.Encrypt(p, out[:smbcrypto.TransformHeaderSize], p); err != nil {
-		return nil, fmt.Errorf("encrypt: %w", err)
+		release()
+		return nil, nil, fmt.Errorf("encrypt: %w", err)
 	}
-	return out, nil
+	return out, release, nil
 }
 
 // decrypt opens a transform message from the client (MS-SMB2 3.3.5.2.1.1).

@@ -17,7 +17,7 @@ const maxFrameSize = maxIOSize + 64*1024
 // bufPool hands out message buffers by size class, so that a connection
 // streaming 1 MiB writes reuses a few buffers instead of allocating one per
 // message.
-var bufClasses = [...]int{4 << 10, 64 << 10, 1 << 20, maxFrameSize}
+var bufClasses = [...]int{4 << 10, 64 << 10, 1<<20 + 64<<10, maxFrameSize}
 
 var bufPools [len(bufClasses)]sync.Pool
 
