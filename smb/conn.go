@@ -35,8 +35,9 @@ type conn struct {
 	reqs      sync.WaitGroup
 	sem       chan struct{}
 
-	credits  creditWindow
-	draining atomic.Bool // Shutdown: finish requests in progress before closing
+	credits       creditWindow
+	draining      atomic.Bool // Shutdown: finish requests in progress before closing
+	authenticated atomic.Bool // a session was established: full-size frames allowed
 
 	// Negotiated state, set once by NEGOTIATE (under negMu) and read
 	// without locks afterwards through dialect() and the atomics.
@@ -125,7 +126,11 @@ func (c *conn) serve() {
 		if idle > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(idle))
 		}
-		frame, release, err := readFrame(c.nc, &hdr)
+		limit := preAuthFrameSize
+		if c.authenticated.Load() {
+			limit = maxFrameSize
+		}
+		frame, release, err := readFrame(c.nc, &hdr, limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 				c.log.Debug("read", "err", err)

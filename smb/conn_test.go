@@ -3,6 +3,7 @@ package smb
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/cifsd/cifsd/vfs"
 )
@@ -22,4 +23,21 @@ func TestSendAfterConnectionEnd(t *testing.T) {
 	if !released {
 		t.Fatal("buffer of a dropped frame not released")
 	}
+}
+
+// Before a session exists, a large frame ends the connection instead of
+// being buffered.
+func TestPreAuthFrameLimit(t *testing.T) {
+	srv := &Server{Shares: []Share{{Name: "s", FS: vfs.NewMem()}}}
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() { srv.ServeConn(server); close(done) }()
+	hdr := []byte{0, byte(preAuthFrameSize >> 16), 0, 1} // preAuthFrameSize+1 bytes
+	client.Write(hdr)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed on an oversized pre-auth frame")
+	}
+	client.Close()
 }

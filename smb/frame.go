@@ -37,8 +37,15 @@ func getBuf(n int) ([]byte, func()) {
 	return make([]byte, n), func() {}
 }
 
-// readFrame reads one transport frame into a pooled buffer.
-func readFrame(r io.Reader, hdr *[4]byte) ([]byte, func(), error) {
+// preAuthFrameSize bounds frames until a session is established on the
+// connection: NEGOTIATE and SESSION_SETUP (a Kerberos ticket with a large
+// PAC included) fit easily, and an unauthenticated client cannot make the
+// server hold megabytes per frame.
+const preAuthFrameSize = 256 << 10
+
+// readFrame reads one transport frame of at most limit bytes into a pooled
+// buffer.
+func readFrame(r io.Reader, hdr *[4]byte, limit int) ([]byte, func(), error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, nil, err
 	}
@@ -46,8 +53,8 @@ func readFrame(r io.Reader, hdr *[4]byte) ([]byte, func(), error) {
 		return nil, nil, fmt.Errorf("smb: bad transport frame type %#x", hdr[0])
 	}
 	n := int(binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF)
-	if n > maxFrameSize {
-		return nil, nil, fmt.Errorf("smb: frame of %d bytes exceeds %d", n, maxFrameSize)
+	if n > limit {
+		return nil, nil, fmt.Errorf("smb: frame of %d bytes exceeds %d", n, limit)
 	}
 	if n < 4 {
 		return nil, nil, fmt.Errorf("smb: frame of %d bytes is too short", n)

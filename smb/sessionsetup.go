@@ -140,6 +140,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	}
 	sess.state = sessionValid
 	sess.mu.Unlock()
+	c.authenticated.Store(true)
 	c.log.Info("session established", "user", res.User, "domain", res.Domain,
 		"guest", res.Guest, "anonymous", res.Anonymous, "session", sess.ID)
 	resp := &Response{
