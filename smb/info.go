@@ -108,11 +108,12 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
 	o.share.mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	name := `\`
 	if o.name != "." {
 		name = `\` + toBackslash(o.name)

@@ -134,6 +134,9 @@ func (s *Server) read(ctx context.Context, req *Request) *Response {
 	if r.Offset > 1<<62 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	if st := o.checkIO(r.Offset, uint64(r.Length), false); st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	buf, release := getBuf(int(r.Length))
 	n, err := o.file.ReadAt(buf, int64(r.Offset))
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -185,6 +188,9 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	}
 	if off > 1<<62 {
 		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if st := o.checkIO(off, uint64(len(r.Data)), true); st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
 	n, err := o.file.WriteAt(r.Data, int64(off))
 	if err != nil {

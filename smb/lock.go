@@ -69,6 +69,7 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 			for i, x := range n.locks {
 				if x.open == o && x.off == l.Offset && x.n == l.Length {
 					n.locks = append(n.locks[:i], n.locks[i+1:]...)
+					n.locksReleased()
 					found = true
 					break
 				}
@@ -79,18 +80,77 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 		}
 		return ok(smb2.SimpleBody{})
 	}
-	granted := len(n.locks)
-	for _, l := range r.Locks {
-		excl := l.Flags&smb2.LockFlagExclusive != 0
-		for _, x := range n.locks {
-			if x.overlaps(l.Offset, l.Length) && (x.exclusive || excl) {
-				n.locks = n.locks[:granted] // all or nothing
-				return statusResponse(smb2.StatusLockNotGranted)
+	if n.tryLocks(o, r.Locks) {
+		return ok(smb2.SimpleBody{})
+	}
+	if len(r.Locks) > 1 || r.Locks[0].Flags&smb2.LockFlagFailImmediately != 0 {
+		return statusResponse(smb2.StatusLockNotGranted)
+	}
+	// A blocking lock waits (MS-SMB2 3.3.5.14: STATUS_PENDING, then the
+	// final answer) until the range is free, CANCEL, or the handle closes.
+	op := req.goAsync()
+	want := r.Locks
+	req.conn.goSafe(func() {
+		for {
+			sh.mu.Lock()
+			if o.closed() {
+				sh.mu.Unlock()
+				op.complete(statusResponse(smb2.StatusRangeNotLocked))
+				return
 			}
+			if n.tryLocks(o, want) {
+				sh.mu.Unlock()
+				op.complete(ok(smb2.SimpleBody{}))
+				return
+			}
+			changed := n.lockChange()
+			sh.mu.Unlock()
+			select {
+			case <-changed:
+			case <-op.ctx.Done():
+				op.complete(statusResponse(smb2.StatusCancelled))
+				return
+			}
+		}
+	})
+	return op.interim()
+}
+
+// tryLocks takes all of locks for o or none; the caller holds sh.mu.
+func (n *fileNode) tryLocks(o *Open, locks []smb2.LockElement) bool {
+	granted := len(n.locks)
+	for _, l := range locks {
+		excl := l.Flags&smb2.LockFlagExclusive != 0
+		if n.lockConflict(o, l.Offset, l.Length, excl) {
+			n.locks = n.locks[:granted]
+			return false
 		}
 		n.locks = append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl})
 	}
-	return ok(smb2.SimpleBody{})
+	return true
+}
+
+// lockChange returns a channel closed the next time locks are released;
+// the caller holds sh.mu.
+func (n *fileNode) lockChange() <-chan struct{} {
+	if n.lockWait == nil {
+		n.lockWait = make(chan struct{})
+	}
+	return n.lockWait
+}
+
+// locksReleased wakes the blocked lock requests; the caller holds sh.mu.
+func (n *fileNode) locksReleased() {
+	if n.lockWait != nil {
+		close(n.lockWait)
+		n.lockWait = nil
+	}
+}
+
+func (o *Open) closed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.isClosed
 }
 
 // releaseLocks drops the locks held through o; the caller holds sh.mu.
@@ -102,4 +162,58 @@ func (n *fileNode) releaseLocksLocked(o *Open) {
 		}
 	}
 	n.locks = kept
+	n.locksReleased() // also wakes o's own waiters, which then see it closed
+}
+
+// lockConflict reports whether a lock request by o conflicts with the locks
+// held (MS-FSA 2.1.5.7): a shared request with another open's exclusive
+// lock; an exclusive one with any other open's lock, or with o's own
+// exclusive lock. An open may stack a shared lock on its own exclusive one.
+// The caller holds sh.mu.
+func (n *fileNode) lockConflict(o *Open, off, length uint64, excl bool) bool {
+	for _, x := range n.locks {
+		if !x.overlaps(off, length) {
+			continue
+		}
+		switch {
+		case x.open != o && (x.exclusive || excl):
+			return true
+		case x.open == o && x.exclusive && excl:
+			return true
+		}
+	}
+	return false
+}
+
+// ioConflict reports whether o may not read (write false) or write the
+// range (MS-FSA 2.1.4.10): another open's exclusive lock blocks both; a
+// shared lock blocks writes by everyone, its owner included. The caller holds sh.mu.
+func (n *fileNode) ioConflict(o *Open, off, length uint64, write bool) bool {
+	if length == 0 {
+		return false
+	}
+	for _, x := range n.locks {
+		if x.n == 0 || !x.overlaps(off, length) {
+			continue
+		}
+		if x.exclusive && x.open != o || !x.exclusive && write {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIO answers STATUS_FILE_LOCK_CONFLICT when byte-range locks forbid
+// the READ or WRITE.
+func (o *Open) checkIO(off, length uint64, write bool) smb2.Status {
+	if o.node == nil {
+		return smb2.StatusSuccess
+	}
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(o.node.locks) > 0 && o.node.ioConflict(o, off, length, write) {
+		return smb2.StatusFileLockConflict
+	}
+	return smb2.StatusSuccess
 }

@@ -27,7 +27,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	}
 	op := req.goAsync()
 	o.mu.Lock()
-	if o.closed {
+	if o.isClosed {
 		o.mu.Unlock()
 		op.cancel()
 		return statusResponse(smb2.StatusNotifyCleanup)
@@ -37,7 +37,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	req.conn.goSafe(func() {
 		<-op.ctx.Done()
 		o.mu.Lock()
-		closed := o.closed
+		closed := o.isClosed
 		for i, x := range o.notifies {
 			if x == op {
 				o.notifies = append(o.notifies[:i], o.notifies[i+1:]...)

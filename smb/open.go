@@ -20,6 +20,7 @@ type fileNode struct {
 	opens         []*Open
 	deletePending bool
 	locks         []byteLock
+	lockWait      chan struct{} // closed when locks are released
 }
 
 // Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).
@@ -43,7 +44,7 @@ type Open struct {
 	position      int64 // FilePositionInformation
 	mode          uint32
 	dir           *dirEnum // QUERY_DIRECTORY state
-	closed        bool
+	isClosed      bool
 	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
 	written       bool       // data was written: last-write time is set at close
 }
@@ -133,11 +134,11 @@ func (s *Session) removeOpen(o *Open) {
 // this was the last open of a file to delete, the file itself.
 func (o *Open) close() error {
 	o.mu.Lock()
-	if o.closed {
+	if o.isClosed {
 		o.mu.Unlock()
 		return nil
 	}
-	o.closed = true
+	o.isClosed = true
 	f, p := o.file, o.pipe
 	notifies := o.notifies
 	o.mu.Unlock()
