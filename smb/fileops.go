@@ -116,8 +116,11 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		}
 	}
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
+	// The rename is a DELETE on the file: it must pass the share-mode
+	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
 	for _, x := range o.node.opens {
-		if x != o && x.shareAccess&smb2.FileShareDelete == 0 {
+		if x != o && (x.shareAccess&smb2.FileShareDelete == 0 ||
+			x.access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0) {
 			return smb2.StatusSharingViolation
 		}
 	}
