@@ -69,6 +69,8 @@ run_parts() {
 		part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 	if [ "$target" = cifsd ]; then
+		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
+			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
 		# Encryption required: SMB 3.x clients (smbclient, impacket at 3.0)
 		# encrypt because the server says so, and an SMB 2.1 client is refused.
 		stop_cifsd

@@ -65,6 +65,7 @@ type negotiateState struct {
 	serverSecMode  uint16
 	cipher         uint16 // 3.1.1 ENCRYPTION_CAPABILITIES choice (0: none)
 	signingAlg     uint16 // 3.1.1 SIGNING_CAPABILITIES choice
+	signingNeg     bool   // signingAlg came from SIGNING_CAPABILITIES
 	signingReq     bool   // the server requires signing
 }
 

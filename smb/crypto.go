@@ -30,7 +30,7 @@ func (s *Session) deriveKeys(c *conn, gssKey []byte) {
 	cipher := c.neg.cipher
 	keys := smbcrypto.DeriveKeys(d, gssKey, s.keys.preauth[:], cipher)
 	s.srv.logKeys(s.ID, keys)
-	alg := smbcrypto.SigningAlgorithm(d, c.neg.signingAlg, d == smb2.Dialect311 && c.neg.signingAlg != 0)
+	alg := smbcrypto.SigningAlgorithm(d, c.neg.signingAlg, d == smb2.Dialect311 && c.neg.signingNeg)
 	signer, err := smbcrypto.NewSigner(alg, keys.SigningKey)
 	if err != nil {
 		c.log.Error("signing key", "err", err)

@@ -177,10 +177,12 @@ func (s *Server) negotiateContexts(c *conn, r *smb2.NegotiateRequest) ([]smb2.Ne
 			if err := sc.Decode(nc.Data); err != nil {
 				return nil, smb2.StatusInvalidParameter
 			}
+			// HMAC-SHA256 is 0, so "no common algorithm" needs its own test.
 			n.signingAlg = pick(signingPreference, sc.SigningAlgorithms)
 			if n.signingAlg == 0 && !contains(sc.SigningAlgorithms, smb2.SigningHMACSHA256) {
 				n.signingAlg = smb2.SigningAESCMAC
 			}
+			n.signingNeg = true
 			out = append(out, smb2.SigningCapabilities{SigningAlgorithms: []uint16{n.signingAlg}}.Context())
 		}
 	}
