@@ -105,6 +105,17 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
+	// Another open's exclusive or batch oplock is broken before this open
+	// proceeds; opens for attributes only do not break it (MS-FSA 2.1.5.17).
+	if access&^(smb2.FileReadAttributes|smb2.FileWriteAttributes|smb2.Synchronize|smb2.ReadControl) != 0 {
+		for node != nil && s.breakOplocks(ctx, sh, node, req.Session) {
+			if ctx.Err() != nil {
+				return statusResponse(smb2.StatusCancelled)
+			}
+			node = sh.files[foldKey(name)]
+			fi = nil // the holder may have changed the file meanwhile
+		}
+	}
 	if node != nil {
 		if node.deletePending {
 			return statusResponse(smb2.StatusDeletePending)
@@ -233,13 +244,16 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose,
 	}
+	if !o.isDir {
+		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+	}
 	node.opens = append(node.opens, o)
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 
 	m := metaOf(fi)
 	resp := &smb2.CreateResponse{
-		OplockLevel:    smb2.OplockLevelNone,
+		OplockLevel:    o.oplock,
 		CreateAction:   action,
 		CreationTime:   m.creation,
 		LastAccessTime: m.access,

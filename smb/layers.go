@@ -98,7 +98,7 @@ var needsTree = [smb2.NumCommands]bool{
 	smb2.TreeDisconnect: true, smb2.Create: true, smb2.Close: true, smb2.Flush: true,
 	smb2.Read: true, smb2.Write: true, smb2.Lock: true, smb2.Ioctl: true,
 	smb2.QueryDirectory: true, smb2.ChangeNotify: true, smb2.QueryInfo: true,
-	smb2.SetInfo: true,
+	smb2.SetInfo: true, smb2.OplockBreak: true,
 }
 
 // treeLayer finds the request's tree connect (MS-SMB2 3.3.5.2.11).

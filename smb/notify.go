@@ -54,9 +54,3 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	return op.interim()
 }
 
-// oplockBreak answers an oplock or lease break acknowledgement; cifsd
-// grants no oplocks yet, so there is nothing to acknowledge
-// (MS-SMB2 3.3.5.22.1).
-func (s *Server) oplockBreak(ctx context.Context, req *Request) *Response {
-	return statusResponse(smb2.StatusInvalidOplockProtocol)
-}

@@ -46,6 +46,11 @@ type Open struct {
 	dir           *dirEnum // QUERY_DIRECTORY state
 	isClosed      bool
 	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
+
+	// Oplock state, under share.mu.
+	oplock       uint8         // granted level
+	oplockBroken chan struct{} // a break is pending; closed when it ends
+	breakTo      uint8         // the level the pending break goes to
 	written       bool       // data was written: last-write time is set at close
 }
 
@@ -162,6 +167,7 @@ func (o *Open) close() error {
 		n.deletePending = true
 	}
 	n.releaseLocksLocked(o)
+	o.oplockLost() // a pending break ends with the close
 	for i, x := range n.opens {
 		if x == o {
 			n.opens = append(n.opens[:i], n.opens[i+1:]...)
