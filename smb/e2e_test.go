@@ -15,6 +15,7 @@ import (
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
+	"github.com/cifsd/cifsd/smb"
 	"github.com/cifsd/cifsd/smb/smbtest"
 )
 
@@ -157,5 +158,26 @@ func TestShutdownClosesConnections(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", ts.Addr); err == nil {
 		t.Fatal("still accepting after Shutdown")
+	}
+}
+
+// A server that requires encryption serves a Go client, which encrypts
+// because the session says so.
+func TestGoClientEncrypted(t *testing.T) {
+	ts := smbtest.NewUnstartedServer()
+	ts.Config.Encryption = smb.EncryptionRequired
+	ts.Start()
+	defer ts.Close()
+	_, sh, err := dial(t, ts, ts.User, ts.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("sealed "), 100000)
+	if err := sh.WriteFile("enc.bin", data, 0o644); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	got, err := sh.ReadFile("enc.bin")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back: %d bytes, %v", len(got), err)
 	}
 }
