@@ -12,7 +12,7 @@ import (
 // identity and a MIC that is the data itself.
 type echoMech struct{ oid asn1.ObjectIdentifier }
 
-func (m echoMech) OIDs() []asn1.ObjectIdentifier         { return []asn1.ObjectIdentifier{m.oid} }
+func (m echoMech) OIDs() []asn1.ObjectIdentifier          { return []asn1.ObjectIdentifier{m.oid} }
 func (m echoMech) Start(context.Context) (Context, error) { return &echoCtx{}, nil }
 
 type echoCtx struct{ done bool }

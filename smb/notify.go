@@ -53,4 +53,3 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	})
 	return op.interim()
 }
-

@@ -51,7 +51,7 @@ type Open struct {
 	oplock       uint8         // granted level
 	oplockBroken chan struct{} // a break is pending; closed when it ends
 	breakTo      uint8         // the level the pending break goes to
-	written       bool       // data was written: last-write time is set at close
+	written      bool          // data was written: last-write time is set at close
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:

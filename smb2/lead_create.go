@@ -642,19 +642,24 @@ func (r *QueryDirectoryRequest) Decode(msg []byte) error {
 	return err
 }
 
-// QueryDirectoryResponse is MS-SMB2 2.2.34.
-type QueryDirectoryResponse struct{ Buffer []byte }
+// BufferResponse is the layout QUERY_DIRECTORY, QUERY_INFO and
+// CHANGE_NOTIFY responses share (MS-SMB2 2.2.34, 2.2.38, 2.2.36):
+// StructureSize 9, a 16-bit offset, a 32-bit length, the buffer.
+type BufferResponse struct{ Buffer []byte }
 
 // Size is the encoded body length.
-func (r *QueryDirectoryResponse) Size() int { return 8 + len(r.Buffer) }
+func (r *BufferResponse) Size() int { return 8 + len(r.Buffer) }
 
 // Encode writes the body.
-func (r *QueryDirectoryResponse) Encode(b []byte) {
+func (r *BufferResponse) Encode(b []byte) {
 	le.PutUint16(b, 9)
 	le.PutUint16(b[2:], HeaderSize+8)
 	le.PutUint32(b[4:], uint32(len(r.Buffer)))
 	copy(b[8:], r.Buffer)
 }
+
+// QueryDirectoryResponse is MS-SMB2 2.2.34.
+type QueryDirectoryResponse = BufferResponse
 
 // ChangeNotifyRequest is MS-SMB2 2.2.35.
 type ChangeNotifyRequest struct {
@@ -712,18 +717,7 @@ func (r *QueryInfoRequest) Decode(msg []byte) error {
 }
 
 // QueryInfoResponse is MS-SMB2 2.2.38.
-type QueryInfoResponse struct{ Buffer []byte }
-
-// Size is the encoded body length.
-func (r *QueryInfoResponse) Size() int { return 8 + len(r.Buffer) }
-
-// Encode writes the body.
-func (r *QueryInfoResponse) Encode(b []byte) {
-	le.PutUint16(b, 9)
-	le.PutUint16(b[2:], HeaderSize+8)
-	le.PutUint32(b[4:], uint32(len(r.Buffer)))
-	copy(b[8:], r.Buffer)
-}
+type QueryInfoResponse = BufferResponse
 
 // SetInfoRequest is MS-SMB2 2.2.39. Buffer aliases the message.
 type SetInfoRequest struct {

@@ -55,18 +55,7 @@ func (SetInfoResponse) Size() int { return 2 }
 func (SetInfoResponse) Encode(b []byte) { le.PutUint16(b, 2) }
 
 // ChangeNotifyResponse is MS-SMB2 2.2.36: FILE_NOTIFY_INFORMATION entries.
-type ChangeNotifyResponse struct{ Buffer []byte }
-
-// Size is the encoded body length.
-func (r *ChangeNotifyResponse) Size() int { return 8 + len(r.Buffer) }
-
-// Encode writes the body.
-func (r *ChangeNotifyResponse) Encode(b []byte) {
-	le.PutUint16(b, 9)
-	le.PutUint16(b[2:], HeaderSize+8)
-	le.PutUint32(b[4:], uint32(len(r.Buffer)))
-	copy(b[8:], r.Buffer)
-}
+type ChangeNotifyResponse = BufferResponse
 
 // OplockBreakBody is the OPLOCK_BREAK notification, acknowledgement and
 // response (MS-SMB2 2.2.23.1, 2.2.24.1, 2.2.25.1): the same 24 bytes.

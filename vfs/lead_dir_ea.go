@@ -21,6 +21,25 @@ func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
 	}
 	defer f.Close()
 	fd := int(f.Fd())
+	attrs, err := xattrsWithPrefix(fd, eaPrefix)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 64<<10)
+	var out []EA
+	for _, attr := range attrs {
+		vn, err := unix.Fgetxattr(fd, attr, buf)
+		if err != nil {
+			continue
+		}
+		out = append(out, EA{Name: attr[len(eaPrefix):], Value: append([]byte(nil), buf[:vn]...)})
+	}
+	return out, nil
+}
+
+// xattrsWithPrefix lists the xattr names of fd that start with prefix; a
+// file system without xattrs has none.
+func xattrsWithPrefix(fd int, prefix string) ([]string, error) {
 	buf := make([]byte, 64<<10)
 	n, err := unix.Flistxattr(fd, buf)
 	if err != nil {
@@ -29,16 +48,11 @@ func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
 		}
 		return nil, err
 	}
-	var out []EA
+	var out []string
 	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
-		if !strings.HasPrefix(attr, eaPrefix) {
-			continue
+		if strings.HasPrefix(attr, prefix) {
+			out = append(out, attr)
 		}
-		vn, err := unix.Fgetxattr(fd, attr, buf)
-		if err != nil {
-			continue
-		}
-		out = append(out, EA{Name: attr[len(eaPrefix):], Value: append([]byte(nil), buf[:vn]...)})
 	}
 	return out, nil
 }

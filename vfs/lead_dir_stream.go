@@ -4,7 +4,6 @@ package vfs
 
 import (
 	"context"
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -23,13 +22,12 @@ const (
 
 // streamAttr finds the xattr of stream on fd (names compare ignoring case).
 func streamAttr(fd int, stream string) (string, bool, error) {
-	buf := make([]byte, 64<<10)
-	n, err := unix.Flistxattr(fd, buf)
+	attrs, err := xattrsWithPrefix(fd, streamPrefix)
 	if err != nil {
 		return "", false, err
 	}
-	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
-		if strings.HasPrefix(attr, streamPrefix) && strings.EqualFold(attr[len(streamPrefix):], stream) {
+	for _, attr := range attrs {
+		if strings.EqualFold(attr[len(streamPrefix):], stream) {
 			return attr, true, nil
 		}
 	}
@@ -80,19 +78,12 @@ func (d *DirFS) Streams(ctx context.Context, name string) ([]StreamInfo, error) 
 	}
 	defer f.Close()
 	fd := int(f.Fd())
-	buf := make([]byte, 64<<10)
-	n, err := unix.Flistxattr(fd, buf)
+	attrs, err := xattrsWithPrefix(fd, streamPrefix)
 	if err != nil {
-		if errors.Is(err, unix.ENOTSUP) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	var out []StreamInfo
-	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
-		if !strings.HasPrefix(attr, streamPrefix) {
-			continue
-		}
+	for _, attr := range attrs {
 		size, err := unix.Fgetxattr(fd, attr, nil)
 		if err != nil {
 			continue
