@@ -46,13 +46,17 @@ func (s *Server) breakOplocks(ctx context.Context, sh *shareState, n *fileNode, 
 	if holder == nil {
 		return false
 	}
-	if holder.oplockBroken == nil {
+	first := holder.oplockBroken == nil
+	if first {
 		holder.oplockBroken = make(chan struct{})
 		holder.breakTo = smb2.OplockLevelNone
-		holder.session.conn.sendOplockBreak(holder, smb2.OplockLevelNone)
 	}
 	done := holder.oplockBroken
 	sh.mu.Unlock()
+	if first {
+		// Sent without the share lock: a slow holder must not stall the share.
+		holder.session.conn.sendOplockBreak(holder, smb2.OplockLevelNone)
+	}
 	timer := time.NewTimer(oplockBreakWait)
 	defer timer.Stop()
 	select {
