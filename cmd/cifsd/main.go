@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/krb"
 	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb"
 	"github.com/cifsd/cifsd/vfs"
@@ -58,6 +59,7 @@ func run() error {
 	keyLog := flag.String("keylog", "", "append session keys to FILE for Wireshark (debugging only)")
 	name := flag.String("name", "CIFSD", "NetBIOS server name")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
+	keytabFile := flag.String("keytab", "", "accept Kerberos tickets for the service keys in FILE (next to -user's NTLM users)")
 	flag.Parse()
 
 	var level slog.Level
@@ -128,8 +130,19 @@ func run() error {
 	mech := ntlm.Users(ntlm.Passwords(passwords))
 	mech.AllowGuest = *guest
 	mech.ServerName = *name
-	srv.Auth = auth.Negotiate(mech)
-	if len(passwords) == 0 && !*guest {
+	mechs := []auth.Mechanism{mech}
+	if *keytabFile != "" {
+		kt, err := krb.LoadKeytab(*keytabFile)
+		if err != nil {
+			return err
+		}
+		k := krb.New(kt)
+		k.Logger = log
+		// Kerberos first: clients that can use it should.
+		mechs = []auth.Mechanism{k, mech}
+	}
+	srv.Auth = auth.Negotiate(mechs...)
+	if len(passwords) == 0 && !*guest && *keytabFile == "" {
 		log.Warn("no -user given and -guest not set: nobody can log in")
 	}
 
