@@ -9,10 +9,12 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/kdc.sh
+. "$(dirname "$0")/kdc.sh"
 
 target=${INTEROP_TARGET:-cifsd}
 tmp=$(mktemp -d /tmp/interop.XXXXXX)
-trap 'stop_cifsd; stop_samba; rm -rf "$tmp"' EXIT
+trap 'stop_cifsd; stop_samba; stop_kdc; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 case $target in
@@ -63,25 +65,41 @@ part() {
 	fi
 }
 
+# restart_cifsd FLAGS...: restart cifsd with FLAGS added to CIFSD_FLAGS, on a
+# fresh share; a failure to start counts as a failed part.
+restart_cifsd() {
+	stop_cifsd
+	if ! CIFSD_FLAGS="${CIFSD_FLAGS:-} $*" start_cifsd ""; then
+		echo "FAIL: cifsd did not restart with $*"
+		total_fail=$((total_fail + 1))
+		failed_parts+=("cifsd-restart")
+		return 1
+	fi
+	export SMB_PORT=$CIFSD_PORT SMB_SHARE_DIR=$CIFSD_SHARE_DIR
+	server_pid=$CIFSD_PID
+}
+
 # stop at the first part after which the server is gone
 run_parts() {
 	SMBCLIENT_PROTECTIONS=${SMBCLIENT_PROTECTIONS-sign encrypt} \
 		part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 	if [ "$target" = cifsd ]; then
+		# Kerberos, from a throwaway MIT realm, next to NTLM.
+		if start_kdc; then
+			restart_cifsd -keytab "$KDC_KEYTAB" || return 0
+			part kerberos timeout 900 "$REPO_ROOT/test/interop/kerberos.sh" || return 0
+			stop_kdc
+		else
+			echo "FAIL: the test KDC did not start"
+			total_fail=$((total_fail + 1))
+			failed_parts+=("kdc")
+		fi
 		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
 			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
 		# Encryption required: SMB 3.x clients (smbclient, impacket at 3.0)
 		# encrypt because the server says so, and an SMB 2.1 client is refused.
-		stop_cifsd
-		if ! CIFSD_FLAGS="${CIFSD_FLAGS:-} -encrypt required" start_cifsd ""; then
-			echo "FAIL: cifsd did not restart with -encrypt required"
-			total_fail=$((total_fail + 1))
-			failed_parts+=("cifsd-restart")
-			return 0
-		fi
-		export SMB_PORT=$CIFSD_PORT SMB_SHARE_DIR=$CIFSD_SHARE_DIR
-		server_pid=$CIFSD_PID
+		restart_cifsd -encrypt required || return 0
 		SMBCLIENT_DIALECTS="SMB3_00 SMB3_02 SMB3_11" SMBCLIENT_PROTECTIONS="" \
 			part smbclient-encrypt-required timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 		IMPACKET_DIALECTS=SMB3_00 \
@@ -93,15 +111,7 @@ run_parts() {
 		# was measured with: signing enabled, not required (smb.conf's
 		# default). Some tests deliberately send requests no server can sign
 		# for (a made-up session id), which a signing-required client drops.
-		stop_cifsd
-		if ! CIFSD_FLAGS="${CIFSD_FLAGS:-} -signing enabled" start_cifsd ""; then
-			echo "FAIL: cifsd did not restart for smbtorture"
-			total_fail=$((total_fail + 1))
-			failed_parts+=("cifsd-restart")
-			return 0
-		fi
-		export SMB_PORT=$CIFSD_PORT SMB_SHARE_DIR=$CIFSD_SHARE_DIR
-		server_pid=$CIFSD_PID
+		restart_cifsd -signing enabled || return 0
 	fi
 	part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
 		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0

@@ -88,4 +88,5 @@ stop_kdc() {
 	[ -n "${KDC_PID:-}" ] && kill_wait "$KDC_PID"
 	[ -n "${KDC_DIR:-}" ] && rm -rf "$KDC_DIR"
 	KDC_PID= KDC_DIR=
+	unset KRB5_CONFIG KRB5_KDC_PROFILE KRB5CCNAME KDC_KEYTAB
 }
