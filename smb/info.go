@@ -108,6 +108,7 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
+	m.attrs |= o.sparseAttr(ctx)
 	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
@@ -228,6 +229,9 @@ func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2
 	}
 	if _, ok := o.share.cfg.FS.(vfs.EAer); ok {
 		m.Attributes |= fscc.FileSupportsExtendedAttributes
+	}
+	if _, ok := o.share.sparser(); ok {
+		m.Attributes |= fscc.FileSupportsSparseFiles
 	}
 	if sf, ok := o.share.cfg.FS.(vfs.StatFSer); ok {
 		if st, err := sf.StatFS(ctx); err == nil {

@@ -77,7 +77,7 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 				ChangeTime:     m.change,
 				AllocationSize: uint64(m.alloc),
 				EndofFile:      uint64(m.size),
-				FileAttributes: m.attrs,
+				FileAttributes: m.attrs | o.sparseAttr(ctx),
 			}
 		}
 	}

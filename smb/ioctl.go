@@ -40,6 +40,16 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 			return statusResponse(st)
 		}
 		return reply(out, st)
+	case smb2.FsctlSrvRequestResumeKey:
+		return s.requestResumeKey(req, &r, reply)
+	case smb2.FsctlSrvCopychunk, smb2.FsctlSrvCopychunkWrite:
+		return s.copychunk(ctx, req, &r, reply)
+	case smb2.FsctlSetSparse:
+		return s.setSparse(ctx, req, &r, reply)
+	case smb2.FsctlSetZeroData:
+		return s.setZeroData(ctx, req, &r, reply)
+	case smb2.FsctlQueryAllocatedRanges:
+		return s.queryAllocatedRanges(ctx, req, &r, reply)
 	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
 		// Not a DFS server: MS-SMB2 3.3.5.15.2.
 		return statusResponse(smb2.StatusNotFound)

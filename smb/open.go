@@ -46,6 +46,7 @@ type Open struct {
 	dir           *dirEnum // QUERY_DIRECTORY state
 	isClosed      bool
 	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
+	resumeSecret  []byte     // random part of the copychunk resume key (copychunk.go)
 
 	// Oplock state, under share.mu.
 	oplock       uint8         // granted level

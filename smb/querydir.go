@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 
@@ -74,6 +75,9 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	full := false
 	add := func(name string, fi fs.FileInfo) bool {
 		e := dirEntry(name, fi)
+		if !fi.IsDir() && name != "." && name != ".." {
+			e.FileAttributes |= o.share.sparseAttr(ctx, path.Join(o.name, name))
+		}
 		if !w.Add(&e) {
 			full = true
 			return false

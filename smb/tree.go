@@ -3,6 +3,7 @@ package smb
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cifsd/cifsd/vfs"
 )
@@ -13,6 +14,7 @@ type shareState struct {
 	cfg             *Share
 	ipc             bool
 	caseInsensitive bool
+	sparseMarked    atomic.Bool // FSCTL_SET_SPARSE was used on the share (sparse.go)
 
 	mu    sync.Mutex
 	files map[string]*fileNode // by foldKey of the backend name

@@ -45,6 +45,7 @@ type memNode struct {
 	nlinks  uint32
 	eas     []EA
 	streams map[string]*memNode // by upper-cased stream name
+	sparse  bool                // FSCTL_SET_SPARSE mark (mem_sparse.go)
 }
 
 // NewMem returns an empty in-memory file system.
