@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/asn1"
 	"errors"
+	"time"
 )
 
 // Mechanism is one GSS-API security mechanism the server accepts.
@@ -48,6 +49,9 @@ type Result struct {
 	// Kerberos' subkey or ticket key), from which SMB derives its signing and
 	// encryption keys. Empty for anonymous and guest sessions.
 	SessionKey []byte
+	// Expires is when the authentication lapses (a Kerberos ticket's end
+	// time), after which the client must re-authenticate; zero never.
+	Expires time.Time
 }
 
 // Identity is an authenticated user.

@@ -281,7 +281,7 @@ func (c *serverContext) verify(ctx context.Context, req *messages.APReq) ([]byte
 			return nil, err
 		}
 	}
-	c.result = &auth.Result{Identity: id, SessionKey: append([]byte(nil), c.key.KeyValue...)}
+	c.result = &auth.Result{Identity: id, SessionKey: append([]byte(nil), c.key.KeyValue...), Expires: enc.EndTime}
 	return out, nil
 }
 

@@ -304,6 +304,12 @@ func (c *serverContext) authenticate(ctx context.Context, msg []byte) error {
 		return fmt.Errorf("%w: %w", auth.ErrLogonFailure, err)
 	}
 	proof, blob := ntResp[:16], ntResp[16:]
+	if !avPairsWellFormed(blob) {
+		// An AV pair list that overruns the response or lacks MsvAvEOL is
+		// a malformed message, not a wrong password (as Samba answers
+		// since its bug 14932).
+		return fmt.Errorf("%w: NTLMv2 AV pairs malformed", auth.ErrInvalidToken)
+	}
 	var baseKey []byte
 	// MS-NLMP 3.3.2: the response is keyed with the user and the domain as
 	// the client sent them; clients disagree on the domain, so try both it
@@ -343,6 +349,27 @@ func (c *serverContext) authenticate(ctx context.Context, msg []byte) error {
 	c.exported = exported
 	c.result = &auth.Result{Identity: auth.Identity{User: user, Domain: domain}, SessionKey: exported}
 	return nil
+}
+
+// avPairsWellFormed reports whether the AV pairs of an NTLMv2 blob
+// (MS-NLMP 2.2.2.7, 2.2.2.1) fit in it and end with MsvAvEOL.
+func avPairsWellFormed(blob []byte) bool {
+	if len(blob) < 28 {
+		return false
+	}
+	p := blob[28:]
+	for len(p) >= 4 {
+		id := binary.LittleEndian.Uint16(p)
+		n := int(binary.LittleEndian.Uint16(p[2:]))
+		if 4+n > len(p) {
+			return false
+		}
+		if id == avEOL {
+			return true
+		}
+		p = p[4+n:]
+	}
+	return false
 }
 
 // avFlagsOf returns MsvAvFlags from an NTLMv2 blob, or 0.

@@ -85,18 +85,20 @@ run_parts() {
 		part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 	if [ "$target" = cifsd ]; then
+		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
+			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
 		# Kerberos, from a throwaway MIT realm, next to NTLM.
 		if start_kdc; then
-			restart_cifsd -keytab "$KDC_KEYTAB" || return 0
+			restart_cifsd -keytab "$KDC_KEYTAB" -signing enabled || return 0
 			part kerberos timeout 900 "$REPO_ROOT/test/interop/kerberos.sh" || return 0
+			part smbtorture-kerberos timeout 900 "$REPO_ROOT/test/interop/smbtorture-kerberos.sh" \
+				"$REPO_ROOT/test/smbtorture/pass-kerberos.txt" || return 0
 			stop_kdc
 		else
 			echo "FAIL: the test KDC did not start"
 			total_fail=$((total_fail + 1))
 			failed_parts+=("kdc")
 		fi
-		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
-			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
 		# Encryption required: SMB 3.x clients (smbclient, impacket at 3.0)
 		# encrypt because the server says so, and an SMB 2.1 client is refused.
 		restart_cifsd -encrypt required || return 0
@@ -109,9 +111,11 @@ run_parts() {
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list
 		# was measured with: signing enabled, not required (smb.conf's
-		# default). Some tests deliberately send requests no server can sign
-		# for (a made-up session id), which a signing-required client drops.
-		restart_cifsd -signing enabled || return 0
+		# default), admitting null sessions as Samba does by default (the
+		# reauth tests re-authenticate as anonymous). Some tests
+		# deliberately send requests no server can sign for (a made-up
+		# session id), which a signing-required client drops.
+		restart_cifsd -signing enabled -anonymous || return 0
 	fi
 	part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
 		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0

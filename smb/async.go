@@ -17,6 +17,10 @@ type asyncOp struct {
 	ctx      context.Context
 	cancelFn context.CancelFunc
 	once     sync.Once
+	// cancelled, when set, is the final response a CANCEL sends at once,
+	// before the connection reads its next request, so a client sees the
+	// cancelled operation end before anything it sends afterwards.
+	cancelled func() *Response
 }
 
 // goAsync turns req into an async operation. The handler returns

@@ -148,6 +148,10 @@ func (c *conn) serve() {
 			continue
 		}
 		first = false
+		if len(frame) <= maxCancelFrame && c.serveCancelInline(frame) {
+			release()
+			continue
+		}
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.ctx.Done():
@@ -252,6 +256,35 @@ func (c *conn) shutdown() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now())
+}
+
+// maxCancelFrame is the largest frame that can hold a lone CANCEL: its
+// 64-byte header, 4-byte body and a transform header.
+const maxCancelFrame = smb2.HeaderSize + 4 + smbcrypto.TransformHeaderSize
+
+// serveCancelInline handles a frame that is one CANCEL on the reading
+// goroutine, before any later frame starts, so the cancelled operation's
+// final response precedes the responses to what the client sent next
+// (frames are otherwise served concurrently). It reports whether it did.
+func (c *conn) serveCancelInline(frame []byte) bool {
+	msg := frame
+	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
+		// Decrypt a copy (decryption works in place): if this is not a
+		// CANCEL the normal path decrypts the frame again, which is cheap
+		// for a frame this small.
+		var buf [maxCancelFrame]byte
+		_, plain, err := c.decrypt(buf[:copy(buf[:], frame)])
+		if err != nil {
+			return false
+		}
+		msg = plain
+	}
+	var h smb2.Header
+	if h.Decode(msg) != nil || h.Command != smb2.Cancel || h.NextCommand != 0 || h.IsResponse() {
+		return false
+	}
+	c.cancelRequest(&h)
+	return true
 }
 
 // handleFrame decrypts, decompresses and serves one frame.
@@ -554,6 +587,9 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 	}
 	if op != nil {
 		op.cancel()
+		if op.cancelled != nil {
+			op.complete(op.cancelled())
+		}
 	}
 }
 

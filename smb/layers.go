@@ -2,6 +2,7 @@ package smb
 
 import (
 	"context"
+	"time"
 
 	"github.com/cifsd/cifsd/smb2"
 )
@@ -70,6 +71,9 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				// plain requests.
 				return statusResponse(smb2.StatusAccessDenied)
 			}
+		}
+		if sess.expired(time.Now()) && !allowedWhenExpired(req) {
+			return statusResponse(smb2.StatusNetworkSessionExpired)
 		}
 		return next.ServeSMB(ctx, req)
 	})

@@ -26,6 +26,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 	op := req.goAsync()
+	op.cancelled = func() *Response { return statusResponse(smb2.StatusCancelled) }
 	o.mu.Lock()
 	if o.isClosed {
 		o.mu.Unlock()

@@ -2,8 +2,10 @@ package smb
 
 import (
 	"sync"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
 )
 
 // Session is an authenticated session (MS-SMB2 3.3.1.8).
@@ -22,6 +24,11 @@ type Session struct {
 	keys    sessionKeys
 	trees   map[uint32]*Tree
 	opens   map[uint64]*Open // by volatile file id
+
+	// expires is when the authentication lapses (a Kerberos ticket's end
+	// time); zero never. Past it, requests other than re-authentication,
+	// LOGOFF, CLOSE and unlocks get STATUS_NETWORK_SESSION_EXPIRED.
+	expires time.Time
 
 	signingRequired bool // every request must be signed (3.3.5.5.3)
 	encryptData     bool // every request must be encrypted
@@ -97,4 +104,33 @@ func (s *Session) teardown() {
 	for _, t := range trees {
 		t.disconnect()
 	}
+}
+
+// expired reports whether the session's authentication has lapsed.
+func (s *Session) expired(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.expires.IsZero() && now.After(s.expires)
+}
+
+// allowedWhenExpired reports whether req may run on a session whose
+// authentication lapsed: what releases resources (CLOSE, unlocks, LOGOFF)
+// and what needs no authority (ECHO, CANCEL), as Windows allows.
+func allowedWhenExpired(req *Request) bool {
+	switch req.Header.Command {
+	case smb2.Close, smb2.Logoff, smb2.Echo, smb2.Cancel:
+		return true
+	case smb2.Lock:
+		var r smb2.LockRequest
+		if r.Decode(req.Msg) != nil {
+			return false
+		}
+		for _, l := range r.Locks {
+			if l.Flags&smb2.LockFlagUnlock == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

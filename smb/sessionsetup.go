@@ -46,10 +46,14 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	fail := func(st smb2.Status) *Response {
 		sess.mu.Lock()
 		sess.authCtx = nil
-		inProgress := sess.state == sessionInProgress
+		valid := sess.state == sessionValid
 		sess.mu.Unlock()
-		if inProgress {
-			s.sessions.remove(sess.ID)
+		// MS-SMB2 3.3.5.5.3: a failed exchange removes the session, even a
+		// valid one being re-authenticated, and closes its opens; its later
+		// requests get a signed STATUS_USER_SESSION_DELETED.
+		if s.sessions.remove(sess.ID) != nil && valid {
+			c.rememberLoggedOff(sess)
+			sess.teardown()
 		}
 		return &Response{Status: st, noSign: true, sessionID: sess.ID}
 	}
@@ -110,13 +114,12 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		flags = smb2.SessionFlagIsGuest
 	}
 	sess.mu.Lock()
+	// Re-authentication may change the session's user (to anonymous, say):
+	// opens keep the access they were granted, new ones are checked as the
+	// new user; the keys stay those of the first authentication, as
+	// Windows and Samba keep them (MS-SMB2 3.3.5.5.3 derives keys only
+	// for a new session or a binding).
 	reauth := sess.state == sessionValid
-	if reauth && !sameUser(sess.Identity, res.Identity) {
-		// MS-SMB2 3.3.5.5.3: re-authentication as another user fails.
-		sess.authCtx = nil
-		sess.mu.Unlock()
-		return fail(smb2.StatusNetworkSessionExpired)
-	}
 	if s.encryptionRequired() && !reauth && (res.Anonymous || res.Guest || len(res.SessionKey) == 0 ||
 		c.dialect() < smb2.Dialect300 || c.neg.cipher == 0) {
 		// A session that cannot encrypt is refused when encryption is
@@ -126,6 +129,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		return fail(smb2.StatusAccessDenied)
 	}
 	sess.Identity = res.Identity
+	sess.expires = res.Expires
 	sess.authCtx = nil
 	if !reauth && !sess.isGuest() && len(res.SessionKey) > 0 {
 		sess.deriveKeys(c, res.SessionKey)
@@ -141,6 +145,9 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	sess.state = sessionValid
 	sess.mu.Unlock()
 	c.authenticated.Store(true)
+	if !reauth && r.PreviousSessionId != 0 && r.PreviousSessionId != sess.ID {
+		s.reconnected(c, r.PreviousSessionId, res.Identity)
+	}
 	c.log.Info("session established", "user", res.User, "domain", res.Domain,
 		"guest", res.Guest, "anonymous", res.Anonymous, "session", sess.ID)
 	resp := &Response{
@@ -153,6 +160,25 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		resp.noSign = true
 	}
 	return resp
+}
+
+// reconnected ends the client's previous session, which it names when it
+// reconnects after losing a connection (MS-SMB2 3.3.5.5.3): only a session
+// of the same user is ended.
+func (s *Server) reconnected(c *conn, prevID uint64, id auth.Identity) {
+	prev := s.sessions.get(prevID)
+	if prev == nil {
+		return
+	}
+	prev.mu.Lock()
+	same := prev.state == sessionValid && !prev.isGuest() && sameUser(prev.Identity, id)
+	prev.mu.Unlock()
+	if !same || s.sessions.remove(prevID) == nil {
+		return
+	}
+	prev.conn.rememberLoggedOff(prev)
+	prev.teardown()
+	c.log.Info("previous session ended by reconnect", "session", prevID)
 }
 
 func sameUser(a, b auth.Identity) bool {

@@ -53,6 +53,7 @@ func run() error {
 	flag.Var(&shares, "share", "share to serve, NAME=DIR (repeatable)")
 	flag.Var(&users, "user", "user allowed to log in, NAME:PASSWORD (repeatable)")
 	guest := flag.Bool("guest", false, "admit unknown users as guest to every share")
+	anonymous := flag.Bool("anonymous", false, "admit null sessions (share listing over IPC$; shares only with -guest)")
 	readOnly := flag.Bool("read-only", false, "serve every share read-only")
 	signing := flag.String("signing", "required", "signing policy: required or enabled")
 	encrypt := flag.String("encrypt", "desired", "encryption policy: desired, required or off")
@@ -129,6 +130,8 @@ func run() error {
 	}
 	mech := ntlm.Users(ntlm.Passwords(passwords))
 	mech.AllowGuest = *guest
+	mech.AllowAnonymous = *anonymous
+	srv.AllowAnonymous = *anonymous
 	mech.ServerName = *name
 	mechs := []auth.Mechanism{mech}
 	if *keytabFile != "" {
