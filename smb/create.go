@@ -102,19 +102,27 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 
+	lr, st := leaseRequested(req, &r)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
-	// Another open's exclusive or batch oplock is broken before this open
-	// proceeds; opens for attributes only do not break it (MS-FSA 2.1.5.17).
-	if access&^(smb2.FileReadAttributes|smb2.FileWriteAttributes|smb2.Synchronize|smb2.ReadControl) != 0 {
-		for node != nil && s.breakOplocks(ctx, sh, node, req.Session) {
-			if ctx.Err() != nil {
-				return statusResponse(smb2.StatusCancelled)
-			}
-			node = sh.files[foldKey(name)]
-			fi = nil // the holder may have changed the file meanwhile
-		}
+	if s.leaseConflict(lr, node) {
+		// MS-SMB2 3.3.5.9.8: a lease key names one file.
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	// Other opens' caching is broken before this open proceeds (lease.go).
+	node, waited, pending, st := s.breakForCreate(ctx, req, sh, foldKey(name), lr, access, r.ShareAccess, disp, deleteOnClose)
+	if st == smb2.StatusPending {
+		return s.createPending(req, sh, pending)
+	}
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if waited {
+		fi = nil // the holder may have changed the file meanwhile
 	}
 	if node != nil {
 		if node.deletePending {
@@ -244,8 +252,14 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose,
 	}
+	var leaseCtx *smb2.CreateContext
 	if !o.isDir {
-		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		if lr != nil {
+			c := s.grantLease(sh, node, o, lr)
+			leaseCtx = &c
+		} else {
+			o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		}
 	}
 	node.opens = append(node.opens, o)
 	req.Session.addOpen(o)
@@ -265,6 +279,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		FileId:         o.id,
 	}
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
+	if leaseCtx != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
+	}
 	return ok(resp)
 }
 

@@ -50,6 +50,9 @@ func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
 			}
 		}
 	}
+	if del {
+		o.breakHandleCaching(ctx) // others caching handles are told first
+	}
 	sh := o.share
 	sh.mu.Lock()
 	o.node.deletePending = del
@@ -89,6 +92,8 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if st != smb2.StatusSuccess {
 		return st
 	}
+	// Others caching handles may close them once told (lease.go).
+	o.breakHandleCaching(ctx)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	src := o.node.name
@@ -179,6 +184,7 @@ func (o *Open) truncate(size int64) smb2.Status {
 	if size < 0 {
 		return smb2.StatusInvalidParameter
 	}
+	o.breakReadCaching() // a change of size breaks others' read caching
 	if err := o.file.Truncate(size); err != nil {
 		return statusOf(err)
 	}

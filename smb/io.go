@@ -192,6 +192,7 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	if st := o.checkIO(off, uint64(len(r.Data)), true); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	o.breakReadCaching() // MS-FSA 2.1.5.3: others' level II and R leases
 	n, err := o.file.WriteAt(r.Data, int64(off))
 	if err != nil {
 		return statusResponse(statusOf(err))

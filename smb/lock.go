@@ -59,6 +59,9 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusInvalidLockRange)
 		}
 	}
+	if !unlock {
+		o.breakReadCaching() // MS-FSA 2.1.5.7: a byte-range lock breaks level II
+	}
 	sh := o.share
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -69,7 +69,7 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 		n.serverSecMode |= smb2.NegotiateSigningRequired
 	}
 	if d >= smb2.Dialect210 {
-		n.serverCaps |= smb2.GlobalCapLargeMTU
+		n.serverCaps |= smb2.GlobalCapLargeMTU | smb2.GlobalCapLeasing // leases: lease.go
 	}
 	if (d == smb2.Dialect300 || d == smb2.Dialect302) && s.Encryption != EncryptionOff {
 		if r.Capabilities&smb2.GlobalCapEncryption != 0 {

@@ -52,6 +52,8 @@ type Open struct {
 	oplock       uint8         // granted level
 	oplockBroken chan struct{} // a break is pending; closed when it ends
 	breakTo      uint8         // the level the pending break goes to
+	oplockWant   uint8         // the level later breaks require (<= breakTo)
+	lease        *lease        // the lease the open is under (MS-SMB2 3.3.1.10 Open.Lease)
 	written      bool          // data was written: last-write time is set at close
 }
 
@@ -169,6 +171,7 @@ func (o *Open) close() error {
 	}
 	n.releaseLocksLocked(o)
 	o.oplockLost() // a pending break ends with the close
+	o.session.srv.dropLease(o)
 	for i, x := range n.opens {
 		if x == o {
 			n.opens = append(n.opens[:i], n.opens[i+1:]...)

@@ -83,6 +83,7 @@ type Server struct {
 	rpcOnce  sync.Once
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
+	leases   leaseTable    // GlobalLeaseTableList (lease.go)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

@@ -26,6 +26,10 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		return statusResponse(smb2.StatusNotADirectory)
 	}
 	disp := r.CreateDisposition
+	lr, lst := leaseRequested(req, r)
+	if lst != smb2.StatusSuccess {
+		return statusResponse(lst)
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if baseInfo == nil {
@@ -49,7 +53,16 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		}
 	}
 	key := foldKey(name) + ":" + strings.ToUpper(stream)
-	node := sh.files[key]
+	if s.leaseConflict(lr, sh.files[key]) {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	node, _, pending, bst := s.breakForCreate(ctx, req, sh, key, lr, access, r.ShareAccess, disp, deleteOnClose)
+	if bst == smb2.StatusPending {
+		return s.createPending(req, sh, pending)
+	}
+	if bst != smb2.StatusSuccess {
+		return statusResponse(bst)
+	}
 	if node != nil {
 		if node.deletePending {
 			return statusResponse(smb2.StatusDeletePending)
@@ -104,11 +117,19 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		access: access, shareAccess: r.ShareAccess, createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose,
 	}
+	var ctxs []smb2.CreateContext
+	if lr != nil {
+		ctxs = append(ctxs, s.grantLease(sh, node, o, lr))
+	} else {
+		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+	}
 	node.opens = append(node.opens, o)
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	m := metaOf(fi)
 	return ok(&smb2.CreateResponse{
+		OplockLevel:    o.oplock,
+		CreateContexts: ctxs,
 		CreateAction:   action,
 		CreationTime:   m.creation,
 		LastAccessTime: m.access,
