@@ -103,7 +103,7 @@ func (c *conn) decrypt(frame []byte) (*Session, []byte, error) {
 		return nil, nil, err
 	}
 	sess := c.srv.sessions.get(id)
-	if sess == nil || !sess.keys.canEncrypt() {
+	if sess == nil || sess.conn != c || !sess.keys.canEncrypt() {
 		return nil, nil, fmt.Errorf("transform for unknown session %#x", id)
 	}
 	msg, err := sess.keys.dec.Decrypt(frame)

@@ -36,6 +36,12 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			id = req.compound.sessionID
 		}
 		sess := s.sessions.get(id)
+		if sess != nil && sess.conn != req.conn {
+			// MS-SMB2 3.3.5.2.9: sessions are looked up in the connection's
+			// own table; another connection's session id names nothing here
+			// (there is no multichannel binding).
+			sess = nil
+		}
 		if sess == nil {
 			resp := statusResponse(smb2.StatusUserSessionDeleted)
 			// A request signed by a session that just logged off gets a
@@ -87,7 +93,7 @@ func (req *Request) verifySignatureIfSigned() smb2.Status {
 		return smb2.StatusSuccess
 	}
 	sess := req.conn.srv.sessions.get(h.SessionID)
-	if sess == nil || !sess.canSign() {
+	if sess == nil || sess.conn != req.conn || !sess.canSign() {
 		return smb2.StatusSuccess
 	}
 	if !sess.verify(req.Msg) {

@@ -180,3 +180,26 @@ func TestReconnectEndsPreviousSession(t *testing.T) {
 		t.Fatalf("old session after reconnect: %v, want USER_SESSION_DELETED", st)
 	}
 }
+
+// A session belongs to its connection: its id sent on another connection
+// names nothing there (MS-SMB2 3.3.5.2.9), so knowing an id is not using
+// the session.
+func TestSessionNotUsableFromAnotherConnection(t *testing.T) {
+	srv := newTokenServer(t)
+	owner := dial(t, srv)
+	owner.mustSetup("alice", 0)
+	if st := owner.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	thief := dial(t, srv)
+	thief.sid, thief.tid = owner.sid, owner.tid
+	if st := thief.status(smb2.Create, createBody("stolen.txt")); st != smb2.StatusUserSessionDeleted {
+		t.Fatalf("CREATE with another connection's session: %v, want USER_SESSION_DELETED", st)
+	}
+	if st := thief.tcon("s"); st != smb2.StatusUserSessionDeleted {
+		t.Fatalf("TREE_CONNECT with another connection's session: %v", st)
+	}
+	if st := owner.status(smb2.Create, createBody("mine.txt")); st != smb2.StatusSuccess {
+		t.Fatalf("the owner's session stopped working: %v", st)
+	}
+}
