@@ -193,7 +193,7 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 // or longer than ServerSideCopyMaxChunkSize, the total is within
 // ServerSideCopyMaxDataSize, and no range runs past what a file can hold.
 func copychunkValid(cc *smb2.SrvCopychunkCopy) bool {
-	if cc.Chunks == nil || len(cc.Chunks) == 0 {
+	if len(cc.Chunks) == 0 {
 		return false
 	}
 	var total uint64
