@@ -51,6 +51,8 @@ func run() error {
 	var shares, users listFlag
 	listen := flag.String("listen", ":445", "TCP address to listen on")
 	flag.Var(&shares, "share", "share to serve, NAME=DIR (repeatable)")
+	var memShares listFlag
+	flag.Var(&memShares, "mem-share", "empty in-memory share to serve, NAME (repeatable; contents are lost on exit)")
 	flag.Var(&users, "user", "user allowed to log in, NAME:PASSWORD (repeatable)")
 	guest := flag.Bool("guest", false, "admit unknown users as guest to every share")
 	anonymous := flag.Bool("anonymous", false, "admit null sessions (share listing over IPC$; shares only with -guest)")
@@ -107,6 +109,13 @@ func run() error {
 			return fmt.Errorf("-share %s: %w", n, err)
 		}
 		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: fsys, ReadOnly: *readOnly, Guest: *guest})
+	}
+	for _, n := range memShares {
+		if n == "" {
+			return fmt.Errorf("-mem-share: empty name")
+		}
+		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: vfs.NewMem(), ReadOnly: *readOnly, Guest: *guest,
+			Comment: "in-memory share"})
 	}
 	if len(srv.Shares) == 0 {
 		seed, err := fs.Sub(defaultShare, "defaultshare")
