@@ -7,6 +7,9 @@
 # table gives medians: MB/s (10^6 bytes/s, wall time of the whole smbclient
 # call) and server CPU seconds per GiB from /proc/PID/stat (utime+stime, plus
 # cutime+cstime and live children: smbd forks a child per connection).
+# A third operation copies the file on the server (smbclient scopy:
+# FSCTL_SRV_COPYCHUNK_WRITE), reported as MB/s and the bytes that crossed
+# loopback meanwhile (from /proc/net/dev): the data must not.
 #   BENCH_ONLY=samba|cifsd    one server only (cifsd is skipped, with a note,
 #                             while ./cmd/cifsd has no main package)
 #   BENCH_SIGNING=required|enabled (required)  both servers' signing policy:
@@ -108,22 +111,33 @@ done
 transfer() {
 	local srv=$1 op=$2 port pid cmd c0 c1 t0 t1 rc=0
 	if [ "$srv" = cifsd ]; then port=$CIFSD_PORT pid=$CIFSD_PID; else port=$SAMBA_PORT pid=$SAMBA_PID; fi
-	if [ "$op" = put ]; then cmd="put $work/src bench.bin"; else cmd="get bench.bin /dev/null"; fi
+	case $op in
+	put) cmd="put $work/src bench.bin" ;;
+	get) cmd="get bench.bin /dev/null" ;;
+	copy) cmd="scopy bench.bin copy.bin" ;;
+	esac
+	local lo0 lo1
+	lo0=$(lo_bytes)
 	settle "$pid" "${base_kids[$srv]}"
 	c0=$(cpu_ticks "$pid")
 	t0=$(date +%s%N)
 	timeout "$T" smbclient "//127.0.0.1/$SMB_SHARE" -p "$port" -U "$SMB_USER%$SMB_PASS" \
 		-m SMB3_11 ${CLIENT_OPTS[@]+"${CLIENT_OPTS[@]}"} -c "$cmd" >"$work/out" 2>&1 || rc=$?
 	t1=$(date +%s%N)
+	lo1=$(lo_bytes)
+	rm -f "$work/$srv/copy.bin"
 	settle "$pid" "${base_kids[$srv]}"
 	c1=$(cpu_ticks "$pid")
 	if [ "$rc" -ne 0 ] || grep -q NT_STATUS_ "$work/out"; then
 		log "bench: $srv $op failed (exit $rc): $(tr -s '\n' ' ' <"$work/out" | head -c 300)"
 		return 1
 	fi
-	awk -v b="$BYTES" -v ns=$((t1 - t0)) -v ticks=$((c1 - c0)) -v hz="$HZ" \
-		'BEGIN { printf "%.1f %.3f\n", b / (ns / 1e9) / 1e6, ticks / hz / (b / 1073741824) }'
+	awk -v b="$BYTES" -v ns=$((t1 - t0)) -v ticks=$((c1 - c0)) -v hz="$HZ" -v wire=$((lo1 - lo0)) \
+		'BEGIN { printf "%.1f %.3f %d\n", b / (ns / 1e9) / 1e6, ticks / hz / (b / 1073741824), wire }'
 }
+
+# lo_bytes: bytes received on loopback so far (both directions pass there).
+lo_bytes() { awk '$1 == "lo:" { print $2 }' /proc/net/dev; }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -139,12 +153,13 @@ fi
 
 for ((run = 1; run <= RUNS; run++)); do
 	for s in "${avail[@]}"; do
-		for op in put get; do
+		for op in put get copy; do
 			r=$(transfer "$s" "$op") || die "transfer failed"
-			read -r mbps cpu <<<"$r"
+			read -r mbps cpu wire <<<"$r"
 			echo "$mbps" >>"$work/$s.$op.mbps"
 			echo "$cpu" >>"$work/$s.$op.cpu"
-			log "bench: run $run $s $op: $mbps MB/s, server CPU $cpu s/GiB"
+			echo "$wire" >>"$work/$s.$op.wire"
+			log "bench: run $run $s $op: $mbps MB/s, server CPU $cpu s/GiB, $wire bytes on loopback"
 		done
 	done
 	rm -f "$work/cifsd/bench.bin" "$work/samba/bench.bin"
@@ -152,9 +167,10 @@ done
 
 declare -A med=()
 for s in "${avail[@]}"; do
-	for op in put get; do
+	for op in put get copy; do
 		med[$s.$op.mbps]=$(median <"$work/$s.$op.mbps")
 		med[$s.$op.cpu]=$(median <"$work/$s.$op.cpu")
+		med[$s.$op.wire]=$(median <"$work/$s.$op.wire")
 	done
 done
 
@@ -171,4 +187,13 @@ if [ ${#avail[@]} -eq 2 ]; then
 		"$(ratio "${med[cifsd.put.cpu]}" "${med[samba.put.cpu]}")" \
 		"$(ratio "${med[cifsd.get.cpu]}" "${med[samba.get.cpu]}")"
 	echo "(ratio > 1 is better for cifsd in the MB/s columns, < 1 is better in the CPU columns)"
+fi
+echo
+echo "server-side copy (smbclient scopy) of the same file:"
+printf '%-12s %12s %20s\n' server 'copy MB/s' 'loopback bytes'
+for s in "${avail[@]}"; do
+	printf '%-12s %12.1f %20.0f\n' "$s" "${med[$s.copy.mbps]}" "${med[$s.copy.wire]}"
+done
+if [ ${#avail[@]} -eq 2 ]; then
+	printf '%-12s %12s\n' cifsd/samba "$(ratio "${med[cifsd.copy.mbps]}" "${med[samba.copy.mbps]}")"
 fi
