@@ -57,3 +57,15 @@ func (op *asyncOp) complete(resp *Response) {
 }
 
 func (op *asyncOp) cancel() { op.cancelFn() }
+
+// abandon ends the operation without any final response: the request was
+// answered otherwise (a compound that cannot wait for it).
+func (op *asyncOp) abandon() {
+	op.once.Do(func() {
+		c := op.conn
+		c.inflightMu.Lock()
+		delete(c.asyncOps, op.id)
+		c.inflightMu.Unlock()
+		op.cancelFn()
+	})
+}

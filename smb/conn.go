@@ -315,6 +315,33 @@ type compoundState struct {
 	treeID    uint32
 	fileID    smb2.FileID
 	hasFileID bool
+	// chainErr is the error every later related request of the chain gets:
+	// the status of a failed CREATE (whose FileId they would use), or
+	// INVALID_PARAMETER when the chain's first request claims to be related
+	// (MS-SMB2 3.3.5.2.7.2; Windows does not propagate other failures).
+	chainErr smb2.Status
+}
+
+// startElement applies MS-SMB2 3.3.5.2.7 to the next request of a compound:
+// an unrelated request starts a new chain, a related one inherits the
+// chain's session, tree and file. It returns the status to answer without
+// running the request, or success.
+func (st *compoundState) startElement(h *smb2.Header, first bool) smb2.Status {
+	if h.Flags&smb2.FlagsRelatedOps == 0 {
+		*st = compoundState{}
+		return smb2.StatusSuccess
+	}
+	if first {
+		st.chainErr = smb2.StatusInvalidParameter
+	}
+	return st.chainErr
+}
+
+// endElement records what a request leaves the rest of its chain.
+func (st *compoundState) endElement(h *smb2.Header, status smb2.Status) {
+	if h.Command == smb2.Create && status.IsError() && st.chainErr == 0 {
+		st.chainErr = status
+	}
 }
 
 // respElem is one encoded response of a compound.
@@ -367,11 +394,24 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 			elems = append(elems, c.encodeResponse(req, statusResponse(smb2.StatusAccessDenied)))
 			continue
 		}
-		resp := c.serveOne(req)
+		var resp *Response
+		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
+			resp = statusResponse(st)
+		} else {
+			resp = c.serveOne(req)
+		}
 		if resp.drop {
 			c.close()
 			return
 		}
+		if resp.async != nil && len(rest) > 0 {
+			// A request that would go async before the end of its compound
+			// fails instead, and the compound is answered whole, as Windows
+			// does (MS-SMB2 3.3.4.2, <footnote 162>: compound-interim2).
+			resp.async.abandon()
+			resp = statusResponse(smb2.StatusInternalError)
+		}
+		state.endElement(&hdr, resp.Status)
 		elems = append(elems, c.encodeResponse(req, resp))
 		if resp.disconnect {
 			c.writeCompound(elems, encrypted, encSess)
@@ -491,8 +531,10 @@ func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session)
 	for i := range elems {
 		e := &elems[i]
 		last := i == len(elems)-1
-		if !last {
-			// Pad to 8 bytes and chain (MS-SMB2 3.3.4.1.3).
+		if len(elems) > 1 {
+			// Pad every response of a compound to 8 bytes, the last one
+			// too (as Windows does: compound-padding), and chain them
+			// (MS-SMB2 3.3.4.1.3). A lone response is not padded.
 			n := len(e.msg) + len(e.data)
 			if pad := (8 - n%8) % 8; pad != 0 {
 				if len(e.data) == 0 {
@@ -501,7 +543,9 @@ func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session)
 					e.data = append(e.data[:len(e.data):len(e.data)], make([]byte, pad)...)
 				}
 			}
-			binary.LittleEndian.PutUint32(e.msg[20:], uint32(len(e.msg)+len(e.data)))
+			if !last {
+				binary.LittleEndian.PutUint32(e.msg[20:], uint32(len(e.msg)+len(e.data)))
+			}
 		}
 		if e.sess != nil {
 			e.msg = e.sess.sign(e.msg, e.data)

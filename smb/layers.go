@@ -32,7 +32,11 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			return &Response{drop: true}
 		}
 		id := h.SessionID
-		if h.Flags&smb2.FlagsRelatedOps != 0 && req.compound.sessionID != 0 && id == ^uint64(0) {
+		if h.Flags&smb2.FlagsRelatedOps != 0 && id == ^uint64(0) {
+			if req.compound.sessionID == 0 {
+				// Nothing before it in the chain established a session.
+				return statusResponse(smb2.StatusInvalidParameter)
+			}
 			id = req.compound.sessionID
 		}
 		sess := s.sessions.get(id)
@@ -178,5 +182,7 @@ func (s *Server) dispatch(ctx context.Context, req *Request) *Response {
 	case smb2.OplockBreak:
 		return s.oplockBreak(ctx, req)
 	}
-	return statusResponse(smb2.StatusNotImplemented)
+	// Not a command of the protocol (MS-SMB2 3.3.5.2: invalid requests fail
+	// with STATUS_INVALID_PARAMETER, as Windows and Samba answer).
+	return statusResponse(smb2.StatusInvalidParameter)
 }
