@@ -45,7 +45,13 @@ func FileTime(t time.Time) uint64 {
 	if t.IsZero() {
 		return 0
 	}
-	ft := t.UnixNano()/100 + epochDiff
+	// Seconds and nanoseconds apart: UnixNano overflows after 2262, and a
+	// FILETIME reaches 30828.
+	sec := t.Unix()
+	if sec < -epochDiff/10000000 || sec > (1<<63-1-epochDiff)/10000000-1 {
+		return 0
+	}
+	ft := sec*1e7 + int64(t.Nanosecond()/100) + epochDiff
 	if ft < 0 {
 		return 0
 	}

@@ -70,7 +70,7 @@ func (w *wireClient) sendCompound(elems []compoundElem) ([]smb2.Header, []int) {
 	return hs, sizes
 }
 
-func closeBody() []byte {
+func relatedCloseBody() []byte {
 	b := make([]byte, 24)
 	binary.LittleEndian.PutUint16(b, 24)
 	for i := 8; i < 24; i++ {
@@ -97,8 +97,8 @@ func TestCompoundChainErrorsAndPadding(t *testing.T) {
 	}
 	hs, sizes := w.sendCompound([]compoundElem{
 		{cmd: smb2.Create, body: openBody("missing.txt")},
-		{cmd: smb2.Close, body: closeBody(), related: true},
-		{cmd: smb2.Close, body: closeBody()},
+		{cmd: smb2.Close, body: relatedCloseBody(), related: true},
+		{cmd: smb2.Close, body: relatedCloseBody()},
 	})
 	want := []smb2.Status{smb2.StatusObjectNameNotFound, smb2.StatusObjectNameNotFound, smb2.StatusFileClosed}
 	for i, h := range hs {
@@ -113,7 +113,7 @@ func TestCompoundChainErrorsAndPadding(t *testing.T) {
 	// The first request of a compound cannot be related.
 	hs, _ = w.sendCompound([]compoundElem{
 		{cmd: smb2.Create, body: createBody("f.txt"), related: true},
-		{cmd: smb2.Close, body: closeBody(), related: true},
+		{cmd: smb2.Close, body: relatedCloseBody(), related: true},
 	})
 	for i, h := range hs {
 		if smb2.Status(h.Status) != smb2.StatusInvalidParameter {
@@ -124,7 +124,7 @@ func TestCompoundChainErrorsAndPadding(t *testing.T) {
 	// CREATE + related CLOSE works, and a lone response is not padded.
 	hs, _ = w.sendCompound([]compoundElem{
 		{cmd: smb2.Create, body: createBody("g.txt")},
-		{cmd: smb2.Close, body: closeBody(), related: true},
+		{cmd: smb2.Close, body: relatedCloseBody(), related: true},
 	})
 	if hs[0].Status != 0 || hs[1].Status != 0 {
 		t.Fatalf("create+close: %v, %v", smb2.Status(hs[0].Status), smb2.Status(hs[1].Status))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io/fs"
 	"strings"
-	"time"
 
 	"github.com/cifsd/cifsd/smb2"
 )
@@ -37,7 +36,7 @@ func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
 		if o.name == "." {
 			return smb2.StatusCannotDelete
 		}
-		if !fi.IsDir() && fi.Mode().Perm()&0o222 == 0 {
+		if !fi.IsDir() && readOnly(fi) { // MS-FSA 2.1.5.15.3
 			return smb2.StatusCannotDelete
 		}
 		if fi.IsDir() {
@@ -155,22 +154,6 @@ func joinName(dir, base string) string {
 		return base
 	}
 	return dir + "/" + base
-}
-
-// setTimes applies FileBasicInformation times; 0 leaves a time alone and
-// -1 (0xFFFFFFFFFFFFFFFF) stops its automatic update (MS-FSA 2.1.5.15.1),
-// which cifsd treats as "leave alone".
-func (o *Open) setTimes(ctx context.Context, access, write time.Time) smb2.Status {
-	if access.IsZero() && write.IsZero() {
-		return smb2.StatusSuccess
-	}
-	o.mu.Lock()
-	name := o.name
-	o.mu.Unlock()
-	if err := o.share.cfg.FS.Chtimes(ctx, name, access, write); err != nil {
-		return statusOf(err)
-	}
-	return smb2.StatusSuccess
 }
 
 // truncate sets the file's end of file.

@@ -108,11 +108,33 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
-	m.attrs |= o.sparseAttr(ctx)
+	if o.stream != "" {
+		// A named stream shares its file's times, attributes and file id
+		// (MS-FSA 2.1.5.12: they are Open.File's); sizes are the stream's.
+		o.mu.Lock()
+		name := o.name
+		o.mu.Unlock()
+		if bfi, err := o.share.cfg.FS.Stat(ctx, name); err == nil {
+			b := metaOf(bfi)
+			m.creation, m.access, m.write, m.change = b.creation, b.access, b.write, b.change
+			m.attrs, m.id, m.links = b.attrs&^fscc.FileAttributeDirectory, b.id, b.links
+			if m.attrs == 0 {
+				m.attrs = fscc.FileAttributeNormal
+			}
+		}
+	}
+	if sp := o.sparseAttr(ctx); sp != 0 {
+		m.attrs = m.attrs&^fscc.FileAttributeNormal | sp
+	}
 	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
 	o.share.mu.Unlock()
+	if deletePending && m.links > 0 {
+		// The link being deleted no longer counts (MS-FSA 2.1.5.12.27:
+		// links whose IsDeleted is FALSE).
+		m.links--
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	name := `\`
@@ -286,7 +308,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		if o.access&smb2.FileWriteAttributes == 0 || o.tree.readOnly {
 			return smb2.StatusAccessDenied
 		}
-		return o.setTimes(ctx, fscc.Time(bi.LastAccessTime), fscc.Time(bi.LastWriteTime))
+		return o.setBasicInfo(ctx, bi)
 	case fscc.FileEndOfFileInformation, fscc.FileAllocationInformation:
 		n, err := fscc.DecodeInt64(b)
 		if err != nil {

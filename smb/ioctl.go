@@ -50,6 +50,10 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 		return s.setZeroData(ctx, req, &r, reply)
 	case smb2.FsctlQueryAllocatedRanges:
 		return s.queryAllocatedRanges(ctx, req, &r, reply)
+	case fsctlGetCompression, fsctlSetCompression:
+		return s.compression(ctx, req, &r, reply)
+	case fsctlGetObjectID, smb2.FsctlCreateOrGetObjectID:
+		return s.objectID(ctx, req, &r, reply)
 	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
 		// Not a DFS server: MS-SMB2 3.3.5.15.2.
 		return statusResponse(smb2.StatusNotFound)

@@ -34,18 +34,22 @@ func metaOf(fi fs.FileInfo) meta {
 		links:    vfs.LinksOf(fi),
 		isDir:    fi.IsDir(),
 	}
-	if m.isDir {
-		m.attrs = fscc.FileAttributeDirectory
-	} else {
+	if !m.isDir {
 		m.size = fi.Size()
 		m.alloc = (m.size + allocUnit - 1) / allocUnit * allocUnit
-		m.attrs = fscc.FileAttributeArchive
 	}
-	if fi.Mode().Perm()&0o222 == 0 {
-		m.attrs |= fscc.FileAttributeReadonly
+	// The stored attributes (attrs.go), DIRECTORY for a directory, NORMAL
+	// for a file with none (MS-FSA 2.1.5.12.6; MS-FSCC 2.6: NORMAL is
+	// valid only alone).
+	m.attrs = storedAttributes(fi)
+	if m.isDir {
+		m.attrs |= fscc.FileAttributeDirectory
 	}
 	if strings.HasPrefix(fi.Name(), ".") && fi.Name() != "." && fi.Name() != ".." {
 		m.attrs |= fscc.FileAttributeHidden
+	}
+	if m.attrs == 0 {
+		m.attrs = fscc.FileAttributeNormal
 	}
 	return m
 }

@@ -76,7 +76,9 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	add := func(name string, fi fs.FileInfo) bool {
 		e := dirEntry(name, fi)
 		if !fi.IsDir() && name != "." && name != ".." {
-			e.FileAttributes |= o.share.sparseAttr(ctx, path.Join(o.name, name))
+			if sp := o.share.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
+				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
+			}
 		}
 		if !w.Add(&e) {
 			full = true

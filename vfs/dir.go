@@ -44,12 +44,16 @@ func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.Fil
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrIsDir}
 	}
-	return f, nil
+	return dirFile{f}, nil
 }
 
 // Stat describes name without following a final symbolic link.
 func (d *DirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
-	return d.root.Lstat(name)
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.decorate(name, fi), nil
 }
 
 // ReadDir lists a directory.
@@ -59,7 +63,12 @@ func (d *DirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
 		return nil, err
 	}
 	defer f.Close()
-	return f.Readdir(-1)
+	list, err := f.Readdir(-1)
+	if err != nil {
+		return nil, err
+	}
+	d.decorateList(name, list)
+	return list, nil
 }
 
 // Mkdir creates a directory.
@@ -77,7 +86,7 @@ func (d *DirFS) Rename(ctx context.Context, oldname, newname string) error {
 
 // Chtimes sets access and modification times; a zero time is left alone.
 func (d *DirFS) Chtimes(ctx context.Context, name string, atime, mtime time.Time) error {
-	return d.root.Chtimes(name, atime, mtime)
+	return d.chtimes(name, atime, mtime)
 }
 
 // Link creates a hard link.

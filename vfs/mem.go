@@ -46,6 +46,8 @@ type memNode struct {
 	eas     []EA
 	streams map[string]*memNode // by upper-cased stream name
 	sparse  bool                // FSCTL_SET_SPARSE mark (mem_sparse.go)
+	attrs   uint32              // stored FILE_ATTRIBUTE_* bits (mem_attrs.go)
+	hasAttr bool
 }
 
 // NewMem returns an empty in-memory file system.
@@ -330,7 +332,8 @@ func (n *memNode) info() *memInfo {
 		mode |= fs.ModeDir
 	}
 	return &memInfo{name: n.name, size: n.size, mode: mode, id: n.id, birth: n.birth,
-		atime: n.atime, mtime: n.mtime, ctime: n.ctime, links: n.nlinks}
+		atime: n.atime, mtime: n.mtime, ctime: n.ctime, links: n.nlinks,
+		attrs: n.attrs, hasAttr: n.hasAttr}
 }
 
 type memInfo struct {
@@ -340,6 +343,8 @@ type memInfo struct {
 	id                         uint64
 	birth, atime, mtime, ctime time.Time
 	links                      uint32
+	attrs                      uint32
+	hasAttr                    bool
 }
 
 func (i *memInfo) Name() string          { return i.name }

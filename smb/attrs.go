@@ -1,0 +1,169 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"runtime"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// DOS attributes and timestamps (MS-FSA 2.1.5.15.2 FileBasicInformation,
+// 2.1.5.12.6 query). The FILE_ATTRIBUTE_* bits, a creation time and a
+// change time a client sets live in the backend (vfs.AttrStore: Mem in
+// memory, Dir in an extended attribute); last-write and last-access times
+// are the file system's own.
+
+// validSetAttributes are the attributes SetBasicInfo may change
+// (MS-FSA 2.1.5.15.2 ValidSetAttributes).
+const validSetAttributes = fscc.FileAttributeReadonly | fscc.FileAttributeHidden |
+	fscc.FileAttributeSystem | fscc.FileAttributeArchive | fscc.FileAttributeTemporary |
+	fscc.FileAttributeOffline | fscc.FileAttributeNotContentIndexed
+
+// storedAttributes returns the FILE_ATTRIBUTE_* bits of fi's file as kept
+// (without DIRECTORY and NORMAL, and without what is derived from the name):
+// what the backend stored or, when it stored nothing, the defaults a new
+// file gets (ARCHIVE for a file) and READONLY from the permission bits.
+func storedAttributes(fi fs.FileInfo) uint32 {
+	if a, ok := vfs.AttributesOf(fi); ok {
+		return a &^ (fscc.FileAttributeDirectory | fscc.FileAttributeNormal)
+	}
+	var a uint32
+	if !fi.IsDir() {
+		a = fscc.FileAttributeArchive
+	}
+	if fi.Mode().Perm()&0o222 == 0 {
+		a |= fscc.FileAttributeReadonly
+	}
+	return a
+}
+
+// setTime is one time of a SetBasicInfo request: 0 leaves it alone, -1 and
+// -2 stop and resume its automatic update for the handle (MS-FSCC 2.4.7).
+func setTime(ft uint64) (time.Time, bool) {
+	if ft == 0 || int64(ft) == -1 || int64(ft) == -2 {
+		return time.Time{}, false
+	}
+	return fscc.Time(ft), true
+}
+
+// userSetTimes are an open's Open.UserSetCreationTime, ...AccessTime,
+// ...ModificationTime and ...ChangeTime (MS-FSA 2.1.3): the client set or
+// froze (-1) that time through the handle, so the handle's own operations
+// no longer update it, until it thaws it (-2).
+type userSetTimes struct {
+	creation, access, write, change bool
+}
+
+// userSet holds the userSetTimes of the opens that set any; an entry goes
+// when its open is garbage: Open has no field for it.
+var userSet sync.Map // weak.Pointer[Open] -> *userSetTimes
+
+func (o *Open) userSetTimes() *userSetTimes {
+	k := weak.Make(o)
+	if v, ok := userSet.Load(k); ok {
+		return v.(*userSetTimes)
+	}
+	v, loaded := userSet.LoadOrStore(k, &userSetTimes{})
+	if !loaded {
+		runtime.AddCleanup(o, func(k weak.Pointer[Open]) { userSet.Delete(k) }, k)
+	}
+	return v.(*userSetTimes)
+}
+
+// userSetFlag updates one userSetTimes flag for a SetBasicInfo time.
+func userSetFlag(flag *bool, ft uint64) {
+	switch int64(ft) {
+	case 0:
+	case -2:
+		*flag = false
+	default:
+		*flag = true
+	}
+}
+
+// setBasicInfo applies FileBasicInformation (MS-FSA 2.1.5.15.2).
+//
+// -1 and -2 freeze and thaw a time's automatic update for the handle: the
+// time itself stays as it is. A change time the handle set or froze is
+// kept when the handle changes the file's attributes or other times.
+func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.Status {
+	for _, t := range []uint64{bi.CreationTime, bi.LastAccessTime, bi.LastWriteTime, bi.ChangeTime} {
+		if int64(t) < -2 {
+			return smb2.StatusInvalidParameter
+		}
+	}
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	fsys := o.share.cfg.FS
+	fi, err := fsys.Stat(ctx, name)
+	if err != nil {
+		return statusOf(err)
+	}
+	dataStream := !fi.IsDir() || o.stream != ""
+	if bi.FileAttributes&fscc.FileAttributeDirectory != 0 && dataStream {
+		return smb2.StatusInvalidParameter
+	}
+	if bi.FileAttributes&fscc.FileAttributeTemporary != 0 && fi.IsDir() {
+		return smb2.StatusInvalidParameter
+	}
+	access, setAccess := setTime(bi.LastAccessTime)
+	write, setWrite := setTime(bi.LastWriteTime)
+	birth, setBirth := setTime(bi.CreationTime)
+	change, setChange := setTime(bi.ChangeTime)
+	us := o.userSetTimes()
+	o.mu.Lock()
+	keepChange := us.change && !setChange
+	userSetFlag(&us.creation, bi.CreationTime)
+	userSetFlag(&us.access, bi.LastAccessTime)
+	userSetFlag(&us.write, bi.LastWriteTime)
+	userSetFlag(&us.change, bi.ChangeTime)
+	o.mu.Unlock()
+	if setAccess || setWrite {
+		if err := fsys.Chtimes(ctx, name, access, write); err != nil {
+			return statusOf(err)
+		}
+	}
+	store, ok := fsys.(vfs.AttrStore)
+	if !ok || bi.FileAttributes == 0 && !setBirth && !setChange && !(keepChange && (setAccess || setWrite)) {
+		return smb2.StatusSuccess
+	}
+	if keepChange {
+		change, setChange = vfs.TimesOf(fi).Change, true
+	}
+	attrs := storedAttributes(fi)
+	if bi.FileAttributes != 0 {
+		valid := validSetAttributes
+		if name == "." {
+			// The root directory keeps its hidden and system bits.
+			valid &^= fscc.FileAttributeHidden | fscc.FileAttributeSystem
+		}
+		attrs = attrs&^valid | bi.FileAttributes&valid
+	}
+	a := vfs.Attrs{FileAttributes: attrs}
+	if setBirth {
+		a.Birth = birth
+	}
+	if setChange {
+		a.Change = change
+	}
+	if err := store.SetAttrs(ctx, name, a); err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return smb2.StatusSuccess // a file system without xattrs: as before
+		}
+		return statusOf(err)
+	}
+	return smb2.StatusSuccess
+}
+
+// readOnly reports whether fi's file has FILE_ATTRIBUTE_READONLY.
+func readOnly(fi fs.FileInfo) bool {
+	return storedAttributes(fi)&fscc.FileAttributeReadonly != 0
+}
