@@ -57,9 +57,19 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
 		// Not a DFS server: MS-SMB2 3.3.5.15.2.
 		return statusResponse(smb2.StatusNotFound)
+	case smb2.FsctlQueryNetworkInterfaceInfo:
+		// Without multichannel the server may refuse it (MS-SMB2
+		// 3.3.5.15.11), and need not tell clients its addresses.
+		return statusResponse(smb2.StatusNotSupported)
 	}
 	if req.Tree.share.ipc {
 		return statusResponse(smb2.StatusNotSupported)
+	}
+	// The handle is checked before the control code, as Windows does: an
+	// FSCTL on no open file is FILE_CLOSED whatever it asks (compound
+	// related5).
+	if _, st := req.open(r.FileId); st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
 	// Windows answers FSCTLs a file system does not implement so.
 	return statusResponse(smb2.StatusInvalidDeviceRequest)
