@@ -127,6 +127,13 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	m := metaOf(fi)
+	// QFid and MxAc answer for the file the stream belongs to: a stream
+	// has its file's on-disk id (MS-SMB2 3.3.5.9.9).
+	base := m
+	if baseInfo != nil {
+		base = metaOf(baseInfo)
+	}
+	ctxs = append(ctxs, s.createContextResponses(req, r, base)...)
 	return ok(&smb2.CreateResponse{
 		OplockLevel:    o.oplock,
 		CreateContexts: ctxs,
