@@ -46,6 +46,15 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	dr, st := durableRequested(req, &r)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if dr.reconnect && !req.Tree.share.ipc {
+		// MS-SMB2 3.3.5.9.7, 3.3.5.9.12: only the name, the contexts and
+		// the file id count; the other fields are ignored.
+		return s.durableReconnect(ctx, req, &r, &dr)
+	}
 	if r.ImpersonationLevel > smb2.ImpersonationDelegate {
 		return statusResponse(smb2.StatusBadImpersonationLevel)
 	}
@@ -57,6 +66,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	if req.Tree.share.ipc {
 		return s.createPipe(ctx, req, &r)
+	}
+	if resp := s.durableReplay(ctx, req, &r, &dr); resp != nil {
+		return resp
 	}
 	sh := req.Tree.share
 	name, stream, st := cleanPath(r.Name)
@@ -94,6 +106,13 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	if stream != "" {
 		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
+	}
+	if fi != nil && fi.IsDir() && namesDefaultStream(r.Name) {
+		// A directory has no default data stream (MS-FSA 2.1.5.1).
+		if wantDir {
+			return statusResponse(smb2.StatusNotADirectory)
+		}
+		return statusResponse(smb2.StatusFileIsADirectory)
 	}
 	if name == "." && (disp != smb2.FileOpen && disp != smb2.FileOpenIf || wantFile || deleteOnClose) {
 		if wantFile {
@@ -264,6 +283,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	node.opens = append(node.opens, o)
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
+	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
 	resp := &smb2.CreateResponse{
@@ -281,6 +301,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
+	}
+	if durCtx != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
 	}
 	return ok(resp)
 }

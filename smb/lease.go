@@ -118,6 +118,7 @@ func sameOwner(x *Open, own *lease) bool { return own != nil && x.lease == own }
 type breaks struct {
 	sends []func()
 	waits []breakWaiter
+	purge []*Open // disconnected durable opens to close instead (durable.go)
 }
 
 type breakWaiter struct {
@@ -130,6 +131,10 @@ type breakWaiter struct {
 // 3.3.4.6, 3.3.4.7). The caller holds sh.mu.
 func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 	to = validLease(to)
+	if x.isDisconnected() && x.lease == nil {
+		b.purge = append(b.purge, x) // MS-SMB2 3.3.4.6
+		return
+	}
 	if l := x.lease; l != nil {
 		b.lowerLease(l, to, shareBreak)
 		return
@@ -165,6 +170,10 @@ func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 // notified but not waited for (smbtorture smb2.lease.breaking4). The caller
 // holds sh.mu.
 func (b *breaks) lowerLease(l *lease, to uint32, shareBreak bool) {
+	if l.allDisconnected() {
+		b.purge = append(b.purge, l.opens...) // MS-SMB2 3.3.4.7
+		return
+	}
 	wait := l.state&leaseW != 0 || shareBreak && l.state&leaseH != 0
 	if l.breaking {
 		l.want &= to
@@ -214,8 +223,10 @@ func (l *lease) startBreak(to uint32, chained bool) func() {
 		n.NewEpoch = l.epoch
 	}
 	var target *Open
-	if len(l.opens) > 0 {
-		target = l.opens[len(l.opens)-1]
+	for i := len(l.opens) - 1; i >= 0 && target == nil; i-- {
+		if !l.opens[i].isDisconnected() {
+			target = l.opens[i]
+		}
 	}
 	return func() {
 		if target != nil {
@@ -235,7 +246,7 @@ func (l *lease) endBreak(s uint32) {
 }
 
 // empty reports whether nothing is to be sent or waited for.
-func (b *breaks) empty() bool { return len(b.sends) == 0 && len(b.waits) == 0 }
+func (b *breaks) empty() bool { return len(b.sends) == 0 && len(b.waits) == 0 && len(b.purge) == 0 }
 
 // run sends b's notifications and waits until every break that needs an
 // acknowledgement is acknowledged, ends with a close, or breakWait passes
@@ -245,7 +256,11 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks) bool {
 	if b.empty() {
 		return false
 	}
+	purged := b.purgeLocked()
 	sh.mu.Unlock()
+	for _, f := range purged {
+		f()
+	}
 	for _, f := range b.sends {
 		f()
 	}
@@ -362,7 +377,11 @@ func (o *Open) breakReadCaching() {
 	sh.mu.Lock()
 	writeBreaks(n, o, &b)
 	b.waits = nil
+	purged := b.purgeLocked()
 	sh.mu.Unlock()
+	for _, f := range purged {
+		f()
+	}
 	for _, f := range b.sends {
 		f()
 	}

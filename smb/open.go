@@ -55,6 +55,9 @@ type Open struct {
 	oplockWant   uint8         // the level later breaks require (<= breakTo)
 	lease        *lease        // the lease the open is under (MS-SMB2 3.3.1.10 Open.Lease)
 	written      bool          // data was written: last-write time is set at close
+
+	// Durable handle state (durable.go), under share.mu.
+	durable *durableState // nil unless Open.IsDurable
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
@@ -141,18 +144,44 @@ func (s *Session) removeOpen(o *Open) {
 // close releases the open: the backend file, the share-mode entry and, when
 // this was the last open of a file to delete, the file itself.
 func (o *Open) close() error {
+	f, p, ok := o.markClosed()
+	if !ok {
+		return nil
+	}
+	err := closeBackend(f, p)
+	if o.node == nil {
+		return err
+	}
+	sh := o.share
+	sh.mu.Lock()
+	finish := o.releaseLocked()
+	sh.mu.Unlock()
+	if rerr := finish(); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// markClosed marks o closed and ends its pending CHANGE_NOTIFY requests;
+// it returns what is to be closed, and false when o was closed already.
+func (o *Open) markClosed() (vfs.File, *rpc.Pipe, bool) {
 	o.mu.Lock()
 	if o.isClosed {
 		o.mu.Unlock()
-		return nil
+		return nil, nil, false
 	}
 	o.isClosed = true
 	f, p := o.file, o.pipe
 	notifies := o.notifies
+	o.notifies = nil
 	o.mu.Unlock()
 	for _, op := range notifies {
 		op.cancel() // completes with STATUS_NOTIFY_CLEANUP
 	}
+	return f, p, true
+}
+
+func closeBackend(f vfs.File, p *rpc.Pipe) error {
 	var err error
 	if f != nil {
 		err = f.Close()
@@ -160,18 +189,22 @@ func (o *Open) close() error {
 	if p != nil {
 		p.Close()
 	}
-	n := o.node
-	if n == nil {
-		return err
-	}
-	sh := o.share
-	sh.mu.Lock()
+	return err
+}
+
+// releaseLocked takes the closed o out of its file's state: share mode,
+// byte-range locks, caching, durability. It returns what is left to do
+// without the share lock: deleting the file when o was its last open and
+// it is to be deleted. The caller holds sh.mu.
+func (o *Open) releaseLocked() func() error {
+	n, sh := o.node, o.share
 	if o.deleteOnClose {
 		n.deletePending = true
 	}
 	n.releaseLocksLocked(o)
 	o.oplockLost() // a pending break ends with the close
 	o.session.srv.dropLease(o)
+	o.session.srv.dropDurableLocked(o)
 	for i, x := range n.opens {
 		if x == o {
 			n.opens = append(n.opens[:i], n.opens[i+1:]...)
@@ -184,17 +217,15 @@ func (o *Open) close() error {
 	if last {
 		delete(sh.files, n.key)
 	}
-	sh.mu.Unlock()
-	if doDelete {
-		var rerr error
-		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
-			rerr = st.RemoveStream(context.Background(), name, stream)
-		} else if stream == "" {
-			rerr = sh.cfg.FS.Remove(context.Background(), name)
-		}
-		if rerr != nil && err == nil {
-			err = rerr
-		}
+	if !doDelete {
+		return func() error { return nil }
 	}
-	return err
+	return func() error {
+		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
+			return st.RemoveStream(context.Background(), name, stream)
+		} else if stream == "" {
+			return sh.cfg.FS.Remove(context.Background(), name)
+		}
+		return nil
+	}
 }

@@ -31,9 +31,12 @@ func cleanPath(p string) (name, stream string, st smb2.Status) {
 	}
 	if i := strings.IndexByte(p, ':'); i >= 0 {
 		var typ string
-		stream, typ, _ = strings.Cut(p[i+1:], ":")
+		var typed bool
+		stream, typ, typed = strings.Cut(p[i+1:], ":")
 		p = p[:i]
-		if typ != "" && !strings.EqualFold(typ, "$DATA") || strings.ContainsAny(stream, `\/:`) {
+		if typed && !strings.EqualFold(typ, "$DATA") || strings.ContainsAny(stream, `\/:`) {
+			// "file:stream:" names no type: invalid, as is any type but
+			// $DATA (MS-FSCC 2.1.5.1.1).
 			return "", "", smb2.StatusObjectNameInvalid
 		}
 		if stream == "" && typ == "" {
@@ -144,3 +147,9 @@ func splitParent(p string) (dir, base string) {
 // foldKey is the key under which opens of a name are tracked: names that
 // differ only in case are the same file.
 func foldKey(p string) string { return strings.ToUpper(p) }
+
+// namesDefaultStream reports whether a CREATE name spells out the default
+// data stream ("dir::$DATA"), which a directory does not have.
+func namesDefaultStream(p string) bool {
+	return len(p) >= 7 && strings.EqualFold(p[len(p)-7:], "::$DATA")
+}

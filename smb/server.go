@@ -84,6 +84,7 @@ type Server struct {
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
 	leases   leaseTable    // GlobalLeaseTableList (lease.go)
+	durables durableTable  // durable opens, GlobalOpenTable (durable.go)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

@@ -85,12 +85,21 @@ func (t *sessionTable) dropConn(c *conn) {
 	}
 	t.mu.Unlock()
 	for _, s := range gone {
-		s.teardown()
+		s.disconnect()
 	}
 }
 
-// teardown closes the session's opens and tree connects.
-func (s *Session) teardown() {
+// teardown closes the session's opens and tree connects (a failed
+// re-authentication).
+func (s *Session) teardown() { s.end(false) }
+
+// disconnect ends the session because its connection is lost, it is
+// logged off, or the client named it as the previous session of a new one
+// (MS-SMB2 3.3.7.1, 3.3.5.6, 3.3.5.5.3): durable opens are kept for a
+// reconnect (durable.go); the others and the tree connects are closed.
+func (s *Session) disconnect() { s.end(true) }
+
+func (s *Session) end(keepDurable bool) {
 	s.mu.Lock()
 	opens := s.opens
 	s.opens = nil
@@ -99,6 +108,9 @@ func (s *Session) teardown() {
 	s.state = sessionExpired
 	s.mu.Unlock()
 	for _, o := range opens {
+		if keepDurable && s.srv.keepDurable(o) {
+			continue
+		}
 		o.close()
 	}
 	for _, t := range trees {

@@ -177,7 +177,7 @@ func (s *Server) reconnected(c *conn, prevID uint64, id auth.Identity) {
 		return
 	}
 	prev.conn.rememberLoggedOff(prev)
-	prev.teardown()
+	prev.disconnect() // its durable opens wait for the client (durable.go)
 	c.log.Info("previous session ended by reconnect", "session", prevID)
 }
 
@@ -215,7 +215,7 @@ func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	sess := req.Session
 	s.sessions.remove(sess.ID)
 	req.conn.rememberLoggedOff(sess)
-	sess.teardown()
+	sess.disconnect() // MS-SMB2 3.3.5.6: durable opens are kept (durable.go)
 	resp := ok(smb2.SimpleBody{})
 	resp.signWith = sess
 	return resp

@@ -1,0 +1,547 @@
+package smb
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// Durable handles (MS-SMB2 3.3.5.9.6 DHnQ, 3.3.5.9.7 DHnC, 3.3.5.9.10
+// DH2Q, 3.3.5.9.12 DH2C, 3.3.7.1).
+//
+// An open asked to be durable is made so (Open.IsDurable) when it holds a
+// batch oplock or a lease that caches handles. When its connection is lost
+// (3.3.7.1), its session is logged off (3.3.5.6) or ended by a reconnecting
+// client's PreviousSessionId (3.3.5.5.3), a durable open is not closed: it
+// is detached from its session, tree and connection and keeps its share
+// mode, byte-range locks and caching until the client reattaches it with
+// DHnC/DH2C on a new session of the same user, or its timeout
+// (Open.DurableOpenTimeout) runs out and the durable open scavenger
+// (3.3.2.2) closes it for real (delete-on-close applies then).
+// TREE_DISCONNECT, CLOSE and a failed re-authentication close durable
+// opens like any other.
+//
+// A disconnected open cannot acknowledge a break: an operation that would
+// break its oplock or lease closes it instead (MS-SMB2 3.3.4.6, 3.3.4.7:
+// the break is not sent when the open has no connection, and Windows
+// purges the open), and then proceeds as if it had never been there.
+//
+// No handle is persistent (no share is continuously available):
+// SMB2_DHANDLE_FLAG_PERSISTENT is ignored, as Windows ignores it on such a
+// share, and never granted.
+//
+// Durable state lives under the share lock of the open's file
+// (shareState.mu); the table has its own lock, taken after a share lock.
+
+// Durable timeouts: the default (a DHnQ, or a DH2Q asking for 0) and the
+// most a DH2Q may get (MS-SMB2 3.3.5.9.10: Windows uses 60 s by default
+// and caps the request at 300 s).
+const (
+	durableDefaultTimeout = 60 * time.Second
+	durableMaxTimeout     = 300 * time.Second
+)
+
+// reconnectTeardownWait bounds how long a reconnect waits for the old
+// connection of an open to finish going away.
+const reconnectTeardownWait = 5 * time.Second
+
+// durableState is an open's durability (MS-SMB2 3.3.1.10 Open.IsDurable,
+// Open.DurableOpenTimeout, Open.DurableOwner, Open.CreateGuid,
+// Open.ClientGuid). Under the share lock.
+type durableState struct {
+	v2           bool
+	createGuid   [16]byte
+	clientGuid   [16]byte
+	owner        auth.Identity // Open.DurableOwner
+	timeout      time.Duration // Open.DurableOpenTimeout
+	disconnected bool          // Open.Connection is NULL: kept for a reconnect
+	timer        *time.Timer   // the scavenger of a disconnected open
+}
+
+type createGuidKey struct{ client, create [16]byte }
+
+// durableTable is the part of GlobalOpenTable (MS-SMB2 3.3.1.5) that
+// outlives sessions: every durable open by its persistent file id, and v2
+// ones by ClientGuid and CreateGuid (for replays).
+type durableTable struct {
+	mu     sync.Mutex
+	byID   map[uint64]*Open
+	byGuid map[createGuidKey]*Open
+
+	// Timeouts; zero means durableDefaultTimeout and durableMaxTimeout
+	// (tests shorten them).
+	defTimeout, maxTimeout time.Duration
+}
+
+func (t *durableTable) add(o *Open, d *durableState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID == nil {
+		t.byID = make(map[uint64]*Open)
+		t.byGuid = make(map[createGuidKey]*Open)
+	}
+	t.byID[o.id.Persistent] = o
+	if d.v2 {
+		t.byGuid[createGuidKey{d.clientGuid, d.createGuid}] = o
+	}
+}
+
+func (t *durableTable) remove(o *Open, d *durableState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID[o.id.Persistent] == o {
+		delete(t.byID, o.id.Persistent)
+	}
+	k := createGuidKey{d.clientGuid, d.createGuid}
+	if d.v2 && t.byGuid[k] == o {
+		delete(t.byGuid, k)
+	}
+}
+
+func (t *durableTable) lookup(persistent uint64) *Open {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byID[persistent]
+}
+
+func (t *durableTable) lookupGuid(client, create [16]byte) *Open {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byGuid[createGuidKey{client, create}]
+}
+
+// timeouts returns the default and the largest timeout.
+func (t *durableTable) timeouts() (def, max time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	def, max = t.defTimeout, t.maxTimeout
+	if def == 0 {
+		def = durableDefaultTimeout
+	}
+	if max == 0 {
+		max = durableMaxTimeout
+	}
+	return min(def, max), max
+}
+
+// durableRequest is what the durable create contexts of a CREATE ask for.
+type durableRequest struct {
+	v1, v2      bool // DHnQ, DH2Q: make the new open durable
+	reconnect   bool // DHnC or DH2C
+	reconnectV2 bool // DH2C
+	fileID      smb2.FileID
+	createGuid  [16]byte
+	timeout     uint32 // DH2Q's, in milliseconds
+}
+
+// durableRequested reads the durable create contexts of r and checks their
+// combination (MS-SMB2 3.3.5.9.6, 3.3.5.9.7, 3.3.5.9.10, 3.3.5.9.12). The
+// version 2 contexts are for the SMB 3.x dialects only and are ignored
+// below them.
+func durableRequested(req *Request, r *smb2.CreateRequest) (durableRequest, smb2.Status) {
+	var d durableRequest
+	var dhnq, dhnc, dh2q, dh2c []byte
+	var hasQ, hasC, hasQ2, hasC2 bool
+	v3 := req.conn.dialect() >= smb2.Dialect300
+	for _, cc := range r.CreateContexts {
+		switch cc.Name {
+		case smb2.CreateDurableHandleRequest:
+			dhnq, hasQ = cc.Data, true
+		case smb2.CreateDurableReconnect:
+			dhnc, hasC = cc.Data, true
+		case smb2.CreateDurableHandleV2:
+			dh2q, hasQ2 = cc.Data, v3
+		case smb2.CreateDurableReconnectV2:
+			dh2c, hasC2 = cc.Data, v3
+		}
+	}
+	invalid := smb2.StatusInvalidParameter
+	switch {
+	case hasC:
+		// 3.3.5.9.7: a DHnQ beside is ignored; a v2 context is refused.
+		if hasQ2 || hasC2 {
+			return d, invalid
+		}
+		id, err := smb2.DecodeDurableReconnect(dhnc)
+		if err != nil {
+			return d, invalid
+		}
+		d.reconnect, d.fileID = true, id
+	case hasC2:
+		// 3.3.5.9.12 (and 3.3.5.9.10: DH2Q with DH2C is refused).
+		if hasQ || hasQ2 {
+			return d, invalid
+		}
+		c, err := smb2.DecodeDurableReconnectV2(dh2c)
+		if err != nil {
+			return d, invalid
+		}
+		d.reconnect, d.reconnectV2, d.fileID, d.createGuid = true, true, c.FileId, c.CreateGuid
+	case hasQ2:
+		// 3.3.5.9.10: DH2Q with DHnQ is refused.
+		if hasQ {
+			return d, invalid
+		}
+		q, err := smb2.DecodeDurableRequestV2(dh2q)
+		if err != nil {
+			return d, invalid
+		}
+		d.v2, d.createGuid, d.timeout = true, q.CreateGuid, q.Timeout
+	case hasQ:
+		if smb2.CheckDurableRequest(dhnq) != nil {
+			return d, invalid
+		}
+		d.v1 = true
+	}
+	return d, smb2.StatusSuccess
+}
+
+// grantDurable makes the new open o durable when its caching allows it
+// (MS-SMB2 3.3.5.9.6, 3.3.5.9.10: a batch oplock, or a lease caching
+// handles; never a directory) and returns the response context. The caller
+// holds sh.mu.
+func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.CreateContext {
+	if !dr.v1 && !dr.v2 || o.isDir || o.node == nil || o.stream != "" {
+		return nil
+	}
+	if o.oplock != smb2.OplockLevelBatch && (o.lease == nil || o.lease.state&leaseH == 0) {
+		return nil
+	}
+	def, max := s.durables.timeouts()
+	d := &durableState{
+		v2:         dr.v2,
+		createGuid: dr.createGuid,
+		clientGuid: req.conn.neg.clientGUID,
+		owner:      req.Session.Identity,
+		timeout:    def,
+	}
+	if dr.v2 && dr.timeout != 0 {
+		d.timeout = min(time.Duration(dr.timeout)*time.Millisecond, max)
+	}
+	o.durable = d
+	s.durables.add(o, d)
+	return durableResponse(d)
+}
+
+func durableResponse(d *durableState) *smb2.CreateContext {
+	var c smb2.CreateContext
+	if d.v2 {
+		c = smb2.DurableResponseV2{Timeout: uint32(d.timeout / time.Millisecond)}.Context()
+	} else {
+		c = smb2.DurableResponse{}.Context()
+	}
+	return &c
+}
+
+// isDisconnected reports whether o is a durable open kept without a
+// connection. The caller holds o.share.mu.
+func (o *Open) isDisconnected() bool { return o.durable != nil && o.durable.disconnected }
+
+// dropDurableLocked ends o's durability as o closes. The caller holds
+// o.share.mu.
+func (s *Server) dropDurableLocked(o *Open) {
+	d := o.durable
+	if d == nil {
+		return
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	o.durable = nil
+	s.durables.remove(o, d)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// keepDurable detaches the durable open o from its session, which ends by
+// the loss of its connection, LOGOFF or a reconnect (MS-SMB2 3.3.7.1,
+// 3.3.5.6, 3.3.5.5.3), and starts its scavenger timer (3.3.2.2). It
+// reports false when o is to be closed instead: it is not durable, a break
+// of its caching is in progress (its holder can no longer acknowledge it),
+// or the server is closing.
+func (s *Server) keepDurable(o *Open) bool {
+	if o.node == nil || s.isClosed() {
+		return false
+	}
+	sh := o.share
+	sh.mu.Lock()
+	d := o.durable
+	if d == nil || d.disconnected || o.oplockBroken != nil || o.lease != nil && o.lease.breaking {
+		sh.mu.Unlock()
+		return false
+	}
+	o.mu.Lock()
+	closed := o.isClosed
+	notifies := o.notifies
+	o.notifies = nil
+	o.mu.Unlock()
+	if closed {
+		sh.mu.Unlock()
+		return false
+	}
+	d.disconnected = true
+	d.timer = time.AfterFunc(d.timeout, func() { s.expireDurable(o, d) })
+	sh.mu.Unlock()
+	for _, op := range notifies {
+		op.cancel()
+	}
+	return true
+}
+
+// expireDurable closes the disconnected open o whose timeout ran out (the
+// durable open scavenger timer, MS-SMB2 3.3.2.2).
+func (s *Server) expireDurable(o *Open, d *durableState) {
+	sh := o.share
+	sh.mu.Lock()
+	if o.durable != d || !d.disconnected {
+		sh.mu.Unlock()
+		return
+	}
+	s.dropDurableLocked(o) // no reconnect may take it now
+	sh.mu.Unlock()
+	o.close()
+}
+
+// purgeLocked closes the disconnected opens a break would have gone to
+// (MS-SMB2 3.3.4.6, 3.3.4.7): what needs no lock happens in the returned
+// functions, to be run once sh.mu is released. The caller holds sh.mu.
+func (b *breaks) purgeLocked() []func() {
+	var out []func()
+	for _, o := range b.purge {
+		f, p, ok := o.markClosed() // a disconnected open has no notifies
+		if !ok {
+			continue
+		}
+		finish := o.releaseLocked()
+		out = append(out, func() {
+			closeBackend(f, p)
+			finish()
+		})
+	}
+	b.purge = nil
+	return out
+}
+
+// allDisconnected reports whether every open of l is disconnected. The
+// caller holds sh.mu.
+func (l *lease) allDisconnected() bool {
+	for _, o := range l.opens {
+		if !o.isDisconnected() {
+			return false
+		}
+	}
+	return len(l.opens) > 0
+}
+
+// leaseContext finds a lease create context whatever the requested oplock
+// level: a reconnecting client may leave the level 0 (MS-SMB2 3.3.5.9.7).
+func leaseContext(r *smb2.CreateRequest) (*smb2.Lease, smb2.Status) {
+	for _, cc := range r.CreateContexts {
+		if cc.Name == smb2.CreateRequestLease {
+			l, err := smb2.DecodeLease(cc.Data)
+			if err != nil {
+				return nil, smb2.StatusInvalidParameter
+			}
+			return &l, smb2.StatusSuccess
+		}
+	}
+	return nil, smb2.StatusSuccess
+}
+
+// durableReplay answers a replayed CREATE (SMB2_FLAGS_REPLAY_OPERATION)
+// whose DH2Q names the CreateGuid of an open of the same client still
+// attached to this session: the existing open is answered again (MS-SMB2
+// 3.3.5.9.10). It returns nil when there is no such open.
+func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
+	if !dr.v2 || req.Header.Flags&smb2.FlagsReplayOperation == 0 {
+		return nil
+	}
+	o := s.durables.lookupGuid(req.conn.neg.clientGUID, dr.createGuid)
+	if o == nil || o.share != req.Tree.share {
+		return nil
+	}
+	sh := o.share
+	sh.mu.Lock()
+	d := o.durable
+	if d == nil || d.disconnected || o.session != req.Session || o.tree != req.Tree {
+		sh.mu.Unlock()
+		return nil
+	}
+	resp, st := s.reopenResponse(ctx, req, r, o, d)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	req.compound.fileID, req.compound.hasFileID = o.id, true
+	return ok(resp)
+}
+
+// reopenResponse builds the CREATE response for the existing open o, its
+// caching as it is, and the durable context of d when d is not nil (a
+// reconnect gets none: smbtorture smb2.durable-open.reopen2-lease-v2).
+// The caller holds sh.mu; it is released on return.
+func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.CreateRequest, o *Open, d *durableState) (*smb2.CreateResponse, smb2.Status) {
+	var leaseCtx *smb2.CreateContext
+	if l := o.lease; l != nil {
+		c := leaseResponse(l)
+		leaseCtx = &c
+	}
+	oplock := o.oplock
+	var durCtx *smb2.CreateContext
+	if d != nil {
+		durCtx = durableResponse(d)
+	}
+	sh := o.share
+	sh.mu.Unlock()
+	fi, err := sh.cfg.FS.Stat(ctx, o.name)
+	if o.file != nil {
+		fi, err = o.file.Stat()
+	}
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	m := metaOf(fi)
+	resp := &smb2.CreateResponse{
+		OplockLevel:    oplock,
+		CreateAction:   fileOpened,
+		CreationTime:   m.creation,
+		LastAccessTime: m.access,
+		LastWriteTime:  m.write,
+		ChangeTime:     m.change,
+		AllocationSize: uint64(m.alloc),
+		EndofFile:      uint64(m.size),
+		FileAttributes: m.attrs,
+		FileId:         o.id,
+	}
+	resp.CreateContexts = s.createContextResponses(req, r, m)
+	if leaseCtx != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
+	}
+	if durCtx != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
+	}
+	return resp, smb2.StatusSuccess
+}
+
+// leaseResponse is the lease context answering for l as it is. The caller
+// holds sh.mu.
+func leaseResponse(l *lease) smb2.CreateContext {
+	resp := smb2.Lease{Key: l.id.key, State: l.state, V2: l.v2}
+	if l.breaking {
+		resp.Flags |= smb2.LeaseFlagBreakInProgress
+	}
+	if l.v2 {
+		resp.Epoch = l.epoch
+		if l.hasParent {
+			resp.Flags |= smb2.LeaseFlagParentLeaseKeySet
+			resp.ParentLeaseKey = l.parentKey
+		}
+	}
+	return resp.Context()
+}
+
+// awaitTeardown waits, for a while, for the connection o is still attached
+// to when that connection is going away: a client reconnects as soon as it
+// has lost its connection, possibly before the server has noticed.
+func awaitTeardown(o *Open) {
+	sh := o.share
+	sh.mu.Lock()
+	var c *conn
+	if d := o.durable; d != nil && !d.disconnected && o.session != nil {
+		c = o.session.conn
+	}
+	sh.mu.Unlock()
+	if c == nil || c.ctx.Err() == nil {
+		return
+	}
+	t := time.NewTimer(reconnectTeardownWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+	}
+}
+
+// durableReconnect reattaches a disconnected durable open to the session
+// and tree of req (MS-SMB2 3.3.5.9.7 DHnC, 3.3.5.9.12 DH2C). The open
+// keeps its FileId, share mode, locks and caching.
+func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
+	notFound := statusResponse(smb2.StatusObjectNameNotFound)
+	o := s.durables.lookup(dr.fileID.Persistent)
+	if o == nil || o.share != req.Tree.share {
+		return notFound
+	}
+	lr, st := leaseContext(r)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	name, _, st := cleanPath(r.Name)
+	if st != smb2.StatusSuccess {
+		name = ""
+	}
+	awaitTeardown(o)
+	sh := o.share
+	sh.mu.Lock()
+	d := o.durable
+	fail := func(st smb2.Status) *Response {
+		sh.mu.Unlock()
+		return statusResponse(st)
+	}
+	switch {
+	case d == nil:
+		return fail(smb2.StatusObjectNameNotFound) // closed meanwhile
+	case dr.reconnectV2 && d.createGuid != dr.createGuid:
+		// 3.3.5.9.12. A DHnQ open has no CreateGuid: a DH2C with none
+		// reattaches it (smbtorture smb2.durable-open.reopen2-lease).
+		return fail(smb2.StatusObjectNameNotFound)
+	case o.lease != nil && d.clientGuid != req.conn.neg.clientGUID:
+		return fail(smb2.StatusObjectNameNotFound)
+	case o.lease != nil && (lr == nil || lr.Key != o.lease.id.key),
+		o.lease == nil && lr != nil && req.conn.dialect() >= smb2.Dialect210:
+		return fail(smb2.StatusObjectNameNotFound)
+	case o.lease != nil && !o.deleteOnClose && foldKey(name) != foldKey(o.name):
+		// 3.3.5.9.7: the lease is on another file than the one named
+		// (smbtorture smb2.durable-open.reopen2-lease: checked after the
+		// lease key, unlike for oplocks, where the name is ignored).
+		return fail(smb2.StatusInvalidParameter)
+	case !d.disconnected:
+		return fail(smb2.StatusObjectNameNotFound) // Open.Session is not NULL
+	case !sameUser(d.owner, req.Session.Identity):
+		return fail(smb2.StatusAccessDenied)
+	}
+	d.disconnected = false
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if d.clientGuid != req.conn.neg.clientGUID {
+		s.durables.remove(o, d)
+		d.clientGuid = req.conn.neg.clientGUID
+		s.durables.add(o, d)
+	}
+	o.session, o.tree = req.Session, req.Tree
+	req.Session.attachOpen(o)
+	resp, st := s.reopenResponse(ctx, req, r, o, nil) // releases sh.mu
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	req.compound.fileID, req.compound.hasFileID = o.id, true
+	s.logger().Debug("durable open reconnected", "name", o.name, "session", req.Session.ID)
+	return ok(resp)
+}
+
+// attachOpen registers the reconnected o on the session under its file id.
+func (s *Session) attachOpen(o *Open) {
+	s.mu.Lock()
+	if s.opens == nil {
+		s.opens = make(map[uint64]*Open)
+	}
+	s.opens[o.id.Volatile] = o
+	s.mu.Unlock()
+}
