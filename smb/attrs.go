@@ -163,6 +163,45 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 	return smb2.StatusSuccess
 }
 
+// createAttributes computes the attributes of a file a CREATE makes or
+// replaces (MS-FSA 2.1.5.1.2.1 and 2.1.5.1.2.2): requested are the
+// request's FileAttributes; existing, for an overwrite or supersede, the
+// attributes the file had (storedAttributes) and exists is true. A file
+// gets ARCHIVE; an overwrite keeps nothing of the old attributes but must
+// name HIDDEN and SYSTEM again if the file had them, else the open fails
+// with STATUS_ACCESS_DENIED.
+func createAttributes(requested, existing uint32, exists, isDir bool) (uint32, smb2.Status) {
+	requested &= validSetAttributes
+	if exists {
+		for _, bit := range []uint32{fscc.FileAttributeHidden, fscc.FileAttributeSystem} {
+			if existing&bit != 0 && requested&bit == 0 {
+				return 0, smb2.StatusAccessDenied
+			}
+		}
+	}
+	if !isDir {
+		requested |= fscc.FileAttributeArchive
+	} else {
+		requested &^= fscc.FileAttributeTemporary
+	}
+	return requested, smb2.StatusSuccess
+}
+
+// applyCreateAttributes stores the attributes of a file a CREATE just made
+// (created, overwritten or superseded): attrs from createAttributes. A
+// backend without vfs.AttrStore keeps only what the permission bits say.
+func applyCreateAttributes(ctx context.Context, fsys vfs.FS, name string, attrs uint32) smb2.Status {
+	store, ok := fsys.(vfs.AttrStore)
+	if !ok {
+		return smb2.StatusSuccess
+	}
+	if err := store.SetAttrs(ctx, name, vfs.Attrs{FileAttributes: attrs}); err != nil &&
+		!errors.Is(err, errors.ErrUnsupported) {
+		return statusOf(err)
+	}
+	return smb2.StatusSuccess
+}
+
 // readOnly reports whether fi's file has FILE_ATTRIBUTE_READONLY.
 func readOnly(fi fs.FileInfo) bool {
 	return storedAttributes(fi)&fscc.FileAttributeReadonly != 0

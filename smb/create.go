@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
 )
@@ -159,6 +160,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 
 	action := uint32(fileOpened)
+	var newAttrs uint32 // the attributes a created or replaced file gets (attrs.go)
 	fsys := sh.cfg.FS
 	var file vfs.File
 	var err error
@@ -181,7 +183,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		if wantDir {
 			return statusResponse(smb2.StatusNotADirectory)
 		}
-		if deleteOnClose && fi.Mode().Perm()&0o222 == 0 {
+		if deleteOnClose && readOnly(fi) {
 			return statusResponse(smb2.StatusCannotDelete)
 		}
 		flag := vfs.O_RDWR
@@ -197,6 +199,18 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		case smb2.FileOverwrite, smb2.FileOverwriteIf:
 			flag |= vfs.O_TRUNC
 			action = fileOverwritten
+		}
+		if readOnly(fi) && (access&(smb2.FileWriteData|smb2.FileAppendData) != 0 || action != fileOpened) {
+			// MS-FSA 2.1.5.1.2.1: a read-only file is not opened for
+			// writing, overwritten or superseded.
+			return statusResponse(smb2.StatusAccessDenied)
+		}
+		if action != fileOpened {
+			a, st := createAttributes(r.FileAttributes, storedAttributes(fi), true, false)
+			if st != smb2.StatusSuccess {
+				return statusResponse(st)
+			}
+			newAttrs = a
 		}
 		file, err = fsys.OpenFile(ctx, name, flag, 0)
 		if err != nil && flag&vfs.O_RDWR != 0 && errors.Is(err, fs.ErrPermission) &&
@@ -214,7 +228,12 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		if base := name[strings.LastIndexByte(name, '/')+1:]; base == "" {
 			return statusResponse(smb2.StatusObjectNameInvalid)
 		}
+		if deleteOnClose && r.FileAttributes&fscc.FileAttributeReadonly != 0 {
+			// MS-FSA 2.1.5.1.1: a new read-only file cannot be deleted on close.
+			return statusResponse(smb2.StatusCannotDelete)
+		}
 		action = fileCreated
+		newAttrs, _ = createAttributes(r.FileAttributes, 0, false, wantDir)
 		if wantDir {
 			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
 				return statusResponse(statusOf(err))
@@ -243,6 +262,23 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 
 	if action != fileOpened {
+		if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
+			if file != nil {
+				file.Close()
+			}
+			return statusResponse(st)
+		}
+		if file != nil {
+			fi, err = file.Stat() // with the attributes just stored
+		} else {
+			fi, err = fsys.Stat(ctx, name)
+		}
+		if err != nil {
+			if file != nil {
+				file.Close()
+			}
+			return statusResponse(statusOf(err))
+		}
 		// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
 		for _, cc := range r.CreateContexts {
 			if cc.Name == smb2.CreateEABuffer {
