@@ -126,6 +126,14 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	// A new name is announced to watchers once the share lock is released
+	// (this defer runs after the unlock below).
+	var created bool
+	defer func() {
+		if created {
+			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
+		}
+	}()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
@@ -341,6 +349,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if durCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
 	}
+	created = action == fileCreated
 	return ok(resp)
 }
 

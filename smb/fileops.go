@@ -93,6 +93,13 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	// Others caching handles may close them once told (lease.go).
 	o.breakHandleCaching(ctx)
+	var notify func()
+	defer func() {
+		// After the share lock is released (defers run in reverse).
+		if notify != nil {
+			notify()
+		}
+	}()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	src := o.node.name
@@ -136,6 +143,17 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	if err := sh.cfg.FS.Rename(ctx, src, dst); err != nil {
 		return statusOf(err)
+	}
+	isDir := o.isDir
+	notify = func() {
+		srcDir, _ := splitParent(src)
+		dstDir, _ := splitParent(dst)
+		if strings.EqualFold(srcDir, dstDir) {
+			sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRenamedOldName}, change{dst, notifyActionRenamedNewName})
+			return
+		}
+		sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRemoved})
+		sh.notifyChanges(nameFilter(isDir), change{dst, notifyActionAdded})
 	}
 	n := o.node
 	delete(sh.files, n.key)

@@ -46,6 +46,7 @@ type Open struct {
 	dir           *dirEnum // QUERY_DIRECTORY state
 	isClosed      bool
 	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
+	watch         *dirWatch  // changes buffered since the first CHANGE_NOTIFY
 	resumeSecret  []byte     // random part of the copychunk resume key (copychunk.go)
 
 	// Oplock state, under share.mu.
@@ -220,11 +221,15 @@ func (o *Open) releaseLocked() func() error {
 	if !doDelete {
 		return func() error { return nil }
 	}
+	isDir := o.isDir
 	return func() error {
 		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
 			return st.RemoveStream(context.Background(), name, stream)
 		} else if stream == "" {
-			return sh.cfg.FS.Remove(context.Background(), name)
+			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
+				return err
+			}
+			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil
 	}

@@ -15,6 +15,7 @@ type shareState struct {
 	ipc             bool
 	caseInsensitive bool
 	sparseMarked    atomic.Bool // FSCTL_SET_SPARSE was used on the share (sparse.go)
+	watch           watchers    // directory opens awaiting changes (notify_changes.go)
 
 	mu    sync.Mutex
 	files map[string]*fileNode // by foldKey of the backend name

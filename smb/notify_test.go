@@ -1,0 +1,86 @@
+package smb
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/cifsd/cifsd/internal/utf16le"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+func notifyBody(dir smb2.FileID, filter uint32) []byte {
+	b := make([]byte, 32)
+	binary.LittleEndian.PutUint16(b, 32)
+	binary.LittleEndian.PutUint32(b[4:], 4096)
+	putFID(b[8:], dir)
+	binary.LittleEndian.PutUint32(b[24:], filter)
+	return b
+}
+
+// notifyNames decodes a CHANGE_NOTIFY response's FILE_NOTIFY_INFORMATION
+// entries as "action:name".
+func notifyNames(t *testing.T, resp []byte) []string {
+	t.Helper()
+	body := resp[smb2.HeaderSize:]
+	off, n := binary.LittleEndian.Uint16(body[2:]), binary.LittleEndian.Uint32(body[4:])
+	buf := resp[off : uint32(off)+n]
+	var out []string
+	for len(buf) >= 12 {
+		next := binary.LittleEndian.Uint32(buf)
+		action := binary.LittleEndian.Uint32(buf[4:])
+		ln := binary.LittleEndian.Uint32(buf[8:])
+		out = append(out, string(rune('0'+action))+":"+utf16le.Decode(buf[12:12+ln]))
+		if next == 0 {
+			break
+		}
+		buf = buf[next:]
+	}
+	return out
+}
+
+// A pending CHANGE_NOTIFY completes with the name of a file created in the
+// directory; changes made while no request is pending are kept for the
+// next one, which is answered at once.
+func TestChangeNotifyReportsChanges(t *testing.T) {
+	w := dial(t, newTokenServer(t))
+	w.mustSetup("alice", 0)
+	if st := w.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	d := w.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	notifyMID := w.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
+	if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending || h.MessageID != notifyMID {
+		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
+	}
+	createMID := w.send(smb2.Create, createBody(`dir\new.txt`))
+	var got []string
+	for range 2 {
+		h, resp := w.recv()
+		switch h.MessageID {
+		case notifyMID:
+			if h.Status != 0 {
+				t.Fatalf("notify completed with %v", smb2.Status(h.Status))
+			}
+			got = notifyNames(t, resp)
+		case createMID:
+			if h.Status != 0 {
+				t.Fatalf("create: %v", smb2.Status(h.Status))
+			}
+		}
+	}
+	if strings.Join(got, ",") != "1:new.txt" {
+		t.Fatalf("notified %q, want [1:new.txt] (FILE_ACTION_ADDED)", got)
+	}
+
+	// No request pending: the next two changes are buffered.
+	w.open(`dir\second.txt`, smb2.GenericAll, 0)
+	w.open(`dir\third.txt`, smb2.GenericAll, 0)
+	h, resp := w.roundTrip(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName), false, false)
+	if h.Status != 0 {
+		t.Fatalf("notify with buffered changes: %v", smb2.Status(h.Status))
+	}
+	if got := strings.Join(notifyNames(t, resp), ","); got != "1:second.txt,1:third.txt" {
+		t.Fatalf("buffered changes %q", got)
+	}
+}
