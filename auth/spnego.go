@@ -64,8 +64,13 @@ func (n *Negotiator) buildInitialToken() []byte {
 
 // gssWrap wraps an inner token in the GSS-API InitialContextToken with
 // SPNEGO's OID (RFC 2743 3.1).
-func gssWrap(inner []byte) []byte {
-	oid, _ := asn1.Marshal(OIDSPNEGO)
+func gssWrap(inner []byte) []byte { return InitialContextToken(OIDSPNEGO, inner) }
+
+// InitialContextToken frames a mechanism's token as RFC 2743 3.1's
+// InitialContextToken: [APPLICATION 0] { thisMech OID, innerToken }.
+// Kerberos frames its AP-REP so too (RFC 4121 4.1).
+func InitialContextToken(mech asn1.ObjectIdentifier, inner []byte) []byte {
+	oid, _ := asn1.Marshal(mech)
 	return wrapTag(0x60, append(oid, inner...))
 }
 

@@ -324,26 +324,7 @@ func (c *serverContext) apRep(req *messages.APReq, ticketKey types.EncryptionKey
 	}
 	repBytes = asn1tools.AddASNAppTag(repBytes, asnAppTag.APREP)
 	c.key, c.acceptorSubkey = sub, true
-	oid, _ := asn1.Marshal(asn1.ObjectIdentifier(OID))
-	inner := append(append(oid, tokAPRep...), repBytes...)
-	return gssFrame(inner), nil
-}
-
-// gssFrame wraps inner in the [APPLICATION 0] tag of RFC 2743 3.1.
-func gssFrame(inner []byte) []byte {
-	n := len(inner)
-	out := []byte{0x60}
-	switch {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n < 0x100:
-		out = append(out, 0x81, byte(n))
-	case n < 0x10000:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	default:
-		out = append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(out, inner...)
+	return auth.InitialContextToken(OID, append(append([]byte{}, tokAPRep...), repBytes...)), nil
 }
 
 // cfxMIC reports whether RFC 4121 per-message tokens apply to the key's

@@ -124,8 +124,7 @@ func (k *kdc) apReq(t *testing.T, o ticketOpts) (tok []byte, sessKey, subkey typ
 	if err != nil {
 		t.Fatal(err)
 	}
-	oid, _ := asn1.Marshal(asn1.ObjectIdentifier(OID))
-	return gssFrame(append(append(oid, tokAPReq...), b...)), sessKey, subkey
+	return auth.InitialContextToken(OID, append(append([]byte{}, tokAPReq...), b...)), sessKey, subkey
 }
 
 func accept(t *testing.T, m *Mechanism, tok []byte) (auth.Context, []byte, error) {

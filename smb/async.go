@@ -45,27 +45,24 @@ func (op *asyncOp) interim() *Response {
 }
 
 // complete sends the final response; later calls do nothing.
-func (op *asyncOp) complete(resp *Response) {
-	op.once.Do(func() {
-		c := op.conn
-		c.inflightMu.Lock()
-		delete(c.asyncOps, op.id)
-		c.inflightMu.Unlock()
-		op.cancelFn()
-		c.sendAsync(op, resp)
-	})
-}
+func (op *asyncOp) complete(resp *Response) { op.finish(resp) }
 
 func (op *asyncOp) cancel() { op.cancelFn() }
 
 // abandon ends the operation without any final response: the request was
 // answered otherwise (a compound that cannot wait for it).
-func (op *asyncOp) abandon() {
+func (op *asyncOp) abandon() { op.finish(nil) }
+
+// finish ends the operation once, sending resp when it is not nil.
+func (op *asyncOp) finish(resp *Response) {
 	op.once.Do(func() {
 		c := op.conn
 		c.inflightMu.Lock()
 		delete(c.asyncOps, op.id)
 		c.inflightMu.Unlock()
 		op.cancelFn()
+		if resp != nil {
+			c.sendAsync(op, resp)
+		}
 	})
 }
