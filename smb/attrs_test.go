@@ -2,7 +2,6 @@ package smb
 
 import (
 	"encoding/binary"
-	"net"
 	"testing"
 	"time"
 
@@ -31,17 +30,7 @@ func attrClient(t *testing.T, fsys vfs.FS) *wireClient {
 		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
 	}
 	t.Cleanup(func() { srv.Close() })
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close() })
-	go srv.ServeConn(server)
-	w := &wireClient{t: t, c: client}
-	w.login("u", "p")
-	h, _ := w.treeConnect("s")
-	if h.Status != 0 {
-		t.Fatalf("tree connect: %v", smb2.Status(h.Status))
-	}
-	w.tid = h.TreeID
-	return w
+	return connectNTLM(t, srv, "s")
 }
 
 func (w *wireClient) closeFile(f smb2.FileID) {

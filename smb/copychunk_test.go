@@ -3,7 +3,6 @@ package smb
 import (
 	"bytes"
 	"encoding/binary"
-	"net"
 	"testing"
 
 	"github.com/cifsd/cifsd/auth"
@@ -27,19 +26,7 @@ func fsctlServer(t *testing.T) (*wireClient, func() *wireClient) {
 		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
 	}
 	t.Cleanup(func() { srv.Close() })
-	connect := func() *wireClient {
-		client, server := net.Pipe()
-		t.Cleanup(func() { client.Close() })
-		go srv.ServeConn(server)
-		w := &wireClient{t: t, c: client}
-		w.login("u", "p")
-		h, _ := w.treeConnect("s")
-		if h.Status != 0 {
-			t.Fatalf("tree connect: %v", smb2.Status(h.Status))
-		}
-		w.tid = h.TreeID
-		return w
-	}
+	connect := func() *wireClient { return connectNTLM(t, srv, "s") }
 	return connect(), connect
 }
 

@@ -330,18 +330,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
-	resp := &smb2.CreateResponse{
-		OplockLevel:    o.oplock,
-		CreateAction:   action,
-		CreationTime:   m.creation,
-		LastAccessTime: m.access,
-		LastWriteTime:  m.write,
-		ChangeTime:     m.change,
-		AllocationSize: uint64(m.alloc),
-		EndofFile:      uint64(m.size),
-		FileAttributes: m.attrs,
-		FileId:         o.id,
-	}
+	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
@@ -351,6 +340,22 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	created = action == fileCreated
 	return ok(resp)
+}
+
+// createResponse is a CREATE response for a file described by m.
+func createResponse(m meta, oplock uint8, action uint32, id smb2.FileID) *smb2.CreateResponse {
+	return &smb2.CreateResponse{
+		OplockLevel:    oplock,
+		CreateAction:   action,
+		CreationTime:   m.creation,
+		LastAccessTime: m.access,
+		LastWriteTime:  m.write,
+		ChangeTime:     m.change,
+		AllocationSize: uint64(m.alloc),
+		EndofFile:      uint64(m.size),
+		FileAttributes: m.attrs,
+		FileId:         id,
+	}
 }
 
 // createContextResponses answers the create contexts cifsd understands

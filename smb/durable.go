@@ -407,18 +407,7 @@ func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.Creat
 		return nil, statusOf(err)
 	}
 	m := metaOf(fi)
-	resp := &smb2.CreateResponse{
-		OplockLevel:    oplock,
-		CreateAction:   fileOpened,
-		CreationTime:   m.creation,
-		LastAccessTime: m.access,
-		LastWriteTime:  m.write,
-		ChangeTime:     m.change,
-		AllocationSize: uint64(m.alloc),
-		EndofFile:      uint64(m.size),
-		FileAttributes: m.attrs,
-		FileId:         o.id,
-	}
+	resp := createResponse(m, oplock, fileOpened, o.id)
 	resp.CreateContexts = s.createContextResponses(req, r, m)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)

@@ -154,6 +154,23 @@ func (w *wireClient) treeConnect(share string) (smb2.Header, []byte) {
 	return w.roundTrip(smb2.TreeConnect, b, true, false)
 }
 
+// connectNTLM connects a wireClient to srv over a pipe, logs in as u/p
+// and connects to share.
+func connectNTLM(t *testing.T, srv *Server, share string) *wireClient {
+	t.Helper()
+	client, server := net.Pipe()
+	t.Cleanup(func() { client.Close() })
+	go srv.ServeConn(server)
+	w := &wireClient{t: t, c: client}
+	w.login("u", "p")
+	h, _ := w.treeConnect(share)
+	if h.Status != 0 {
+		t.Fatalf("tree connect: %v", smb2.Status(h.Status))
+	}
+	w.tid = h.TreeID
+	return w
+}
+
 func createBody(name string) []byte {
 	n := utf16le.Encode(name)
 	b := make([]byte, 56+len(n))

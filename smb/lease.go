@@ -508,18 +508,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 	o.oplock = smb2.OplockLevelLease
 	// The lease answers in the version it was created with (smbtorture
 	// smb2.lease.v2_epoch2, v2_epoch3).
-	resp := smb2.Lease{Key: l.id.key, State: l.state, V2: l.v2}
-	if l.breaking {
-		resp.Flags |= smb2.LeaseFlagBreakInProgress
-	}
-	if l.v2 {
-		resp.Epoch = l.epoch
-		if l.hasParent {
-			resp.Flags |= smb2.LeaseFlagParentLeaseKeySet
-			resp.ParentLeaseKey = l.parentKey
-		}
-	}
-	return resp.Context()
+	return leaseResponse(l)
 }
 
 // dropLease takes the closing o off its lease; the lease ends with its

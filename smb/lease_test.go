@@ -3,7 +3,6 @@ package smb
 import (
 	"encoding/binary"
 	"io"
-	"net"
 	"testing"
 
 	"github.com/cifsd/cifsd/auth"
@@ -140,16 +139,7 @@ func leaseClients(t *testing.T, n int) []*wireClient {
 	t.Cleanup(func() { srv.Close() })
 	var out []*wireClient
 	for i := 0; i < n; i++ {
-		client, server := net.Pipe()
-		t.Cleanup(func() { client.Close() })
-		go srv.ServeConn(server)
-		w := &wireClient{t: t, c: client}
-		w.login("u", "p")
-		h, _ := w.treeConnect("s")
-		if h.Status != 0 {
-			t.Fatalf("tree connect: %v", smb2.Status(h.Status))
-		}
-		w.tid = h.TreeID
+		w := connectNTLM(t, srv, "s")
 		out = append(out, w)
 	}
 	return out

@@ -134,19 +134,10 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		base = metaOf(baseInfo)
 	}
 	ctxs = append(ctxs, s.createContextResponses(req, r, base)...)
-	return ok(&smb2.CreateResponse{
-		OplockLevel:    o.oplock,
-		CreateContexts: ctxs,
-		CreateAction:   action,
-		CreationTime:   m.creation,
-		LastAccessTime: m.access,
-		LastWriteTime:  m.write,
-		ChangeTime:     m.change,
-		AllocationSize: uint64(m.alloc),
-		EndofFile:      uint64(m.size),
-		FileAttributes: m.attrs &^ 0x10, // a stream is not a directory
-		FileId:         o.id,
-	})
+	m.attrs &^= 0x10 // a stream is not a directory
+	resp := createResponse(m, o.oplock, action, o.id)
+	resp.CreateContexts = ctxs
+	return ok(resp)
 }
 
 // streamList lists the streams of the open's file for
