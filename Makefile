@@ -2,7 +2,7 @@
 #   make test          unit (vet, go test, race on the concurrent packages) + interop
 #   make unit          go vet + go test only
 #   make interop       real clients (smbclient, impacket, smbtorture pass list) against cifsd
-#   make bench         cifsd vs Samba's smbd throughput/CPU (BENCH_ONLY=samba|cifsd, BENCH_RUNS=3)
+#   make bench         cifsd vs Samba's smbd throughput/CPU, signed then encrypted (BENCH_ONLY=samba|cifsd, BENCH_RUNS=3)
 #   make conformance   smbtorture suites against cifsd and smbd side by side (SUITES="smb2.lock ...")
 #   make fuzz-short    every fuzz target for FUZZTIME each
 #   make peers         install smbclient/smbd/smbtorture/impacket/krb5 (Debian) if missing
@@ -45,6 +45,7 @@ interop: peers
 
 bench: peers
 	scripts/bench.sh
+	BENCH_CLIENT_OPTS=--client-protection=encrypt scripts/bench.sh
 
 conformance: peers
 	scripts/conformance.sh $(SUITES)

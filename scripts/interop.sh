@@ -114,10 +114,12 @@ run_parts() {
 		# default), admitting null sessions as Samba does by default (the
 		# reauth tests re-authenticate as anonymous). Some tests
 		# deliberately send requests no server can sign for (a made-up
-		# session id), which a signing-required client drops.
-		restart_cifsd -signing enabled -anonymous || return 0
+		# session id), which a signing-required client drops. A second
+		# user is for the tests that need one (session.bind_different_user).
+		restart_cifsd -signing enabled -anonymous -user tester2:testpass2 || return 0
 	fi
-	part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
+	TORTURE_OPTS="${TORTURE_OPTS:-} --option=torture:user2name=tester2 --option=torture:user2password=testpass2" \
+		part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
 		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0
 	if [ "$target" = cifsd ]; then
 		# The same list on the in-memory backend: the semantics must not

@@ -50,6 +50,8 @@ type conn struct {
 	goneMu sync.Mutex
 	gone   []*Session // sessions recently logged off, newest last
 
+	binds bindTable // session bindings in progress (bind.go)
+
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
 	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
@@ -349,7 +351,7 @@ type respElem struct {
 	msg     []byte // header + body (+ padding added later)
 	data    []byte
 	release func()
-	sess    *Session // signs the element, when non-nil
+	signer  *smbcrypto.Signer // signs the element, when non-nil
 }
 
 func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
@@ -498,7 +500,7 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 	}
 	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
 	if !req.Encrypted && !resp.noSign {
-		e.sess = c.signerFor(req, resp)
+		e.signer = c.signerFor(req, resp)
 	}
 	return e
 }
@@ -507,20 +509,24 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 // (MS-SMB2 2.2.2).
 var errorBody = encodeBody(&smb2.ErrorResponse{})
 
-// signerFor returns the session that signs the response to req, or nil
-// (MS-SMB2 3.3.4.1.1).
-func (c *conn) signerFor(req *Request, resp *Response) *Session {
-	if s := resp.signWith; s != nil && s.canSign() {
-		return s // this response is always signed (SESSION_SETUP, LOGOFF)
+// signerFor returns the key that signs the response to req, or nil
+// (MS-SMB2 3.3.4.1.1): the session's key for this connection, or
+// Session.SigningKey for the answers to a binding request.
+func (c *conn) signerFor(req *Request, resp *Response) *smbcrypto.Signer {
+	s := resp.signWith // this response is always signed (SESSION_SETUP, LOGOFF)
+	if s == nil {
+		s = req.Session
+		if s == nil || !(req.signed || s.signingRequired) {
+			return nil
+		}
 	}
-	s := req.Session
-	if s == nil || !s.canSign() {
+	if !s.canSign() {
 		return nil
 	}
-	if req.signed || s.signingRequired {
-		return s
+	if resp.signMaster {
+		return s.keys.signer
 	}
-	return nil
+	return s.signerOn(c)
 }
 
 // writeCompound pads, chains, signs and (when the request was encrypted)
@@ -547,8 +553,8 @@ func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session)
 				binary.LittleEndian.PutUint32(e.msg[20:], uint32(len(e.msg)+len(e.data)))
 			}
 		}
-		if e.sess != nil {
-			e.msg = e.sess.sign(e.msg, e.data)
+		if e.signer != nil {
+			e.msg = signMsg(e.signer, e.msg, e.data)
 		}
 		bufs = append(bufs, e.msg)
 		if len(e.data) > 0 {
@@ -601,7 +607,7 @@ func (c *conn) sendAsync(op *asyncOp, resp *Response) {
 	copy(msg[smb2.HeaderSize:], b)
 	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
 	if !req.Encrypted {
-		e.sess = c.signerFor(req, resp)
+		e.signer = c.signerFor(req, resp)
 	}
 	var encSess *Session
 	if req.Encrypted {

@@ -17,6 +17,8 @@ type sessionKeys struct {
 	signer  *smbcrypto.Signer
 	enc     *smbcrypto.Cipher // server to client
 	dec     *smbcrypto.Cipher // client to server
+	signAlg uint16            // the signer's algorithm, which channels must match
+	cipher  uint16            // Connection.CipherId of the session's connection
 }
 
 func (k *sessionKeys) canEncrypt() bool { return k.enc != nil && k.dec != nil }
@@ -30,13 +32,16 @@ func (s *Session) deriveKeys(c *conn, gssKey []byte) {
 	cipher := c.neg.cipher
 	keys := smbcrypto.DeriveKeys(d, gssKey, s.keys.preauth[:], cipher)
 	s.srv.logKeys(s.ID, keys)
-	alg := smbcrypto.SigningAlgorithm(d, c.neg.signingAlg, d == smb2.Dialect311 && c.neg.signingNeg)
+	alg := c.signingAlgorithm()
 	signer, err := smbcrypto.NewSigner(alg, keys.SigningKey)
 	if err != nil {
 		c.log.Error("signing key", "err", err)
 		return
 	}
 	s.keys.signer = signer
+	s.keys.signAlg = alg
+	s.keys.cipher = cipher
+	s.addChannel(c, signer)
 	if d >= smb2.Dialect300 && cipher != 0 {
 		enc, err1 := smbcrypto.NewCipher(cipher, keys.EncryptionKey)
 		dec, err2 := smbcrypto.NewCipher(cipher, keys.DecryptionKey)
@@ -48,28 +53,28 @@ func (s *Session) deriveKeys(c *conn, gssKey []byte) {
 	}
 }
 
-// sign signs the response msg, whose payload data follows it on the wire.
-func (s *Session) sign(msg, data []byte) []byte {
+// signMsg signs the response msg, whose payload data follows it on the
+// wire.
+func signMsg(signer *smbcrypto.Signer, msg, data []byte) []byte {
 	if len(data) == 0 {
-		s.keys.signer.Sign(msg)
+		signer.Sign(msg)
 		return msg
 	}
 	// The signature covers header, body and payload: sign a joined copy.
 	joined := make([]byte, len(msg)+len(data))
 	copy(joined, msg)
 	copy(joined[len(msg):], data)
-	s.keys.signer.Sign(joined)
+	signer.Sign(joined)
 	copy(msg[48:64], joined[48:64])
 	binary.LittleEndian.PutUint32(msg[16:], binary.LittleEndian.Uint32(joined[16:]))
 	return msg
 }
 
-// verify checks a request's signature (MS-SMB2 3.3.5.2.4).
-func (s *Session) verify(msg []byte) bool {
-	if s.keys.signer == nil {
-		return false
-	}
-	return s.keys.signer.Verify(msg)
+// verify checks the signature of a request received on c (MS-SMB2
+// 3.3.5.2.4).
+func (s *Session) verify(c *conn, msg []byte) bool {
+	signer := s.signerOn(c)
+	return signer != nil && signer.Verify(msg)
 }
 
 // encrypt wraps the plain message parts in a transform header.
@@ -103,7 +108,7 @@ func (c *conn) decrypt(frame []byte) (*Session, []byte, error) {
 		return nil, nil, err
 	}
 	sess := c.srv.sessions.get(id)
-	if sess == nil || sess.conn != c || !sess.keys.canEncrypt() {
+	if sess == nil || !sess.boundTo(c) || !sess.keys.canEncrypt() {
 		return nil, nil, fmt.Errorf("transform for unknown session %#x", id)
 	}
 	msg, err := sess.keys.dec.Decrypt(frame)

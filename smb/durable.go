@@ -443,7 +443,7 @@ func awaitTeardown(o *Open) {
 	sh.mu.Lock()
 	var c *conn
 	if d := o.durable; d != nil && !d.disconnected && o.session != nil {
-		c = o.session.conn
+		c = o.session.primary()
 	}
 	sh.mu.Unlock()
 	if c == nil || c.ctx.Err() == nil {

@@ -72,6 +72,9 @@ type Response struct {
 	// signWith: sign with this session even though req.Session is unset
 	// (the final SESSION_SETUP response).
 	signWith *Session
+	// signMaster: sign with Session.SigningKey, not the connection's
+	// channel key (the answers to a binding request, bind.go)
+	signMaster bool
 	// async: the response is the interim STATUS_PENDING of an async
 	// operation whose final response comes later.
 	async *asyncOp

@@ -58,9 +58,7 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 		// Not a DFS server: MS-SMB2 3.3.5.15.2.
 		return statusResponse(smb2.StatusNotFound)
 	case smb2.FsctlQueryNetworkInterfaceInfo:
-		// Without multichannel the server may refuse it (MS-SMB2
-		// 3.3.5.15.11), and need not tell clients its addresses.
-		return statusResponse(smb2.StatusNotSupported)
+		return s.networkInterfaceInfo(req, &r, reply) // netif.go
 	}
 	if req.Tree.share.ipc {
 		return statusResponse(smb2.StatusNotSupported)

@@ -22,10 +22,25 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				return next.ServeSMB(ctx, req)
 			}
 		case smb2.SessionSetup:
-			if st := req.verifySignatureIfSigned(); st != smb2.StatusSuccess {
-				return statusResponse(st)
+			sess, st := req.verifySessionSetup()
+			if st != smb2.StatusSuccess {
+				resp := &Response{Status: st, noSign: true}
+				if sess != nil {
+					// Signed with Session.SigningKey where the channel's
+					// key was due: refused, and answered with that key.
+					resp.noSign, resp.signWith, resp.signMaster = false, sess, true
+				}
+				return resp
 			}
-			return next.ServeSMB(ctx, req)
+			resp := next.ServeSMB(ctx, req)
+			if sess != nil && resp.signWith == nil && !resp.noSign {
+				// A signed request is answered signed with the key that
+				// verified it, refusals too (MS-SMB2 3.3.4.1.1): clients
+				// that require signing take no unsigned answer.
+				resp.signWith = sess
+				resp.signMaster = req.binding()
+			}
+			return resp
 		}
 		if req.conn.dialect() == 0 {
 			// Nothing but NEGOTIATE before NEGOTIATE.
@@ -40,17 +55,22 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			id = req.compound.sessionID
 		}
 		sess := s.sessions.get(id)
-		if sess != nil && sess.conn != req.conn {
-			// MS-SMB2 3.3.5.2.9: sessions are looked up in the connection's
-			// own table; another connection's session id names nothing here
-			// (there is no multichannel binding).
-			sess = nil
+		if sess != nil && !sess.boundTo(req.conn) {
+			// MS-SMB2 3.3.5.2.9: a session is found only on its channels;
+			// elsewhere its id names nothing until the connection binds.
+			resp := statusResponse(smb2.StatusUserSessionDeleted)
+			if h.Flags&smb2.FlagsSigned != 0 && sess.canSign() && sess.keys.signer.Verify(req.Msg) {
+				// Signed by the session: so is the answer, which
+				// clients that require signing insist on.
+				resp.signWith, resp.signMaster = sess, true
+			}
+			return resp
 		}
 		if sess == nil {
 			resp := statusResponse(smb2.StatusUserSessionDeleted)
 			// A request signed by a session that just logged off gets a
 			// signed answer, which signing clients insist on.
-			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.Msg) {
+			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.conn, req.Msg) {
 				req.signed = true
 				resp.signWith = old
 			}
@@ -69,7 +89,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		req.compound.sessionID = sess.ID
 		if !req.Encrypted {
 			if h.Flags&smb2.FlagsSigned != 0 {
-				if !sess.verify(req.Msg) {
+				if !sess.verify(req.conn, req.Msg) {
 					return &Response{Status: smb2.StatusAccessDenied, noSign: true}
 				}
 				req.signed = true
@@ -89,22 +109,51 @@ func (s *Server) sessionLayer(next Handler) Handler {
 	})
 }
 
-// verifySignatureIfSigned checks the signature of a signed SESSION_SETUP
-// for a session that already has keys (re-authentication, binding).
-func (req *Request) verifySignatureIfSigned() smb2.Status {
+// verifySessionSetup checks the signature of a SESSION_SETUP naming a
+// session that has keys (re-authentication, binding) and returns that
+// session when the request is signed by it. On one of the session's
+// channels the channel's key verifies; elsewhere Session.SigningKey does,
+// which is what a binding request is signed with (MS-SMB2 3.3.5.2.4).
+func (req *Request) verifySessionSetup() (*Session, smb2.Status) {
 	h := &req.Header
-	if h.Flags&smb2.FlagsSigned == 0 || h.SessionID == 0 || req.Encrypted {
-		return smb2.StatusSuccess
+	if h.SessionID == 0 || req.Encrypted {
+		return nil, smb2.StatusSuccess
 	}
 	sess := req.conn.srv.sessions.get(h.SessionID)
-	if sess == nil || sess.conn != req.conn || !sess.canSign() {
-		return smb2.StatusSuccess
+	if sess == nil || !sess.canSign() {
+		return nil, smb2.StatusSuccess
 	}
-	if !sess.verify(req.Msg) {
-		return smb2.StatusAccessDenied
+	if h.Flags&smb2.FlagsSigned == 0 {
+		sess.mu.Lock()
+		must := sess.state == sessionValid && sess.signingRequired
+		sess.mu.Unlock()
+		if must && sess.boundTo(req.conn) {
+			// Re-authenticating a session that signs takes a signed
+			// request (MS-SMB2 3.3.5.2.4).
+			return nil, smb2.StatusAccessDenied
+		}
+		return nil, smb2.StatusSuccess
+	}
+	signer := sess.signerOn(req.conn)
+	if req.binding() {
+		signer = sess.keys.signer // a binding is signed by the session
+	}
+	if !signer.Verify(req.Msg) {
+		if signer != sess.keys.signer && sess.keys.signer.Verify(req.Msg) {
+			return sess, smb2.StatusAccessDenied
+		}
+		return nil, smb2.StatusAccessDenied
 	}
 	req.signed = true
-	return smb2.StatusSuccess
+	return sess, smb2.StatusSuccess
+}
+
+// binding reports whether req is a SESSION_SETUP that binds a connection
+// to a session (SMB2_SESSION_FLAG_BINDING, MS-SMB2 2.2.5).
+func (req *Request) binding() bool {
+	const flagsOffset = smb2.HeaderSize + 2
+	return req.Header.Command == smb2.SessionSetup && len(req.Msg) > flagsOffset &&
+		req.Msg[flagsOffset]&smb2.SessionFlagBinding != 0
 }
 
 // needsTree lists the commands that act within a tree connect.

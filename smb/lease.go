@@ -154,13 +154,13 @@ func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 	if x.oplock == smb2.OplockLevelII {
 		// Level II to none needs no acknowledgement (MS-SMB2 3.3.4.6).
 		x.oplock = smb2.OplockLevelNone
-		b.sends = append(b.sends, func() { x.session.conn.sendOplockBreak(x, smb2.OplockLevelNone) })
+		b.sends = append(b.sends, func() { x.session.primary().sendOplockBreak(x, smb2.OplockLevelNone) })
 		return
 	}
 	x.oplockBroken = make(chan struct{})
 	x.breakTo, x.oplockWant = level, level
 	b.waits = append(b.waits, breakWaiter{ch: x.oplockBroken, open: x})
-	b.sends = append(b.sends, func() { x.session.conn.sendOplockBreak(x, level) })
+	b.sends = append(b.sends, func() { x.session.primary().sendOplockBreak(x, level) })
 }
 
 // lowerLease lowers l to at most to. The operation waits for the
@@ -230,7 +230,7 @@ func (l *lease) startBreak(to uint32, chained bool) func() {
 	}
 	return func() {
 		if target != nil {
-			target.session.conn.sendLeaseBreak(target, n)
+			target.session.primary().sendLeaseBreak(target, n)
 		}
 	}
 }
@@ -612,6 +612,9 @@ func (c *conn) sendLeaseBreak(o *Open, n *smb2.LeaseBreakNotification) {
 // sendUnsolicited sends a notification about o, encrypted when o's session
 // or tree requires encryption.
 func (c *conn) sendUnsolicited(msg []byte, o *Open) {
+	if c == nil {
+		return // the session has no connection left
+	}
 	sess := o.session
 	if sess.encryptData || o.tree.encrypt {
 		c.writeCompound([]respElem{{msg: msg}}, true, sess)

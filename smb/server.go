@@ -61,6 +61,10 @@ type Server struct {
 	// MinDialect and MaxDialect bound the dialects negotiated (0: 2.0.2 to
 	// 3.1.1).
 	MinDialect, MaxDialect uint16
+	// DisableMultiChannel stops SMB 3.x clients from binding more
+	// connections to a session (the MULTI_CHANNEL capability, MS-SMB2
+	// 3.3.5.5). Multichannel is on by default, as on Windows and Samba.
+	DisableMultiChannel bool
 	// AllowAnonymous admits null sessions (needed by some clients to list
 	// shares). Off by default.
 	AllowAnonymous bool

@@ -15,8 +15,8 @@ type Session struct {
 	// Identity is the authenticated user.
 	Identity auth.Identity
 
-	srv  *Server
-	conn *conn // the connection the session was established on
+	srv *Server
+	ch  channels // the connections bound to the session (channel.go)
 
 	mu      sync.Mutex
 	state   sessionState
@@ -73,12 +73,13 @@ func (t *sessionTable) remove(id uint64) *Session {
 	return s
 }
 
-// dropConn ends every session established on c.
+// dropConn unbinds c from every session and ends the sessions it was
+// the last channel of (MS-SMB2 3.3.7.1).
 func (t *sessionTable) dropConn(c *conn) {
 	t.mu.Lock()
 	var gone []*Session
 	for id, s := range t.m {
-		if s.conn == c {
+		if s.boundTo(c) && s.removeChannel(c) {
 			gone = append(gone, s)
 			delete(t.m, id)
 		}

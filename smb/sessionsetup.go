@@ -20,8 +20,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	if r.Flags&smb2.SessionFlagBinding != 0 {
-		// Multichannel binding is not offered (no MULTI_CHANNEL capability).
-		return statusResponse(smb2.StatusRequestNotAccepted)
+		return s.bindSession(ctx, req, &r) // bind.go
 	}
 	if s.Auth == nil && !s.AllowAnonymous {
 		return statusResponse(smb2.StatusLogonFailure)
@@ -30,7 +29,8 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	var sess *Session
 	isNew := req.Header.SessionID == 0
 	if isNew {
-		sess = &Session{ID: s.nextID.Add(1), srv: s, conn: c, state: sessionInProgress}
+		sess = &Session{ID: s.nextID.Add(1), srv: s, state: sessionInProgress}
+		sess.addChannel(c, nil) // its signing key comes with authentication
 		if c.dialect() == smb2.Dialect311 {
 			c.preauthMu.Lock()
 			sess.keys.preauth = c.preauth
@@ -39,7 +39,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		s.sessions.add(sess)
 	} else {
 		sess = s.sessions.get(req.Header.SessionID)
-		if sess == nil || sess.conn != c {
+		if sess == nil || !sess.boundTo(c) {
 			return statusResponse(smb2.StatusUserSessionDeleted)
 		}
 	}
@@ -52,7 +52,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		// valid one being re-authenticated, and closes its opens; its later
 		// requests get a signed STATUS_USER_SESSION_DELETED.
 		if s.sessions.remove(sess.ID) != nil && valid {
-			c.rememberLoggedOff(sess)
+			sess.rememberGone()
 			sess.teardown()
 		}
 		return &Response{Status: st, noSign: true, sessionID: sess.ID}
@@ -176,7 +176,7 @@ func (s *Server) reconnected(c *conn, prevID uint64, id auth.Identity) {
 	if !same || s.sessions.remove(prevID) == nil {
 		return
 	}
-	prev.conn.rememberLoggedOff(prev)
+	prev.rememberGone()
 	prev.disconnect() // its durable opens wait for the client (durable.go)
 	c.log.Info("previous session ended by reconnect", "session", prevID)
 }
@@ -214,7 +214,7 @@ func (anonymousContext) Result() *auth.Result {
 func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	sess := req.Session
 	s.sessions.remove(sess.ID)
-	req.conn.rememberLoggedOff(sess)
+	sess.rememberGone()
 	sess.disconnect() // MS-SMB2 3.3.5.6: durable opens are kept (durable.go)
 	resp := ok(smb2.SimpleBody{})
 	resp.signWith = sess

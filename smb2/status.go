@@ -63,6 +63,7 @@ const (
 	StatusNetworkAccessDenied              Status = 0xC00000CA
 	StatusBadNetworkName                   Status = 0xC00000CC
 	StatusRequestNotAccepted               Status = 0xC00000D0
+	StatusRequestOutOfSequence             Status = 0xC000042A
 	StatusInternalError                    Status = 0xC00000E5
 	StatusUnexpectedIOError                Status = 0xC00000E9
 	StatusDirectoryNotEmpty                Status = 0xC0000101
@@ -178,6 +179,7 @@ var statusNames = map[Status]string{
 	StatusDiskFull:               "STATUS_DISK_FULL",
 	StatusTimeDifferenceAtDC:     "STATUS_TIME_DIFFERENCE_AT_DC",
 	StatusRequestNotAccepted:     "STATUS_REQUEST_NOT_ACCEPTED",
+	StatusRequestOutOfSequence:   "STATUS_REQUEST_OUT_OF_SEQUENCE",
 	StatusObjectPathSyntaxBad:    "STATUS_OBJECT_PATH_SYNTAX_BAD",
 	StatusObjectPathInvalid:      "STATUS_OBJECT_PATH_INVALID",
 	StatusInternalError:          "STATUS_INTERNAL_ERROR",

@@ -59,6 +59,7 @@ func run() error {
 	readOnly := flag.Bool("read-only", false, "serve every share read-only")
 	signing := flag.String("signing", "required", "signing policy: required or enabled")
 	encrypt := flag.String("encrypt", "desired", "encryption policy: desired, required or off")
+	multichannel := flag.Bool("multichannel", true, "let SMB 3.x clients bind more connections to a session")
 	keyLog := flag.String("keylog", "", "append session keys to FILE for Wireshark (debugging only)")
 	name := flag.String("name", "CIFSD", "NetBIOS server name")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
@@ -141,6 +142,7 @@ func run() error {
 	mech.AllowGuest = *guest
 	mech.AllowAnonymous = *anonymous
 	srv.AllowAnonymous = *anonymous
+	srv.DisableMultiChannel = !*multichannel
 	mech.ServerName = *name
 	mechs := []auth.Mechanism{mech}
 	if *keytabFile != "" {
