@@ -123,10 +123,10 @@ run_parts() {
 		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0
 	if [ "$target" = cifsd ]; then
 		# The same list on the in-memory backend: the semantics must not
-		# depend on what the backend can store. Oplocks, leases and sessions
-		# live above the backend (and their tests wait out break timeouts):
-		# they run once, above.
-		grep -Ev '^smb2\.(oplock|lease|session)' \
+		# depend on what the backend can store. Oplocks, leases, sessions,
+		# channels and replays live above the backend (and their tests wait
+		# out break timeouts): they run once, above.
+		grep -Ev '^smb2\.(oplock|lease|session|replay|multichannel)' \
 			"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" >"$tmp/mem-list.txt"
 		restart_cifsd -signing enabled -anonymous -mem-share memshare || return 0
 		SMB_SHARE=memshare SMB_SHARE_DIR='' \

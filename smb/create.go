@@ -137,6 +137,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
+	if node != nil && !node.deletePending && fi != nil && disp == smb2.FileCreate {
+		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
+		// share modes are checked or oplocks broken.
+		return statusResponse(smb2.StatusObjectNameCollision)
+	}
 	if s.leaseConflict(lr, node) {
 		// MS-SMB2 3.3.5.9.8: a lease key names one file.
 		return statusResponse(smb2.StatusInvalidParameter)
@@ -144,7 +149,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	// Other opens' caching is broken before this open proceeds (lease.go).
 	node, waited, pending, st := s.breakForCreate(ctx, req, sh, foldKey(name), lr, access, r.ShareAccess, disp, deleteOnClose)
 	if st == smb2.StatusPending {
-		return s.createPending(req, sh, pending)
+		resp := s.createPending(req, sh, pending)
+		s.durables.notePending(req, &dr) // a replay meanwhile is refused (replay.go)
+		return resp
 	}
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -314,6 +321,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		shareAccess:   r.ShareAccess,
 		createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose,
+		channelSeq:    channelSequence(req),
 	}
 	var leaseCtx *smb2.CreateContext
 	if !o.isDir {
@@ -330,6 +338,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
+	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
 	if leaseCtx != nil {

@@ -64,12 +64,13 @@ type durableState struct {
 type createGuidKey struct{ client, create [16]byte }
 
 // durableTable is the part of GlobalOpenTable (MS-SMB2 3.3.1.5) that
-// outlives sessions: every durable open by its persistent file id, and v2
-// ones by ClientGuid and CreateGuid (for replays).
+// outlives sessions: every durable open by its persistent file id, and
+// the opens made with a DH2Q by ClientGuid and CreateGuid (for replays).
 type durableTable struct {
-	mu     sync.Mutex
-	byID   map[uint64]*Open
-	byGuid map[createGuidKey]*Open
+	mu      sync.Mutex
+	byID    map[uint64]*Open
+	pending map[createGuidKey]pendingCreate // v2 creates waiting for breaks (replay.go)
+	replays map[createGuidKey]*Open         // opens made with a DH2Q, durable or not (replay.go)
 
 	// Timeouts; zero means durableDefaultTimeout and durableMaxTimeout
 	// (tests shorten them).
@@ -81,12 +82,8 @@ func (t *durableTable) add(o *Open, d *durableState) {
 	defer t.mu.Unlock()
 	if t.byID == nil {
 		t.byID = make(map[uint64]*Open)
-		t.byGuid = make(map[createGuidKey]*Open)
 	}
 	t.byID[o.id.Persistent] = o
-	if d.v2 {
-		t.byGuid[createGuidKey{d.clientGuid, d.createGuid}] = o
-	}
 }
 
 func (t *durableTable) remove(o *Open, d *durableState) {
@@ -95,22 +92,12 @@ func (t *durableTable) remove(o *Open, d *durableState) {
 	if t.byID[o.id.Persistent] == o {
 		delete(t.byID, o.id.Persistent)
 	}
-	k := createGuidKey{d.clientGuid, d.createGuid}
-	if d.v2 && t.byGuid[k] == o {
-		delete(t.byGuid, k)
-	}
 }
 
 func (t *durableTable) lookup(persistent uint64) *Open {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.byID[persistent]
-}
-
-func (t *durableTable) lookupGuid(client, create [16]byte) *Open {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.byGuid[createGuidKey{client, create}]
 }
 
 // timeouts returns the default and the largest timeout.
@@ -353,33 +340,6 @@ func leaseContext(r *smb2.CreateRequest) (*smb2.Lease, smb2.Status) {
 		}
 	}
 	return nil, smb2.StatusSuccess
-}
-
-// durableReplay answers a replayed CREATE (SMB2_FLAGS_REPLAY_OPERATION)
-// whose DH2Q names the CreateGuid of an open of the same client still
-// attached to this session: the existing open is answered again (MS-SMB2
-// 3.3.5.9.10). It returns nil when there is no such open.
-func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
-	if !dr.v2 || req.Header.Flags&smb2.FlagsReplayOperation == 0 {
-		return nil
-	}
-	o := s.durables.lookupGuid(req.conn.neg.clientGUID, dr.createGuid)
-	if o == nil || o.share != req.Tree.share {
-		return nil
-	}
-	sh := o.share
-	sh.mu.Lock()
-	d := o.durable
-	if d == nil || d.disconnected || o.session != req.Session || o.tree != req.Tree {
-		sh.mu.Unlock()
-		return nil
-	}
-	resp, st := s.reopenResponse(ctx, req, r, o, d)
-	if st != smb2.StatusSuccess {
-		return statusResponse(st)
-	}
-	req.compound.fileID, req.compound.hasFileID = o.id, true
-	return ok(resp)
 }
 
 // reopenResponse builds the CREATE response for the existing open o, its

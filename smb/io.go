@@ -32,6 +32,9 @@ func (req *Request) open(id smb2.FileID) (*Open, smb2.Status) {
 	if o == nil || o.tree != req.Tree {
 		return nil, smb2.StatusFileClosed
 	}
+	if st := req.checkChannelSequence(o); st != smb2.StatusSuccess {
+		return nil, st
+	}
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	return o, smb2.StatusSuccess
 }

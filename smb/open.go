@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cifsd/cifsd/rpc"
 	"github.com/cifsd/cifsd/smb2"
@@ -58,7 +59,10 @@ type Open struct {
 	written      bool          // data was written: last-write time is set at close
 
 	// Durable handle state (durable.go), under share.mu.
-	durable *durableState // nil unless Open.IsDurable
+	durable *durableState               // nil unless Open.IsDurable
+	replay  atomic.Pointer[replayState] // how a replay of the CREATE is answered (replay.go)
+
+	channelSeq uint16 // Open.ChannelSequence (replay.go), under mu
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
