@@ -350,13 +350,14 @@ func handleBreaks(n *fileNode, o *Open, b *breaks) {
 	}
 }
 
-// writeBreaks drops the read caching of the opens of n other than o's when
-// o changes the file's data (WRITE, truncation, byte-range locks; MS-FSA
-// 2.1.4.12): level II oplocks and R leases are broken to none, without
-// waiting. The caller holds sh.mu.
+// writeBreaks drops the read caching of the opens of n when o changes the
+// file's data (WRITE, truncation, byte-range locks; MS-FSA 2.1.4.12): level
+// II oplocks and R leases are broken to none, without waiting. A level II
+// oplock breaks even when it is o's own (smbtorture smb2.oplock.batch1,
+// brl1, levelii500); a lease never breaks itself. The caller holds sh.mu.
 func writeBreaks(n *fileNode, o *Open, b *breaks) {
 	for _, x := range n.opens {
-		if x == o || sameOwner(x, o.lease) {
+		if x.lease != nil && (x == o || sameOwner(x, o.lease)) {
 			continue
 		}
 		if cur := x.caching(); cur&leaseR != 0 && cur&leaseW == 0 {
