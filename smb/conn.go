@@ -34,6 +34,7 @@ type conn struct {
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
+	order     breakOrder // breaks before the answers to later requests (breakorder.go)
 
 	credits       creditWindow
 	draining      atomic.Bool // Shutdown: finish requests in progress before closing
@@ -152,6 +153,7 @@ func (c *conn) serve() {
 			release()
 			continue
 		}
+		c.order.note(frame)
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.ctx.Done():
@@ -355,6 +357,7 @@ type respElem struct {
 func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	state := &compoundState{}
 	var elems []respElem
+	var firstMid uint64
 	rest := frame
 	for len(rest) > 0 {
 		var hdr smb2.Header
@@ -388,6 +391,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 			c.close()
 			return
 		}
+		if len(elems) == 0 {
+			firstMid = hdr.MessageID
+		}
 		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state}
 		if encrypted && encSess != nil && hdr.SessionID != encSess.ID && hdr.Flags&smb2.FlagsRelatedOps == 0 {
 			// The transform header's session must be the request's.
@@ -400,6 +406,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		} else {
 			resp = c.serveOne(req)
 		}
+		c.order.release(hdr.MessageID)
 		if resp.drop {
 			c.close()
 			return
@@ -420,6 +427,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		}
 	}
 	if len(elems) > 0 {
+		c.order.wait(firstMid)
 		c.writeCompound(elems, encrypted, encSess)
 	}
 }
@@ -446,7 +454,7 @@ func (c *conn) serveOne(req *Request) *Response {
 		delete(c.inflight, mid)
 		c.inflightMu.Unlock()
 	}()
-	resp := c.srv.handler.ServeSMB(ctx, req)
+	resp := c.srv.handler.ServeSMB(c.withBreakOrder(ctx, mid), req)
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
 	}

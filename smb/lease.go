@@ -315,6 +315,7 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks) bool {
 	for _, f := range b.sends {
 		f()
 	}
+	breaksSent(ctx) // later answers may go now (breakorder.go)
 	timedOut := false
 	if len(b.waits) > 0 {
 		timer := time.NewTimer(breakWait)

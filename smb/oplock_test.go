@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/cifsd/cifsd/fscc"
@@ -219,5 +220,54 @@ func TestLeaseBreakConn(t *testing.T) {
 	}
 	if got := tab.breakConn([16]byte{}, c3); got != c3 {
 		t.Fatalf("no ClientGuid: %p, want the open's own connection", got)
+	}
+}
+
+// The break notifications a rename sends reach the client before the
+// answer to a request it sent after the rename (smbtorture
+// smb2.lease.rename_wait): requests are served concurrently, but a SET_INFO
+// holds back later answers until its breaks are out.
+func TestRenameBreakBeforeLaterAnswers(t *testing.T) {
+	c := leaseClients(t, 1)[0]
+	rh := smb2.LeaseReadCaching | smb2.LeaseHandleCaching
+	for i := 0; i < 10; i++ {
+		src, dst := fmt.Sprintf("src%d.txt", i), fmt.Sprintf("dst%d.txt", i)
+		key1, key2 := byte(2*i+1), byte(2*i+2)
+		body := leaseCreateBody(src, key1, rh)
+		le32(body[24:], smb2.GenericAll) // DELETE, to rename
+		h, m := c.roundTrip(smb2.Create, body, true, false)
+		if h.Status != 0 {
+			t.Fatalf("create: %v", smb2.Status(h.Status))
+		}
+		_, id1, _ := createLease(t, m)
+		h, m = c.roundTrip(smb2.Create, leaseCreateBody(src, key2, rh), true, false)
+		if _, _, l := createLease(t, m); h.Status != 0 || l == nil || l.State != rh {
+			t.Fatalf("second open: %v %+v", smb2.Status(h.Status), l)
+		}
+		b := make([]byte, 32+len(renameInfo(dst)))
+		le16(b, 33)
+		b[2], b[3] = smb2.InfoFile, fscc.FileRenameInformation
+		le32(b[4:], uint32(len(b)-32))
+		le16(b[8:], smb2.HeaderSize+32)
+		putFID(b[16:], id1)
+		copy(b[32:], renameInfo(dst))
+		rmid := c.send(smb2.SetInfo, b)
+		cmid := c.send(smb2.Create, oplockCreateBody(dst, 0, smb2.GenericRead, shareAll, smb2.FileOpen, 0))
+		h, m = c.recv()
+		if h.Command != smb2.OplockBreak || m[smb2.HeaderSize+8] != key2 {
+			t.Fatalf("round %d: want the break of lease %d first, got %v mid %#x %v", i, key2, h.Command, h.MessageID, smb2.Status(h.Status))
+		}
+		if h, _ := c.recv(); h.MessageID != cmid || smb2.Status(h.Status) != smb2.StatusObjectNameNotFound {
+			t.Fatalf("round %d: open of the target: mid %#x %v", i, h.MessageID, smb2.Status(h.Status))
+		}
+		amid := c.send(smb2.OplockBreak, leaseAckBody(key2, smb2.LeaseReadCaching))
+		got := map[uint64]smb2.Status{}
+		for len(got) < 2 {
+			h, _ := c.recv()
+			got[h.MessageID] = smb2.Status(h.Status)
+		}
+		if got[amid] != 0 || got[rmid] != 0 {
+			t.Fatalf("round %d: ack %v, rename %v", i, got[amid], got[rmid])
+		}
 	}
 }
