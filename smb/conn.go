@@ -34,6 +34,7 @@ type conn struct {
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
+	order     breakOrder // breaks before the answers to later requests (breakorder.go)
 
 	credits       creditWindow
 	draining      atomic.Bool // Shutdown: finish requests in progress before closing
@@ -154,6 +155,7 @@ func (c *conn) serve() {
 			release()
 			continue
 		}
+		c.order.note(frame)
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.ctx.Done():
@@ -357,6 +359,7 @@ type respElem struct {
 func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	state := &compoundState{}
 	var elems []respElem
+	var firstMid uint64
 	rest := frame
 	for len(rest) > 0 {
 		var hdr smb2.Header
@@ -390,6 +393,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 			c.close()
 			return
 		}
+		if len(elems) == 0 {
+			firstMid = hdr.MessageID
+		}
 		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state}
 		if encrypted && encSess != nil && hdr.SessionID != encSess.ID && hdr.Flags&smb2.FlagsRelatedOps == 0 {
 			// The transform header's session must be the request's.
@@ -402,6 +408,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		} else {
 			resp = c.serveOne(req)
 		}
+		c.order.release(hdr.MessageID)
 		if resp.drop {
 			c.close()
 			return
@@ -422,6 +429,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		}
 	}
 	if len(elems) > 0 {
+		c.order.wait(firstMid)
 		c.writeCompound(elems, encrypted, encSess)
 	}
 }
@@ -448,7 +456,7 @@ func (c *conn) serveOne(req *Request) *Response {
 		delete(c.inflight, mid)
 		c.inflightMu.Unlock()
 	}()
-	resp := c.srv.handler.ServeSMB(ctx, req)
+	resp := c.srv.handler.ServeSMB(c.withBreakOrder(ctx, mid), req)
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
 	}

@@ -146,6 +146,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		// MS-SMB2 3.3.5.9.8: a lease key names one file.
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	if node != nil && node.deletePending {
+		// Fails before any break (MS-FSA 2.1.5.1.2; smbtorture
+		// smb2.oplock.doc).
+		return statusResponse(smb2.StatusDeletePending)
+	}
 	// Other opens' caching is broken before this open proceeds (lease.go).
 	node, waited, pending, st := s.breakForCreate(ctx, req, sh, foldKey(name), lr, access, r.ShareAccess, disp, deleteOnClose)
 	if st == smb2.StatusPending {

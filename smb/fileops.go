@@ -91,6 +91,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if st != smb2.StatusSuccess {
 		return st
 	}
+	if sh.renameParentConflict(dst, o) {
+		return smb2.StatusSharingViolation
+	}
 	// Others caching handles may close them once told (lease.go).
 	o.breakHandleCaching(ctx)
 	var notify func()

@@ -321,6 +321,9 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return statusOf(err)
 			}
 			if n >= fi.Size() {
+				// Still a change of the file: level II goes (MS-FSA
+				// 2.1.5.15.1, smbtorture smb2.oplock.batch12).
+				o.breakReadCaching()
 				return smb2.StatusSuccess
 			}
 		}

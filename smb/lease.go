@@ -38,11 +38,54 @@ type leaseID struct{ client, key [16]byte }
 type leaseTable struct {
 	mu sync.Mutex
 	m  map[leaseID]*lease
+	// conns lists, per ClientGuid, the connections that were granted
+	// leases, oldest first: lease breaks go to the oldest one still up.
+	conns map[[16]byte][]*conn
+}
+
+// addConn records c as a connection of client that holds leases. The
+// caller holds t.mu.
+func (t *leaseTable) addConn(client [16]byte, c *conn) {
+	if t.conns == nil {
+		t.conns = make(map[[16]byte][]*conn)
+	}
+	list := t.conns[client][:0]
+	found := false
+	for _, x := range t.conns[client] {
+		if x.ctx.Err() != nil {
+			continue // gone
+		}
+		found = found || x == c
+		list = append(list, x)
+	}
+	if !found {
+		list = append(list, c)
+	}
+	t.conns[client] = list
+}
+
+// breakConn is the connection a break of a lease of client goes to: as
+// Samba and Windows do, the client's oldest connection that is still up,
+// whichever of its connections the lease's opens came through (smbtorture
+// smb2.lease.v2_complex1); def when there is none.
+func (t *leaseTable) breakConn(client [16]byte, def *conn) *conn {
+	if client == ([16]byte{}) {
+		return def // no ClientGuid to tell clients apart
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, x := range t.conns[client] {
+		if x.ctx.Err() == nil {
+			return x
+		}
+	}
+	return def
 }
 
 // lease is MS-SMB2 3.3.1.13 Lease.
 type lease struct {
 	id        leaseID
+	table     *leaseTable
 	v2        bool
 	parentKey [16]byte
 	hasParent bool
@@ -228,10 +271,18 @@ func (l *lease) startBreak(to uint32, chained bool) func() {
 			target = l.opens[i]
 		}
 	}
+	table, client := l.table, l.id.client
 	return func() {
-		if target != nil {
-			target.session.primary().sendLeaseBreak(target, n)
+		if target == nil {
+			return
 		}
+		c := target.session.primary()
+		if table != nil && !target.session.encryptData && !target.tree.encrypt {
+			// A notification that needs no encryption may go to any
+			// connection of the client.
+			c = table.breakConn(client, c)
+		}
+		c.sendLeaseBreak(target, n)
 	}
 }
 
@@ -264,6 +315,7 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks) bool {
 	for _, f := range b.sends {
 		f()
 	}
+	breaksSent(ctx) // later answers may go now (breakorder.go)
 	timedOut := false
 	if len(b.waits) > 0 {
 		timer := time.NewTimer(breakWait)
@@ -350,13 +402,14 @@ func handleBreaks(n *fileNode, o *Open, b *breaks) {
 	}
 }
 
-// writeBreaks drops the read caching of the opens of n other than o's when
-// o changes the file's data (WRITE, truncation, byte-range locks; MS-FSA
-// 2.1.4.12): level II oplocks and R leases are broken to none, without
-// waiting. The caller holds sh.mu.
+// writeBreaks drops the read caching of the opens of n when o changes the
+// file's data (WRITE, truncation, byte-range locks; MS-FSA 2.1.4.12): level
+// II oplocks and R leases are broken to none, without waiting. A level II
+// oplock breaks even when it is o's own (smbtorture smb2.oplock.batch1,
+// brl1, levelii500); a lease never breaks itself. The caller holds sh.mu.
 func writeBreaks(n *fileNode, o *Open, b *breaks) {
 	for _, x := range n.opens {
-		if x == o || sameOwner(x, o.lease) {
+		if x.lease != nil && (x == o || sameOwner(x, o.lease)) {
 			continue
 		}
 		if cur := x.caching(); cur&leaseR != 0 && cur&leaseW == 0 {
@@ -485,7 +538,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 	}
 	l := s.leases.m[lr.id]
 	if l == nil {
-		l = &lease{id: lr.id, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed)}
+		l = &lease{id: lr.id, table: &s.leases, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed)}
 		if lr.V2 {
 			l.epoch = lr.Epoch + 1
 			if lr.Flags&smb2.LeaseFlagParentLeaseKeySet != 0 {
@@ -502,6 +555,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 			l.epoch++
 		}
 	}
+	s.leases.addConn(lr.id.client, o.session.primary())
 	s.leases.mu.Unlock()
 	l.opens = append(l.opens, o)
 	o.lease = l
