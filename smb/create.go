@@ -105,6 +105,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	access, acl, st := s.checkCreateAccess(ctx, req, &r, name, fi, access) // access.go
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	if stream != "" {
 		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
 	}
@@ -298,6 +302,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 				}
 			}
 		}
+		if action == fileCreated {
+			acl.storeNew(ctx, s, sh, name, fi.IsDir())
+		}
 	}
 	if node == nil {
 		node = sh.nodeLocked(name)
@@ -332,6 +339,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	m := metaOf(fi)
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
+	acl.answerMaximalAccess(resp.CreateContexts, req.Tree.readOnly)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
 	}
