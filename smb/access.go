@@ -83,13 +83,11 @@ func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.Cr
 	ac.maximal = maximal
 	want := mapGeneric(r.DesiredAccess) &^ (smb2.MaximumAllowed | smb2.AccessSystemSecurity)
 	switch r.CreateDisposition {
-	case smb2.FileOverwrite, smb2.FileOverwriteIf:
+	case smb2.FileOverwrite, smb2.FileOverwriteIf, smb2.FileSupersede:
 		if !fi.IsDir() {
-			want |= smb2.FileWriteData // replacing the data writes it
-		}
-	case smb2.FileSupersede:
-		if !fi.IsDir() {
-			want |= smb2.Delete // superseding deletes the old file
+			// Replacing the data writes it: a file the DACL does not let
+			// the user write is not overwritten (smb2.acls.OVERWRITE_READ_ONLY_FILE).
+			want |= smb2.FileWriteData
 		}
 	}
 	if want&^maximal != 0 {
