@@ -192,3 +192,30 @@ func TestSecurityInheritance(t *testing.T) {
 		})
 	}
 }
+
+// A descriptor larger than the first read buffer is stored and read back
+// whole.
+func TestSecurityDescriptorLarge(t *testing.T) {
+	for name, fsys := range attrBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			u, _ := aclClients(t, fsys)
+			st, f := u.openStatus("big", smb2.GenericAll, smb2.FileCreate)
+			if st != 0 {
+				t.Fatalf("create: %v", st)
+			}
+			dacl := &winacl.ACL{Revision: 2}
+			for i := range 100 {
+				dacl.ACEs = append(dacl.ACEs, winacl.ACE{Type: winacl.AccessAllowed, Mask: uint32(i),
+					SID: winacl.SID{Authority: 5, Sub: []uint32{21, 1, 2, 3, uint32(2000 + i)}}})
+			}
+			dacl.ACEs = append(dacl.ACEs, winacl.ACE{Type: winacl.AccessAllowed, Mask: 0x1F01FF, SID: winacl.Everyone})
+			if st := u.setSD(f, winacl.DACLInfo, &winacl.SecurityDescriptor{Control: winacl.DACLPresent, DACL: dacl}); st != 0 {
+				t.Fatalf("set: %v", st)
+			}
+			_, sd := u.querySD(f, winacl.DACLInfo)
+			if sd.DACL == nil || len(sd.DACL.ACEs) != 101 {
+				t.Fatalf("read back %+v", sd.DACL)
+			}
+		})
+	}
+}

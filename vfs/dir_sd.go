@@ -24,8 +24,14 @@ func (d *DirFS) SecurityDescriptor(ctx context.Context, name string) ([]byte, er
 		return nil, err
 	}
 	defer f.Close()
-	buf := make([]byte, maxSD)
-	n, err := unix.Getxattr(fdPath(f.Fd()), sdXattr, buf)
+	p := fdPath(f.Fd())
+	// Most descriptors are a few hundred bytes: try a small buffer first.
+	buf := make([]byte, 512)
+	n, err := unix.Getxattr(p, sdXattr, buf)
+	if errors.Is(err, unix.ERANGE) {
+		buf = make([]byte, maxSD)
+		n, err = unix.Getxattr(p, sdXattr, buf)
+	}
 	if err != nil {
 		if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
 			return nil, nil
