@@ -22,17 +22,34 @@ type createACL struct {
 	on      bool // the backend keeps descriptors
 	token   *winacl.Token
 	creator *winacl.SecurityDescriptor // the SecD create context
+	parent  *winacl.SecurityDescriptor // a new file's parent's descriptor
 	maximal uint32                     // the file's maximal access, for MxAc
+	created *winacl.SecurityDescriptor // a new file's descriptor: maximal is computed from it
+	name    string                     // the new file
 }
 
 // maximalAccess is every right t has on name.
 func (sh *shareState) maximalAccess(ctx context.Context, name string, isDir bool, t *winacl.Token) uint32 {
-	m := sh.fileSD(ctx, name, isDir, t).MaximalAccess(t)
+	return sh.withParentRights(ctx, name, sh.fileSD(ctx, name, isDir, t).MaximalAccess(t), nil, t)
+}
+
+// withParentRights adds to m, the rights name's own descriptor grants,
+// what the parent grants over it: DELETE for FILE_DELETE_CHILD and
+// FILE_READ_ATTRIBUTES for FILE_LIST_DIRECTORY (MS-FSA 2.1.5.1.2.1). The
+// parent's descriptor is read only when m lacks either; parent, when not
+// nil, is it.
+func (sh *shareState) withParentRights(ctx context.Context, name string, m uint32, parent *winacl.SecurityDescriptor, t *winacl.Token) uint32 {
 	p := parentName(name)
 	if p == "" {
 		return m | smb2.FileReadAttributes
 	}
-	pm := sh.fileSD(ctx, p, true, t).MaximalAccess(t)
+	if m&(smb2.Delete|smb2.FileReadAttributes) == smb2.Delete|smb2.FileReadAttributes {
+		return m
+	}
+	if parent == nil {
+		parent = sh.fileSD(ctx, p, true, t)
+	}
+	pm := parent.MaximalAccess(t)
 	if pm&smb2.FileDeleteChild != 0 {
 		m |= smb2.Delete
 	}
@@ -71,7 +88,8 @@ func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.Cr
 		if r.CreateOptions&smb2.FileDirectoryFile != 0 {
 			need = smb2.FileAddSubdirectory
 		}
-		if p := parentName(name); p != "" && sh.fileSD(ctx, p, true, t).MaximalAccess(t)&need == 0 {
+		ac.parent = sh.fileSD(ctx, parentName(name), true, t)
+		if parentName(name) != "" && ac.parent.MaximalAccess(t)&need == 0 {
 			return 0, nil, smb2.StatusAccessDenied
 		}
 		return access, ac, smb2.StatusSuccess
@@ -114,7 +132,11 @@ func (ac *createACL) storeNew(ctx context.Context, s *Server, sh *shareState, na
 		return
 	}
 	t := ac.token
-	parent := sh.fileSD(ctx, parentName(name), true, t)
+	parent := ac.parent
+	if parent == nil {
+		parent = sh.fileSD(ctx, parentName(name), true, t)
+		ac.parent = parent
+	}
 	sd := winacl.New(parent, ac.creator, t.User, primaryGroup(t), isDir)
 	if !sd.Valid() {
 		return
@@ -123,22 +145,27 @@ func (ac *createACL) storeNew(ctx context.Context, s *Server, sh *shareState, na
 		s.logger().Debug("create: store security descriptor", "name", name, "err", err)
 		return
 	}
-	ac.maximal = sh.maximalAccess(ctx, name, isDir, t)
+	ac.created = sd
+	ac.name = name
 }
 
 // answerMaximalAccess puts the maximal access the check found into an MxAc
 // response among ctxs (MS-SMB2 3.3.5.9.5).
-func (ac *createACL) answerMaximalAccess(ctxs []smb2.CreateContext, readOnly bool) {
+func (ac *createACL) answerMaximalAccess(ctx context.Context, sh *shareState, ctxs []smb2.CreateContext, readOnly bool) {
 	if ac == nil || !ac.on {
 		return
 	}
-	m := ac.maximal
-	if readOnly {
-		m &= accessReadOnly
-	}
 	for i := range ctxs {
-		if ctxs[i].Name == smb2.CreateQueryMaximalAccess {
-			ctxs[i] = smb2.MxAcResponse{MaximalAccess: m}.Context()
+		if ctxs[i].Name != smb2.CreateQueryMaximalAccess {
+			continue
 		}
+		m := ac.maximal
+		if ac.created != nil {
+			m = sh.withParentRights(ctx, ac.name, ac.created.MaximalAccess(ac.token), ac.parent, ac.token)
+		}
+		if readOnly {
+			m &= accessReadOnly
+		}
+		ctxs[i] = smb2.MxAcResponse{MaximalAccess: m}.Context()
 	}
 }

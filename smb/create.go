@@ -339,7 +339,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	m := metaOf(fi)
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
-	acl.answerMaximalAccess(resp.CreateContexts, req.Tree.readOnly)
+	acl.answerMaximalAccess(ctx, sh, resp.CreateContexts, req.Tree.readOnly)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
 	}
