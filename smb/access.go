@@ -169,3 +169,29 @@ func (ac *createACL) answerMaximalAccess(ctx context.Context, sh *shareState, ct
 		ctxs[i] = smb2.MxAcResponse{MaximalAccess: m}.Context()
 	}
 }
+
+// checkRenameAccess is the access check of a rename to dst (dstInfo nil
+// when the name is free) by o's session (MS-FSA 2.1.5.15.16): the target
+// directory must let the user add a file (a subdirectory), and a file
+// replaced must be one the user may delete.
+func (o *Open) checkRenameAccess(ctx context.Context, dst string, dstInfo fs.FileInfo) smb2.Status {
+	sh := o.share
+	if _, ok := sh.sdStore(); !ok {
+		return smb2.StatusSuccess
+	}
+	t := tokenOf(o.session.Identity)
+	need := smb2.FileAddFile
+	if o.isDir {
+		need = smb2.FileAddSubdirectory
+	}
+	if p := parentName(dst); p != "" && sh.fileSD(ctx, p, true, t).MaximalAccess(t)&need == 0 {
+		return smb2.StatusAccessDenied
+	}
+	o.mu.Lock()
+	self := foldKey(o.name) == foldKey(dst)
+	o.mu.Unlock()
+	if dstInfo != nil && !self && sh.maximalAccess(ctx, dst, dstInfo.IsDir(), t)&smb2.Delete == 0 {
+		return smb2.StatusAccessDenied
+	}
+	return smb2.StatusSuccess
+}

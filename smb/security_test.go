@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/internal/utf16le"
 	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
@@ -216,6 +217,59 @@ func TestSecurityDescriptorLarge(t *testing.T) {
 			if sd.DACL == nil || len(sd.DACL.ACEs) != 101 {
 				t.Fatalf("read back %+v", sd.DACL)
 			}
+		})
+	}
+}
+
+// A rename needs FILE_ADD_FILE on the target directory.
+func TestSecurityRename(t *testing.T) {
+	for name, fsys := range attrBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			u, v := aclClients(t, fsys)
+			b := createBody("d")
+			le32(b[24:], smb2.GenericAll)
+			le32(b[40:], smb2.FileDirectoryFile)
+			h, resp := u.roundTrip(smb2.Create, b, true, false)
+			if h.Status != 0 {
+				t.Fatalf("mkdir: %v", smb2.Status(h.Status))
+			}
+			body := resp[smb2.HeaderSize:]
+			d := smb2.FileID{Persistent: binary.LittleEndian.Uint64(body[64:]), Volatile: binary.LittleEndian.Uint64(body[72:])}
+			// Only u may add files to d.
+			set := &winacl.SecurityDescriptor{Control: winacl.DACLPresent, DACL: &winacl.ACL{Revision: 2, ACEs: []winacl.ACE{
+				{Type: winacl.AccessAllowed, Mask: 0x001F01FF, SID: userSID("u")},
+				{Type: winacl.AccessAllowed, Mask: 0x001200A9, SID: winacl.Everyone},
+			}}}
+			if st := u.setSD(d, winacl.DACLInfo, set); st != 0 {
+				t.Fatalf("set DACL: %v", st)
+			}
+			u.closeFile(d)
+			rename := func(w *wireClient, f smb2.FileID, to string) smb2.Status {
+				n := utf16le.Encode(to)
+				in := make([]byte, 20+len(n))
+				le32(in[16:], uint32(len(n)))
+				copy(in[20:], n)
+				return w.setInfoRaw(f, 10, in) // FileRenameInformation
+			}
+			st, f := v.openStatus("vf", smb2.GenericAll, smb2.FileCreate)
+			if st != 0 {
+				t.Fatalf("create vf: %v", st)
+			}
+			if st := rename(v, f, `d\vf`); st != smb2.StatusAccessDenied {
+				t.Errorf("v renames into d: %v, want ACCESS_DENIED", st)
+			}
+			if st := rename(v, f, "vf2"); st != 0 {
+				t.Errorf("v renames in the root: %v", st)
+			}
+			v.closeFile(f)
+			st, f = u.openStatus("uf", smb2.GenericAll, smb2.FileCreate)
+			if st != 0 {
+				t.Fatalf("create uf: %v", st)
+			}
+			if st := rename(u, f, `d\uf`); st != 0 {
+				t.Errorf("u renames into d: %v", st)
+			}
+			u.closeFile(f)
 		})
 	}
 }
