@@ -273,3 +273,21 @@ func TestSecurityRename(t *testing.T) {
 		})
 	}
 }
+
+// The SIDs a session acts with: the PAC's for Kerberos, a stable local one
+// per NTLM user name, ANONYMOUS LOGON without Authenticated Users.
+func TestTokenOf(t *testing.T) {
+	k := tokenOf(auth.Identity{User: "x", SIDs: []string{"S-1-5-21-1-2-3-1105", "S-1-5-21-1-2-3-513"}})
+	if k.User.String() != "S-1-5-21-1-2-3-1105" || !k.Has(winacl.MustParseSID("S-1-5-21-1-2-3-513")) ||
+		!k.Has(winacl.AuthenticatedUsers) || primaryGroup(k).String() != "S-1-5-21-1-2-3-513" {
+		t.Errorf("kerberos token: %+v", k)
+	}
+	n := tokenOf(auth.Identity{User: "Alice"})
+	if !n.User.Equal(tokenOf(auth.Identity{User: "alice"}).User) || n.User.Equal(tokenOf(auth.Identity{User: "bob"}).User) {
+		t.Errorf("ntlm user SIDs: %v", n.User)
+	}
+	a := tokenOf(auth.Identity{Anonymous: true})
+	if !a.User.Equal(winacl.Anonymous) || a.Has(winacl.AuthenticatedUsers) || !a.Has(winacl.Everyone) {
+		t.Errorf("anonymous token: %+v", a)
+	}
+}
