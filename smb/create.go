@@ -105,6 +105,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	access, acl, st := s.checkCreateAccess(ctx, req, &r, name, fi, access) // access.go
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	if stream != "" {
 		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
 	}
@@ -310,6 +314,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 				}
 			}
 		}
+		if action == fileCreated {
+			acl.storeNew(ctx, s, sh, name, fi.IsDir())
+		}
 	}
 	if node == nil {
 		node = sh.nodeLocked(name)
@@ -346,6 +353,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
+	acl.answerMaximalAccess(ctx, sh, resp.CreateContexts, req.Tree.readOnly)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
 	}

@@ -91,6 +91,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if st != smb2.StatusSuccess {
 		return st
 	}
+	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // access.go
+		return st
+	}
 	if sh.renameParentConflict(dst, o) {
 		return smb2.StatusSharingViolation
 	}

@@ -53,11 +53,7 @@ func (s *Server) queryInfo(ctx context.Context, req *Request) *Response {
 	case smb2.InfoFilesystem:
 		out, st = s.fsInfo(ctx, o, r.FileInfoClass)
 	case smb2.InfoSecurity:
-		if o.access&smb2.ReadControl == 0 {
-			st = smb2.StatusAccessDenied
-			break
-		}
-		out, st = securityDescriptor(r.AdditionalInformation), smb2.StatusSuccess
+		out, st = s.querySecurity(ctx, o, r.AdditionalInformation) // security.go
 	case smb2.InfoQuota:
 		st = smb2.StatusNotSupported
 	default:
@@ -281,9 +277,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	case smb2.InfoFile:
 		st = s.setFileInfo(ctx, o, r.FileInfoClass, r.Buffer)
 	case smb2.InfoSecurity:
-		// Security descriptors are not stored yet; accept as Samba does
-		// without "acl_xattr", so clients that set them keep working.
-		st = smb2.StatusSuccess
+		st = s.setSecurity(ctx, o, r.AdditionalInformation, r.Buffer) // security.go
 	case smb2.InfoFilesystem, smb2.InfoQuota:
 		st = smb2.StatusNotSupported
 	default:
@@ -383,44 +377,4 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		return smb2.StatusNotSupported
 	}
 	return smb2.StatusInvalidInfoClass
-}
-
-// securityDescriptor returns a self-relative security descriptor that
-// grants Everyone full access (MS-DTYP 2.4.6): cifsd does not store ACLs
-// yet, and clients (Explorer's Security tab, smbcacls) expect one.
-func securityDescriptor(info uint32) []byte {
-	everyone := []byte{1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}             // S-1-1-0
-	admins := []byte{1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0} // S-1-5-32-544
-	const (
-		ownerInfo = 0x1
-		groupInfo = 0x2
-		daclInfo  = 0x4
-	)
-	b := make([]byte, 20)
-	b[0] = 1                  // revision
-	control := uint16(0x8000) // SE_SELF_RELATIVE
-	if info&ownerInfo != 0 {
-		putUint32(b[4:], uint32(len(b)))
-		b = append(b, admins...)
-	}
-	if info&groupInfo != 0 {
-		putUint32(b[8:], uint32(len(b)))
-		b = append(b, admins...)
-	}
-	if info&daclInfo != 0 {
-		control |= 0x0004 // SE_DACL_PRESENT
-		putUint32(b[16:], uint32(len(b)))
-		ace := []byte{0, 0, 0, 0} // ACCESS_ALLOWED_ACE_TYPE, flags, size
-		aceSize := 4 + 4 + len(everyone)
-		ace[2] = byte(aceSize)
-		ace = append(ace, 0xFF, 0x01, 0x1F, 0x00) // FILE_ALL_ACCESS
-		ace = append(ace, everyone...)
-		acl := []byte{2, 0, 0, 0, 1, 0, 0, 0}
-		aclSize := 8 + len(ace)
-		acl[2], acl[3] = byte(aclSize), byte(aclSize>>8)
-		b = append(b, acl...)
-		b = append(b, ace...)
-	}
-	b[2], b[3] = byte(control), byte(control>>8)
-	return b
 }

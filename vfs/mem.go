@@ -48,6 +48,7 @@ type memNode struct {
 	sparse  bool                // FSCTL_SET_SPARSE mark (mem_sparse.go)
 	attrs   uint32              // stored FILE_ATTRIBUTE_* bits (mem_attrs.go)
 	hasAttr bool
+	sd      []byte // stored security descriptor (mem_sd.go)
 }
 
 // NewMem returns an empty in-memory file system.

@@ -1,0 +1,207 @@
+package smb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+	"strings"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+	"github.com/cifsd/cifsd/winacl"
+)
+
+// Security descriptors (MS-DTYP 2.4.6) of files: kept by backends that
+// implement vfs.SDStore, checked by CREATE (access.go), read and written
+// by QUERY_INFO and SET_INFO (MS-SMB2 3.3.5.20.3, 3.3.5.21.3). A file
+// without a stored descriptor has the default one (defaultSD). With a
+// backend that stores none, every file has the default one and SET_INFO
+// is accepted and ignored, as before descriptors were kept.
+
+// localDomain is the domain SID of the users cifsd authenticates itself
+// (NTLM), S-1-5-21-x-y-z: the same on every server, so that descriptors
+// stay meaningful when a share moves.
+var localDomain = func() winacl.SID {
+	h := sha256.Sum256([]byte("cifsd local domain"))
+	return winacl.SID{Authority: 5, Sub: []uint32{21,
+		binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:]), binary.LittleEndian.Uint32(h[8:])}}
+}()
+
+func domainSID(rid uint32) winacl.SID {
+	return winacl.SID{Authority: 5, Sub: append(append([]uint32(nil), localDomain.Sub...), rid)}
+}
+
+// Relative ids of the local domain (MS-DTYP 2.4.2.4).
+const (
+	ridGuest       = 501
+	ridDomainUsers = 513
+)
+
+// userSID is the SID of a user of the local domain: a RID above 1000
+// derived from the name (case-insensitive, as Windows account names are).
+func userSID(name string) winacl.SID {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return domainSID(1000 + h.Sum32()%0x3FFFFFFF)
+}
+
+// tokenOf returns the SIDs an identity acts with: the PAC's when the
+// mechanism gave them (Kerberos), else a local-domain user SID; and the
+// groups every session of that kind belongs to.
+func tokenOf(id auth.Identity) *winacl.Token {
+	t := &winacl.Token{}
+	switch {
+	case id.Anonymous:
+		t.User = winacl.Anonymous
+		t.Groups = []winacl.SID{winacl.Everyone, winacl.Network}
+		return t
+	case id.Guest:
+		t.User = domainSID(ridGuest)
+		t.Groups = []winacl.SID{winacl.Everyone, winacl.Network, domainSID(ridDomainUsers)}
+		return t
+	}
+	var pac []winacl.SID
+	for _, s := range id.SIDs {
+		if sid, err := winacl.ParseSID(s); err == nil {
+			pac = append(pac, sid)
+		}
+	}
+	if len(pac) > 0 {
+		t.User, t.Groups = pac[0], pac[1:]
+	} else {
+		t.User = userSID(id.User)
+		t.Groups = []winacl.SID{domainSID(ridDomainUsers)}
+	}
+	t.Groups = append(t.Groups, winacl.Everyone, winacl.Network, winacl.AuthenticatedUsers, winacl.BuiltinUsers)
+	return t
+}
+
+// primaryGroup is the group a new file of t gets.
+func primaryGroup(t *winacl.Token) winacl.SID {
+	if len(t.Groups) > 0 && !t.Groups[0].Equal(winacl.Everyone) {
+		return t.Groups[0]
+	}
+	return domainSID(ridDomainUsers)
+}
+
+// sdStore returns the share's descriptor store, if its backend has one.
+func (sh *shareState) sdStore() (vfs.SDStore, bool) {
+	st, ok := sh.cfg.FS.(vfs.SDStore)
+	return st, ok
+}
+
+// defaultSD is the descriptor of a file none was stored for: owned by
+// whoever asks, full control to the owner and to Everyone, as cifsd
+// served before it kept descriptors. A directory hands both on to what is
+// created in it (the owner as CREATOR OWNER).
+func defaultSD(t *winacl.Token, isDir bool) *winacl.SecurityDescriptor {
+	owner, group := t.User, primaryGroup(t)
+	all := winacl.FileMapping.All
+	dacl := &winacl.ACL{Revision: 2}
+	dacl.ACEs = append(dacl.ACEs, winacl.ACE{Type: winacl.AccessAllowed, Mask: all, SID: owner})
+	inherit := uint8(0)
+	if isDir {
+		inherit = winacl.ObjectInherit | winacl.ContainerInherit
+		dacl.ACEs = append(dacl.ACEs, winacl.ACE{Type: winacl.AccessAllowed,
+			Flags: inherit | winacl.InheritOnly, Mask: all, SID: winacl.CreatorOwner})
+	}
+	dacl.ACEs = append(dacl.ACEs, winacl.ACE{Type: winacl.AccessAllowed, Flags: inherit, Mask: all, SID: winacl.Everyone})
+	return &winacl.SecurityDescriptor{
+		Control: winacl.SelfRelative | winacl.DACLPresent,
+		Owner:   &owner, Group: &group, DACL: dacl,
+	}
+}
+
+// fileSD returns the descriptor of name: the stored one or the default.
+func (sh *shareState) fileSD(ctx context.Context, name string, isDir bool, t *winacl.Token) *winacl.SecurityDescriptor {
+	if st, ok := sh.sdStore(); ok {
+		if b, err := st.SecurityDescriptor(ctx, name); err == nil && b != nil {
+			if sd, err := winacl.Decode(b); err == nil {
+				return sd
+			}
+		}
+	}
+	return defaultSD(t, isDir)
+}
+
+// parentName is the directory that holds name ("" for the share root).
+func parentName(name string) string {
+	if name == "." || name == "" {
+		return ""
+	}
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return "."
+}
+
+// querySecurity answers QUERY_INFO for SMB2_0_INFO_SECURITY: the parts of
+// the descriptor AdditionalInformation names (MS-SMB2 3.3.5.20.3; MS-FSA
+// 2.1.5.13 for the rights each part needs).
+func (s *Server) querySecurity(ctx context.Context, o *Open, info uint32) ([]byte, smb2.Status) {
+	if info&(winacl.OwnerInfo|winacl.GroupInfo|winacl.DACLInfo) != 0 && o.access&smb2.ReadControl == 0 ||
+		info&winacl.SACLInfo != 0 && o.access&smb2.AccessSystemSecurity == 0 {
+		return nil, smb2.StatusAccessDenied
+	}
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	t := tokenOf(o.session.Identity)
+	if o.pipe != nil {
+		return defaultSD(t, false).Filter(info).Encode(), smb2.StatusSuccess
+	}
+	return o.share.fileSD(ctx, name, o.isDir, t).Filter(info).Encode(), smb2.StatusSuccess
+}
+
+// setSecurity applies SET_INFO for SMB2_0_INFO_SECURITY (MS-SMB2
+// 3.3.5.21.3, MS-FSA 2.1.5.16): owner and group need WRITE_OWNER, the
+// DACL WRITE_DAC. A SACL is accepted and not kept.
+func (s *Server) setSecurity(ctx context.Context, o *Open, info uint32, b []byte) smb2.Status {
+	if info&(winacl.OwnerInfo|winacl.GroupInfo) != 0 && o.access&smb2.WriteOwner == 0 ||
+		info&winacl.DACLInfo != 0 && o.access&smb2.WriteDAC == 0 ||
+		info&winacl.SACLInfo != 0 && o.access&smb2.AccessSystemSecurity == 0 {
+		return smb2.StatusAccessDenied
+	}
+	in, err := winacl.Decode(b)
+	if err != nil {
+		return smb2.StatusInvalidParameter
+	}
+	st, ok := o.share.sdStore()
+	if !ok || o.pipe != nil {
+		return smb2.StatusSuccess
+	}
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	sd := o.share.fileSD(ctx, name, o.isDir, tokenOf(o.session.Identity))
+	if info&winacl.OwnerInfo != 0 && in.Owner != nil {
+		sd.Owner = in.Owner
+	}
+	if info&winacl.GroupInfo != 0 && in.Group != nil {
+		sd.Group = in.Group
+	}
+	if info&winacl.DACLInfo != 0 {
+		// No DACL_PRESENT sets a NULL DACL (as Windows answers
+		// smb2.create.nulldacl).
+		dacl := winacl.DACLPresent | winacl.DACLDefaulted | winacl.DACLAutoInherited | winacl.DACLProtected
+		sd.Control = sd.Control&^dacl | winacl.SetControl(in.Control)
+		sd.DACL = nil
+		if in.Control&winacl.DACLPresent != 0 {
+			sd.DACL = winacl.NormalizeDACL(in.DACL)
+		}
+	}
+	if !sd.Valid() {
+		return smb2.StatusInvalidParameter
+	}
+	if err := st.SetSecurityDescriptor(ctx, name, sd.Encode()); err != nil {
+		s.logger().Debug("set security descriptor", "name", name, "err", err)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return smb2.StatusSuccess // a file system without xattrs: as before
+		}
+		return statusOf(err)
+	}
+	return smb2.StatusSuccess
+}
