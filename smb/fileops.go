@@ -76,12 +76,20 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		return smb2.StatusAccessDenied
 	}
 	target = strings.TrimPrefix(target, `\`)
+	if strings.HasPrefix(target, ":") {
+		return o.renameStream(ctx, target, replace) // stream.go
+	}
 	clean, stream, st := cleanPath(target)
 	if st != smb2.StatusSuccess {
 		return st
 	}
-	if stream != "" || o.stream != "" {
-		return smb2.StatusNotSupported // renaming streams is future work
+	switch {
+	case stream != "" && o.stream != "":
+		// A stream is renamed by ":name" alone; a path naming a stream
+		// of the file is refused as Windows refuses it.
+		return smb2.StatusSharingViolation
+	case stream != "" || o.stream != "":
+		return smb2.StatusInvalidParameter
 	}
 	if clean == "." {
 		return smb2.StatusObjectNameInvalid

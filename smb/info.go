@@ -238,9 +238,9 @@ func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2
 		BytesPerSector:     512,
 		SectorsPerUnit:     allocUnit / 512,
 		FileSystemName:     "NTFS",
-		// Case-preserving, not case-sensitive; streams and EAs when the
-		// backend has them.
-		Attributes:         fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
+		// Case-preserving; case-sensitive search reported as NTFS and
+		// Samba report it; streams and EAs when the backend has them.
+		Attributes:         fscc.FileCaseSensitiveSearch | fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
 		MaxComponentLength: 255,
 		TotalBytes:         1 << 40,
 		FreeBytes:          1 << 39,

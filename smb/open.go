@@ -215,8 +215,16 @@ func (o *Open) releaseLocked() func() error {
 	last := len(n.opens) == 0
 	doDelete := last && n.deletePending
 	name, stream := n.name, n.stream
+	if doDelete && sh.keepPendingBaseLocked(n) {
+		// Open streams of the file keep it until they close (stream.go).
+		return func() error { return nil }
+	}
 	if last {
 		delete(sh.files, n.key)
+		if base := sh.pendingBaseLocked(n); base != nil {
+			// The last stream open of a file to delete: the file goes.
+			doDelete, stream = true, ""
+		}
 	}
 	if !doDelete {
 		return func() error { return nil }
