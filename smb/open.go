@@ -59,6 +59,8 @@ type Open struct {
 
 	// Durable handle state (durable.go), under share.mu.
 	durable *durableState // nil unless Open.IsDurable
+
+	lockSeq lockSequences // Open.LockSequenceArray (lock.go), under share.mu
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
