@@ -324,7 +324,11 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return smb2.StatusSuccess
 			}
 		}
-		return o.truncate(n)
+		st := o.truncate(n)
+		if st == smb2.StatusSuccess {
+			o.updateWriteTime(ctx, false) // at once (writetime.go)
+		}
+		return st
 	case fscc.FileDispositionInformation:
 		if len(b) < 1 {
 			return smb2.StatusInfoLengthMismatch

@@ -61,6 +61,7 @@ type Open struct {
 	durable *durableState // nil unless Open.IsDurable
 
 	lockSeq lockSequences // Open.LockSequenceArray (lock.go), under share.mu
+	wtime   *writeTime    // delayed last-write-time update (writetime.go), under mu
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
@@ -147,6 +148,7 @@ func (s *Session) removeOpen(o *Open) {
 // close releases the open: the backend file, the share-mode entry and, when
 // this was the last open of a file to delete, the file itself.
 func (o *Open) close() error {
+	o.closeWriteTime(context.Background()) // writetime.go; done already by CLOSE
 	f, p, ok := o.markClosed()
 	if !ok {
 		return nil
