@@ -134,6 +134,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 			}
 		}
 	}
+	if sh.targetDirConflict(dst) {
+		return smb2.StatusSharingViolation // rename_target.go
+	}
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
 	// The rename is a DELETE on the file: it must pass the share-mode
 	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
