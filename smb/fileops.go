@@ -137,6 +137,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if sh.targetDirConflict(dst) {
 		return smb2.StatusSharingViolation // rename_target.go
 	}
+	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
+		return smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)
+	}
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
 	// The rename is a DELETE on the file: it must pass the share-mode
 	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
@@ -170,6 +173,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	delete(sh.files, n.key)
 	n.name, n.key = dst, foldKey(dst)
 	sh.files[n.key] = n
+	sh.renameStreamNodesLocked(src, dst)
 	for _, x := range n.opens {
 		x.mu.Lock()
 		x.name = dst

@@ -117,7 +117,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	}
 	if node == nil {
 		node = &fileNode{key: key, name: name, stream: stream}
-		sh.files[key] = node
+		sh.addStreamNodeLocked(node)
 	}
 	o := &Open{
 		session: req.Session, tree: req.Tree, share: sh, node: node,
@@ -174,6 +174,36 @@ func streamKey(name, stream string) string {
 	return foldKey(name) + ":" + strings.ToUpper(stream)
 }
 
+// addStreamNodeLocked puts the named-stream node n in shareState.files
+// and in the index of its file's streams. The caller holds sh.mu.
+func (sh *shareState) addStreamNodeLocked(n *fileNode) {
+	sh.files[n.key] = n
+	if sh.streams == nil {
+		sh.streams = make(map[string][]*fileNode)
+	}
+	base := foldKey(n.name)
+	sh.streams[base] = append(sh.streams[base], n)
+}
+
+// dropStreamNodeLocked takes the named-stream node n out of the index of
+// its file's streams (its caller takes it out of shareState.files). The
+// caller holds sh.mu.
+func (sh *shareState) dropStreamNodeLocked(n *fileNode) {
+	base := foldKey(n.name)
+	list := sh.streams[base]
+	for i, x := range list {
+		if x == n {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(sh.streams, base)
+	} else {
+		sh.streams[base] = list
+	}
+}
+
 // otherStreamDeniesDelete reports whether an open of another stream of
 // the file whose key is base (the default stream or a named one; self is
 // the key of the stream being opened) does not share delete. Opening any
@@ -181,8 +211,16 @@ func streamKey(name, stream string) string {
 // it (MS-FSA 2.1.5.1.2.1: the share check against opens of other streams
 // is on DELETE alone). The caller holds sh.mu.
 func (sh *shareState) otherStreamDeniesDelete(base, self string) bool {
-	for k, n := range sh.files {
-		if k == self || k != base && !strings.HasPrefix(k, base+":") {
+	list := sh.streams[base]
+	if len(list) == 0 {
+		return false
+	}
+	nodes := list
+	if n := sh.files[base]; n != nil && base != self {
+		nodes = append([]*fileNode{n}, list...)
+	}
+	for _, n := range nodes {
+		if n.key == self {
 			continue
 		}
 		for _, x := range n.opens {
@@ -197,12 +235,32 @@ func (sh *shareState) otherStreamDeniesDelete(base, self string) bool {
 // hasStreamOpensLocked reports whether any named stream of the file whose
 // key is base is open. The caller holds sh.mu.
 func (sh *shareState) hasStreamOpensLocked(base string) bool {
-	for k, n := range sh.files {
-		if len(n.opens) > 0 && strings.HasPrefix(k, base+":") {
+	for _, n := range sh.streams[base] {
+		if len(n.opens) > 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// renameStreamNodesLocked moves the nodes of the open streams of the file
+// src, renamed to dst, under the new name. The caller holds sh.mu.
+func (sh *shareState) renameStreamNodesLocked(src, dst string) {
+	list := sh.streams[foldKey(src)]
+	if len(list) == 0 {
+		return
+	}
+	delete(sh.streams, foldKey(src))
+	for _, n := range list {
+		delete(sh.files, n.key)
+		n.name, n.key = dst, streamKey(dst, n.stream)
+		sh.addStreamNodeLocked(n)
+		for _, x := range n.opens {
+			x.mu.Lock()
+			x.name = dst
+			x.mu.Unlock()
+		}
+	}
 }
 
 // A file is deleted when its last open of any stream closes (MS-FSA
@@ -226,6 +284,7 @@ func (sh *shareState) pendingBaseLocked(n *fileNode) *fileNode {
 	if n.stream == "" {
 		return nil
 	}
+	sh.dropStreamNodeLocked(n)
 	base := sh.files[foldKey(n.name)]
 	if base == nil || len(base.opens) > 0 || !base.deletePending || sh.hasStreamOpensLocked(base.key) {
 		return nil
@@ -368,8 +427,13 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	o.mu.Unlock()
 	old.Close()
 	delete(sh.files, n.key)
+	sh.dropStreamNodeLocked(n)
 	n.key, n.stream = newKey, to
-	sh.files[newKey] = n
+	if to == "" {
+		sh.files[newKey] = n
+	} else {
+		sh.addStreamNodeLocked(n)
+	}
 	return smb2.StatusSuccess
 }
 
