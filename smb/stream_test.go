@@ -143,3 +143,36 @@ func TestStreamOpenDelaysDelete(t *testing.T) {
 		})
 	}
 }
+
+// A file renamed while a stream of it is open takes the stream along; a
+// stream open not sharing delete refuses the rename.
+func TestRenameFileWithOpenStream(t *testing.T) {
+	for name, fsys := range attrBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			w := attrClient(t, fsys)
+			rw := uint32(smb2.FileReadData | smb2.FileWriteData)
+			f := w.open("f", smb2.GenericAll, 0)
+			_, s := w.createWith("f:s", rw, smb2.FileShareRead|smb2.FileShareWrite, smb2.FileCreate, 0)
+			if st := w.rename(f, "g", false); st != smb2.StatusSharingViolation {
+				t.Fatalf("rename with a stream not sharing delete: %v", st)
+			}
+			w.closeFile(s)
+			_, s = w.createWith("f:s", rw, shareAll, smb2.FileOpen, 0)
+			if st := w.rename(f, "g", false); st != 0 {
+				t.Fatalf("rename: %v", st)
+			}
+			w.write(s, 0, []byte("moved"))
+			if st, _ := w.createWith("g:s", rw, smb2.FileShareRead, smb2.FileOpen, 0); st != smb2.StatusSharingViolation {
+				t.Errorf("open g:s while the moved stream is open not sharing write: %v", st)
+			}
+			w.closeFile(s)
+			st, s2 := w.createWith("g:s", rw, shareAll, smb2.FileOpen, 0)
+			if st != 0 {
+				t.Fatalf("open g:s: %v", st)
+			}
+			if got := w.read(s2, 0, 5); string(got) != "moved" {
+				t.Errorf("g:s reads %q", got)
+			}
+		})
+	}
+}
