@@ -122,6 +122,9 @@ func (o *Open) updateWriteTime(ctx context.Context, pendingOnly bool) {
 	}
 	w.timer = nil
 	if o.userSetWrite() {
+		if !pendingOnly && !w.held.IsZero() {
+			o.setWriteTimeLocked(ctx, w.held) // the time the client set stays
+		}
 		return
 	}
 	w.triggered, w.onClose = true, false
