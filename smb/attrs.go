@@ -126,9 +126,13 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 	userSetFlag(&us.write, bi.LastWriteTime)
 	userSetFlag(&us.change, bi.ChangeTime)
 	o.mu.Unlock()
+	o.updateWriteTime(ctx, true) // a pending delayed update first (writetime.go)
 	if setAccess || setWrite {
 		if err := fsys.Chtimes(ctx, name, access, write); err != nil {
 			return statusOf(err)
+		}
+		if setWrite {
+			o.setHeldWriteTime(write)
 		}
 	}
 	store, ok := fsys.(vfs.AttrStore)

@@ -87,7 +87,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		cancel:     cancel,
 		out:        make(chan outFrame, 64),
 		done:       make(chan struct{}),
-		sem:        make(chan struct{}, maxCredits),
+		sem:        make(chan struct{}, maxInFlight),
 		inflight:   make(map[uint64]context.CancelFunc),
 		asyncOps:   make(map[uint64]*asyncOp),
 	}

@@ -176,6 +176,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusSharingViolation)
 		}
 	}
+	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), foldKey(name)) {
+		return statusResponse(smb2.StatusSharingViolation) // an open stream of the file (stream.go)
+	}
 	// Re-check under the lock: another create may have made the file.
 	if fi == nil {
 		if got, err := sh.cfg.FS.Stat(ctx, name); err == nil {

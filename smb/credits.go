@@ -7,11 +7,17 @@ import "sync"
 // request uses CreditCharge consecutive ids. The window only moves forward.
 
 const (
-	// maxCredits bounds the ids outstanding at once, and so the requests a
-	// client can have in flight.
-	maxCredits = 512
-	// creditsPerResponse is the most credits one response grants.
-	creditsPerResponse = 256
+	// maxCredits bounds the window of message ids a client may use: from
+	// the lowest id not yet used, at most maxCredits ids are granted.
+	// Windows Server 2016 and Samba grant 8192 (smbtorture smb2.credits).
+	maxCredits = 8192
+	// creditsPerResponse is the most credits one response grants: the
+	// whole window may be granted at once.
+	creditsPerResponse = maxCredits
+	// maxInFlight bounds the requests of a connection served at once;
+	// further frames wait to be read (async operations do not count once
+	// they have answered STATUS_PENDING).
+	maxInFlight = 512
 )
 
 type creditWindow struct {
@@ -54,7 +60,11 @@ func (w *creditWindow) consume(id uint64, charge uint16) bool {
 }
 
 // grant adds up to want credits (at least one when the client has none
-// left) within the window bound and returns how many were granted.
+// left) within the window bound and returns how many were granted. The
+// bound is on the span of the window, ids granted but unused and ids used
+// above an unused one alike (MS-SMB2 3.3.1.1: Windows keeps the span at
+// 8192), so a client skipping an id cannot grow the set of used ids kept
+// without bound.
 func (w *creditWindow) grant(want, charge uint16) uint16 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -67,7 +77,7 @@ func (w *creditWindow) grant(want, charge uint16) uint16 {
 	// client that asks for its charge back keeps its window.
 	g = max(g, min(uint64(charge), 1))
 	g = min(g, creditsPerResponse)
-	if avail := maxCredits - min(outstanding, maxCredits); g > avail {
+	if avail := maxCredits - min(w.high-w.low, maxCredits); g > avail {
 		g = avail
 	}
 	w.high += g

@@ -76,12 +76,20 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		return smb2.StatusAccessDenied
 	}
 	target = strings.TrimPrefix(target, `\`)
+	if strings.HasPrefix(target, ":") {
+		return o.renameStream(ctx, target, replace) // stream.go
+	}
 	clean, stream, st := cleanPath(target)
 	if st != smb2.StatusSuccess {
 		return st
 	}
-	if stream != "" || o.stream != "" {
-		return smb2.StatusNotSupported // renaming streams is future work
+	switch {
+	case stream != "" && o.stream != "":
+		// A stream is renamed by ":name" alone; a path naming a stream
+		// of the file is refused as Windows refuses it.
+		return smb2.StatusSharingViolation
+	case stream != "" || o.stream != "":
+		return smb2.StatusInvalidParameter
 	}
 	if clean == "." {
 		return smb2.StatusObjectNameInvalid
@@ -132,6 +140,12 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 			}
 		}
 	}
+	if sh.targetDirConflict(dst) {
+		return smb2.StatusSharingViolation // rename_target.go
+	}
+	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
+		return smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)
+	}
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
 	// The rename is a DELETE on the file: it must pass the share-mode
 	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
@@ -165,6 +179,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	delete(sh.files, n.key)
 	n.name, n.key = dst, foldKey(dst)
 	sh.files[n.key] = n
+	sh.renameStreamNodesLocked(src, dst)
 	for _, x := range n.opens {
 		x.mu.Lock()
 		x.name = dst

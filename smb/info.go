@@ -234,9 +234,9 @@ func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2
 		BytesPerSector:     512,
 		SectorsPerUnit:     allocUnit / 512,
 		FileSystemName:     "NTFS",
-		// Case-preserving, not case-sensitive; streams and EAs when the
-		// backend has them.
-		Attributes:         fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
+		// Case-preserving; case-sensitive search reported as NTFS and
+		// Samba report it; streams and EAs when the backend has them.
+		Attributes:         fscc.FileCaseSensitiveSearch | fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FilePersistentACLs,
 		MaxComponentLength: 255,
 		TotalBytes:         1 << 40,
 		FreeBytes:          1 << 39,
@@ -321,7 +321,11 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return smb2.StatusSuccess
 			}
 		}
-		return o.truncate(n)
+		st := o.truncate(n)
+		if st == smb2.StatusSuccess {
+			o.updateWriteTime(ctx, false) // at once (writetime.go)
+		}
+		return st
 	case fscc.FileDispositionInformation:
 		if len(b) < 1 {
 			return smb2.StatusInfoLengthMismatch

@@ -68,6 +68,7 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	req.Session.removeOpen(o)
+	o.closeWriteTime(ctx) // before the times are reported (writetime.go)
 	var resp smb2.CloseResponse
 	if r.Flags&smb2.CloseFlagPostQueryAttrib != 0 {
 		if fi, err := o.stat(ctx); err == nil {
@@ -108,6 +109,7 @@ func (s *Server) flush(ctx context.Context, req *Request) *Response {
 			return statusResponse(statusOf(err))
 		}
 	}
+	o.updateWriteTime(ctx, true) // a pending last-write-time update is made
 	return ok(smb2.SimpleBody{})
 }
 
@@ -196,10 +198,12 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	o.breakReadCaching() // MS-FSA 2.1.5.3: others' level II and R leases
+	before := o.writeTimeBefore()
 	n, err := o.file.WriteAt(r.Data, int64(off))
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
+	o.noteWrite(ctx, before) // the delayed last-write time (writetime.go)
 	o.mu.Lock()
 	o.written = true
 	o.position = int64(off) + int64(n)

@@ -13,23 +13,36 @@ type byteLock struct {
 	exclusive bool
 }
 
+// overlaps reports whether the lock conflicts in range with a request for
+// n bytes at off. Ranges may end at 2^64 exactly, so they are compared by
+// distance from their starts, which never overflows.
 func (l *byteLock) overlaps(off, n uint64) bool {
-	if n == 0 || l.n == 0 {
+	switch {
+	case n == 0 && l.n == 0:
 		// A zero-length lock conflicts with nothing but a range strictly
 		// containing its offset.
-		if n == 0 && l.n == 0 {
-			return false
-		}
-		if n == 0 {
-			return off > l.off && off < l.off+l.n
-		}
-		return l.off > off && l.off < off+n
+		return false
+	case n == 0:
+		return off > l.off && off-l.off < l.n
+	case l.n == 0:
+		return l.off > off && l.off-off < n
+	case off >= l.off:
+		return off-l.off < l.n
+	default:
+		return l.off-off < n
 	}
-	return off < l.off+l.n && l.off < off+n
 }
 
-// lock locks or unlocks byte ranges of a file (MS-SMB2 3.3.5.14). Locks
-// that cannot be granted fail at once; waiting locks are future work.
+// validRange reports whether a lock range ends at or before 2^64 (MS-FSA
+// 2.1.5.7: STATUS_INVALID_LOCK_RANGE otherwise).
+func validRange(off, n uint64) bool { return n == 0 || off+(n-1) >= off }
+
+// lock locks or unlocks byte ranges of a file (MS-SMB2 3.3.5.14). The
+// first element decides whether the request unlocks or locks; the elements
+// are then processed in order, and an error stops the processing without
+// undoing what earlier elements did, except that a lock that cannot be
+// granted releases the ranges this request locked (3.3.5.14.2). A single
+// lock without FAIL_IMMEDIATELY waits for its range.
 func (s *Server) lock(ctx context.Context, req *Request) *Response {
 	var r smb2.LockRequest
 	if err := r.Decode(req.Msg); err != nil || len(r.Locks) == 0 {
@@ -42,57 +55,154 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 	if o.isDir || o.node == nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	unlock := r.Locks[0].Flags&smb2.LockFlagUnlock != 0
-	for _, l := range r.Locks {
-		if unlock != (l.Flags&smb2.LockFlagUnlock != 0) {
-			return statusResponse(smb2.StatusInvalidParameter)
-		}
-		if !unlock {
-			kind := l.Flags &^ smb2.LockFlagFailImmediately
-			if kind != smb2.LockFlagShared && kind != smb2.LockFlagExclusive {
+	seq := o.lockSequence(req, r.LockSequence)
+	if seq.replayed() {
+		return ok(smb2.SimpleBody{})
+	}
+	if r.Locks[0].Flags&smb2.LockFlagUnlock != 0 {
+		resp := o.unlockRanges(r.Locks)
+		seq.done(resp)
+		return resp
+	}
+	if len(r.Locks) > 1 {
+		// Only a single lock may wait (MS-SMB2 3.3.5.14.2).
+		for _, l := range r.Locks {
+			if l.Flags&smb2.LockFlagFailImmediately == 0 {
 				return statusResponse(smb2.StatusInvalidParameter)
 			}
-		} else if l.Flags != smb2.LockFlagUnlock {
-			return statusResponse(smb2.StatusInvalidParameter)
-		}
-		if l.Length != 0 && l.Offset+l.Length-1 < l.Offset {
-			return statusResponse(smb2.StatusInvalidLockRange)
 		}
 	}
-	if !unlock {
-		o.breakReadCaching() // MS-FSA 2.1.5.7: a byte-range lock breaks level II
-	}
+	o.breakReadCaching() // MS-FSA 2.1.5.7: a byte-range lock breaks level II
 	sh := o.share
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	n := o.node
-	if unlock {
-		for _, l := range r.Locks {
-			found := false
-			for i, x := range n.locks {
-				if x.open == o && x.off == l.Offset && x.n == l.Length {
-					n.locks = append(n.locks[:i], n.locks[i+1:]...)
-					n.locksReleased()
-					found = true
-					break
+	before := len(n.locks)
+	for _, l := range r.Locks {
+		kind := l.Flags &^ smb2.LockFlagFailImmediately
+		if kind != smb2.LockFlagShared && kind != smb2.LockFlagExclusive {
+			// Locks granted so far stay (MS-SMB2 3.3.5.14.2).
+			return statusResponse(smb2.StatusInvalidParameter)
+		}
+		if !validRange(l.Offset, l.Length) {
+			n.locks = n.locks[:before]
+			return statusResponse(smb2.StatusInvalidLockRange)
+		}
+		excl := kind == smb2.LockFlagExclusive
+		if n.lockConflict(o, l.Offset, l.Length, excl) {
+			if l.Flags&smb2.LockFlagFailImmediately != 0 {
+				n.locks = n.locks[:before]
+				return statusResponse(smb2.StatusLockNotGranted)
+			}
+			return s.waitLock(req, o, l, seq)
+		}
+		n.locks = append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl})
+	}
+	o.lockSeq.record(seq)
+	return ok(smb2.SimpleBody{})
+}
+
+// lockSequences is Open.LockSequenceArray (MS-SMB2 3.3.1.10): per bucket
+// 1..64, the sequence number of the last lock or unlock request that
+// succeeded, so that a request replayed after a lost connection is not
+// applied twice.
+type lockSequences [64]struct {
+	valid bool
+	num   uint8
+}
+
+// lockSeq is a request's LockSequence as it applies to its open.
+type lockSeq struct {
+	o      *Open
+	index  int   // bucket 1..64; 0 when the open does not verify sequences
+	num    uint8 // LockSequenceNumber
+	replay bool
+}
+
+func (q lockSeq) replayed() bool { return q.replay }
+
+// lockSequence checks the request's LockSequence (MS-SMB2 3.3.5.14):
+// durable opens verify it, with buckets 1..64 (others are ignored); a
+// request whose number equals the bucket's last one is a replay and
+// succeeds without effect, any other number invalidates the bucket.
+// cifsd has neither resilient nor persistent handles, nor multichannel.
+func (o *Open) lockSequence(req *Request, v uint32) lockSeq {
+	q := lockSeq{o: o, index: int(v >> 4), num: uint8(v & 0xF)}
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if req.conn.dialect() == smb2.Dialect202 || o.durable == nil || q.index < 1 || q.index > len(o.lockSeq) {
+		q.index = 0
+		return q
+	}
+	e := &o.lockSeq[q.index-1]
+	if e.valid && e.num == q.num {
+		q.replay = true
+		return q
+	}
+	e.valid = false
+	return q
+}
+
+// record stores the sequence of a request that succeeded. The caller
+// holds sh.mu.
+func (s *lockSequences) record(q lockSeq) {
+	if q.index > 0 {
+		s[q.index-1].valid, s[q.index-1].num = true, q.num
+	}
+}
+
+// done records the sequence of an unlock request that succeeded.
+func (q lockSeq) done(resp *Response) {
+	if q.index == 0 || resp.Status != smb2.StatusSuccess {
+		return
+	}
+	q.o.share.mu.Lock()
+	q.o.lockSeq.record(q)
+	q.o.share.mu.Unlock()
+}
+
+// unlockRanges releases the ranges of an unlock request in order
+// (MS-SMB2 3.3.5.14.1): each element must name exactly a range the open
+// locked; the first that does not stops the request, earlier unlocks
+// staying done. Where an exclusive and a shared lock share a range, the
+// exclusive one goes first.
+func (o *Open) unlockRanges(locks []smb2.LockElement) *Response {
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n := o.node
+	for _, l := range locks {
+		if l.Flags != smb2.LockFlagUnlock {
+			return statusResponse(smb2.StatusInvalidParameter)
+		}
+		if !validRange(l.Offset, l.Length) {
+			return statusResponse(smb2.StatusInvalidLockRange)
+		}
+		found := -1
+		for i, x := range n.locks {
+			if x.open == o && x.off == l.Offset && x.n == l.Length {
+				if found < 0 || x.exclusive && !n.locks[found].exclusive {
+					found = i
 				}
 			}
-			if !found {
-				return statusResponse(smb2.StatusRangeNotLocked)
-			}
 		}
-		return ok(smb2.SimpleBody{})
+		if found < 0 {
+			return statusResponse(smb2.StatusRangeNotLocked)
+		}
+		n.locks = append(n.locks[:found], n.locks[found+1:]...)
+		n.locksReleased()
 	}
-	if n.tryLocks(o, r.Locks) {
-		return ok(smb2.SimpleBody{})
-	}
-	if len(r.Locks) > 1 || r.Locks[0].Flags&smb2.LockFlagFailImmediately != 0 {
-		return statusResponse(smb2.StatusLockNotGranted)
-	}
-	// A blocking lock waits (MS-SMB2 3.3.5.14: STATUS_PENDING, then the
-	// final answer) until the range is free, CANCEL, or the handle closes.
+	return ok(smb2.SimpleBody{})
+}
+
+// waitLock makes a blocking lock wait (MS-SMB2 3.3.5.14: STATUS_PENDING,
+// then the final answer) until its range is free, CANCEL, or the handle
+// closes. The caller holds sh.mu.
+func (s *Server) waitLock(req *Request, o *Open, l smb2.LockElement, seq lockSeq) *Response {
+	sh, n := o.share, o.node
 	op := req.goAsync()
-	want := r.Locks
+	want := []smb2.LockElement{l}
 	req.conn.goSafe(func() {
 		for {
 			sh.mu.Lock()
@@ -102,6 +212,7 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 				return
 			}
 			if n.tryLocks(o, want) {
+				o.lockSeq.record(seq)
 				sh.mu.Unlock()
 				op.complete(ok(smb2.SimpleBody{}))
 				return
@@ -169,19 +280,16 @@ func (n *fileNode) releaseLocksLocked(o *Open) {
 }
 
 // lockConflict reports whether a lock request by o conflicts with the locks
-// held (MS-FSA 2.1.5.7): a shared request with another open's exclusive
-// lock; an exclusive one with any other open's lock, or with o's own
-// exclusive lock. An open may stack a shared lock on its own exclusive one.
-// The caller holds sh.mu.
+// held (MS-FSA 2.1.5.7): an exclusive request with any lock, o's own
+// included (exclusive locks do not stack, nor does one on a shared lock);
+// a shared request with another open's exclusive lock. An open may stack a
+// shared lock on its own exclusive or shared one. The caller holds sh.mu.
 func (n *fileNode) lockConflict(o *Open, off, length uint64, excl bool) bool {
 	for _, x := range n.locks {
 		if !x.overlaps(off, length) {
 			continue
 		}
-		switch {
-		case x.open != o && (x.exclusive || excl):
-			return true
-		case x.open == o && x.exclusive && excl:
+		if excl || x.exclusive && x.open != o {
 			return true
 		}
 	}

@@ -62,7 +62,9 @@ type Open struct {
 	durable *durableState               // nil unless Open.IsDurable
 	replay  atomic.Pointer[replayState] // how a replay of the CREATE is answered (replay.go)
 
-	channelSeq uint16 // Open.ChannelSequence (replay.go), under mu
+	channelSeq uint16        // Open.ChannelSequence (replay.go), under mu
+	lockSeq    lockSequences // Open.LockSequenceArray (lock.go), under share.mu
+	wtime      *writeTime    // delayed last-write-time update (writetime.go), under mu
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
@@ -149,6 +151,7 @@ func (s *Session) removeOpen(o *Open) {
 // close releases the open: the backend file, the share-mode entry and, when
 // this was the last open of a file to delete, the file itself.
 func (o *Open) close() error {
+	o.closeWriteTime(context.Background()) // writetime.go; done already by CLOSE
 	f, p, ok := o.markClosed()
 	if !ok {
 		return nil
@@ -219,8 +222,16 @@ func (o *Open) releaseLocked() func() error {
 	last := len(n.opens) == 0
 	doDelete := last && n.deletePending
 	name, stream := n.name, n.stream
+	if doDelete && sh.keepPendingBaseLocked(n) {
+		// Open streams of the file keep it until they close (stream.go).
+		return func() error { return nil }
+	}
 	if last {
 		delete(sh.files, n.key)
+		if base := sh.pendingBaseLocked(n); base != nil {
+			// The last stream open of a file to delete: the file goes.
+			doDelete, stream = true, ""
+		}
 	}
 	if !doDelete {
 		return func() error { return nil }

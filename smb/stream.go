@@ -3,8 +3,10 @@ package smb
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
@@ -52,7 +54,10 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 			}
 		}
 	}
-	key := foldKey(name) + ":" + strings.ToUpper(stream)
+	key := streamKey(name, stream)
+	if sh.basePendingLocked(name) {
+		return statusResponse(smb2.StatusDeletePending)
+	}
 	if s.leaseConflict(lr, sh.files[key]) {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
@@ -70,6 +75,9 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		if node.shareConflict(access, r.ShareAccess) {
 			return statusResponse(smb2.StatusSharingViolation)
 		}
+	}
+	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), key) {
+		return statusResponse(smb2.StatusSharingViolation)
 	}
 	flag := vfs.O_RDWR
 	action := uint32(fileOpened)
@@ -109,7 +117,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	}
 	if node == nil {
 		node = &fileNode{key: key, name: name, stream: stream}
-		sh.files[key] = node
+		sh.addStreamNodeLocked(node)
 	}
 	o := &Open{
 		session: req.Session, tree: req.Tree, share: sh, node: node,
@@ -156,4 +164,299 @@ func (o *Open) streamList(ctx context.Context, isDir bool, size, alloc int64) []
 		}
 	}
 	return out
+}
+
+// streamKey is the key of a named stream's node in shareState.files: the
+// file's key, ":", the upper-cased stream name. A ':' never occurs in a
+// file name, so the keys of a file's streams are those that begin with
+// its key and ':'.
+func streamKey(name, stream string) string {
+	return foldKey(name) + ":" + strings.ToUpper(stream)
+}
+
+// addStreamNodeLocked puts the named-stream node n in shareState.files
+// and in the index of its file's streams. The caller holds sh.mu.
+func (sh *shareState) addStreamNodeLocked(n *fileNode) {
+	sh.files[n.key] = n
+	if sh.streams == nil {
+		sh.streams = make(map[string][]*fileNode)
+	}
+	base := foldKey(n.name)
+	sh.streams[base] = append(sh.streams[base], n)
+}
+
+// dropStreamNodeLocked takes the named-stream node n out of the index of
+// its file's streams (its caller takes it out of shareState.files). The
+// caller holds sh.mu.
+func (sh *shareState) dropStreamNodeLocked(n *fileNode) {
+	base := foldKey(n.name)
+	list := sh.streams[base]
+	for i, x := range list {
+		if x == n {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(sh.streams, base)
+	} else {
+		sh.streams[base] = list
+	}
+}
+
+// otherStreamDeniesDelete reports whether an open of another stream of
+// the file whose key is base (the default stream or a named one; self is
+// the key of the stream being opened) does not share delete. Opening any
+// stream for DELETE needs every open of the file's other streams to allow
+// it (MS-FSA 2.1.5.1.2.1: the share check against opens of other streams
+// is on DELETE alone). The caller holds sh.mu.
+func (sh *shareState) otherStreamDeniesDelete(base, self string) bool {
+	list := sh.streams[base]
+	if len(list) == 0 {
+		return false
+	}
+	nodes := list
+	if n := sh.files[base]; n != nil && base != self {
+		nodes = append([]*fileNode{n}, list...)
+	}
+	for _, n := range nodes {
+		if n.key == self {
+			continue
+		}
+		for _, x := range n.opens {
+			if x.access&accessShareable != 0 && x.shareAccess&smb2.FileShareDelete == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasStreamOpensLocked reports whether any named stream of the file whose
+// key is base is open. The caller holds sh.mu.
+func (sh *shareState) hasStreamOpensLocked(base string) bool {
+	for _, n := range sh.streams[base] {
+		if len(n.opens) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// renameStreamNodesLocked moves the nodes of the open streams of the file
+// src, renamed to dst, under the new name. The caller holds sh.mu.
+func (sh *shareState) renameStreamNodesLocked(src, dst string) {
+	list := sh.streams[foldKey(src)]
+	if len(list) == 0 {
+		return
+	}
+	delete(sh.streams, foldKey(src))
+	for _, n := range list {
+		delete(sh.files, n.key)
+		n.name, n.key = dst, streamKey(dst, n.stream)
+		sh.addStreamNodeLocked(n)
+		for _, x := range n.opens {
+			x.mu.Lock()
+			x.name = dst
+			x.mu.Unlock()
+		}
+	}
+}
+
+// A file is deleted when its last open of any stream closes (MS-FSA
+// 2.1.5.4): when the last open of a delete-pending file closes while
+// streams of it are open, its node stays in shareState.files without
+// opens, so that names of the file and its streams answer DELETE_PENDING,
+// and the file goes with the close of its last stream open.
+
+// keepPendingBaseLocked reports whether the delete-pending file node n,
+// whose last open just closed, must wait for its streams' opens. The
+// caller holds sh.mu.
+func (sh *shareState) keepPendingBaseLocked(n *fileNode) bool {
+	return n.stream == "" && n.deletePending && sh.hasStreamOpensLocked(n.key)
+}
+
+// pendingBaseLocked returns the node of the delete-pending file whose
+// stream node n just lost its last open, taking it out of
+// shareState.files, when no stream of the file is open any more: the
+// caller then deletes the file. The caller holds sh.mu.
+func (sh *shareState) pendingBaseLocked(n *fileNode) *fileNode {
+	if n.stream == "" {
+		return nil
+	}
+	sh.dropStreamNodeLocked(n)
+	base := sh.files[foldKey(n.name)]
+	if base == nil || len(base.opens) > 0 || !base.deletePending || sh.hasStreamOpensLocked(base.key) {
+		return nil
+	}
+	delete(sh.files, base.key)
+	return base
+}
+
+// basePendingLocked reports whether the file a stream belongs to is to be
+// deleted: its streams are then not opened (DELETE_PENDING, as Windows
+// answers). The caller holds sh.mu.
+func (sh *shareState) basePendingLocked(name string) bool {
+	n := sh.files[foldKey(name)]
+	return n != nil && n.deletePending
+}
+
+// maxStreamNameLen bounds a stream name, in UTF-16 code units (MS-FSA
+// 2.1.5.15.11.1).
+const maxStreamNameLen = 255
+
+// parseStreamRename checks the new name of a stream rename, ":name",
+// ":name:$DATA" or "::$DATA" (MS-FSA 2.1.5.15.11.1), and returns the
+// stream name, "" for the default data stream.
+func parseStreamRename(newName string, isDir bool) (string, smb2.Status) {
+	if !strings.HasPrefix(newName, ":") || strings.HasSuffix(newName, ":") {
+		return "", smb2.StatusInvalidParameter
+	}
+	stream, typ, typed := strings.Cut(newName[1:], ":")
+	if typed && !strings.EqualFold(typ, "$DATA") {
+		return "", smb2.StatusInvalidParameter
+	}
+	if strings.ContainsAny(stream, "\x00\\/") || len(utf16.Encode([]rune(stream))) > maxStreamNameLen {
+		return "", smb2.StatusInvalidParameter
+	}
+	if stream == "" && isDir {
+		// A directory has no unnamed data stream.
+		return "", smb2.StatusInvalidParameter
+	}
+	return stream, smb2.StatusSuccess
+}
+
+// renameStream gives the open's named stream the name newName, which
+// begins with ':' (FileRenameInformation on a stream, MS-FSA
+// 2.1.5.15.11.1). A stream replaced must be empty and not open; "::$DATA"
+// moves the stream's data into the file's empty default stream. The
+// caller has checked the open's DELETE access and that the tree is
+// writable.
+func (o *Open) renameStream(ctx context.Context, newName string, replace bool) smb2.Status {
+	to, st := parseStreamRename(newName, o.isDir)
+	if st != smb2.StatusSuccess {
+		return st
+	}
+	sh := o.share
+	ss, isStreamer := sh.cfg.FS.(vfs.Streamer)
+	if !isStreamer || o.file == nil || o.stream == "" {
+		// cifsd renames named streams only, not a file's default stream.
+		return smb2.StatusInvalidParameter
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n := o.node
+	if strings.EqualFold(to, o.stream) {
+		return smb2.StatusSuccess
+	}
+	for _, x := range n.opens {
+		if x != o {
+			// Other handles to the stream would keep its old name.
+			return smb2.StatusSharingViolation
+		}
+	}
+	name := n.name
+	var newKey string
+	exists := false
+	if to == "" {
+		newKey = foldKey(name)
+		if !replace {
+			return smb2.StatusObjectNameCollision // the default stream always exists
+		}
+		if sh.files[newKey] != nil {
+			return smb2.StatusSharingViolation
+		}
+		fi, err := sh.cfg.FS.Stat(ctx, name)
+		if err != nil {
+			return statusOf(err)
+		}
+		if fi.Size() != 0 {
+			return smb2.StatusInvalidParameter
+		}
+	} else {
+		list, err := ss.Streams(ctx, name)
+		if err != nil {
+			return statusOf(err)
+		}
+		for _, si := range list {
+			if !strings.EqualFold(si.Name, to) {
+				continue
+			}
+			exists = true
+			to = si.Name // the stream keeps its spelling
+			if !replace {
+				return smb2.StatusObjectNameCollision
+			}
+			if sh.files[streamKey(name, to)] != nil {
+				return smb2.StatusSharingViolation
+			}
+			if si.Size != 0 {
+				// Only an empty stream is replaced (Windows answers so).
+				return smb2.StatusInvalidParameter
+			}
+		}
+		newKey = streamKey(name, to)
+	}
+	var dst vfs.File
+	var err error
+	if to == "" {
+		dst, err = sh.cfg.FS.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_TRUNC, 0)
+	} else {
+		dst, err = ss.OpenStream(ctx, name, to, vfs.O_RDWR|vfs.O_CREATE|vfs.O_TRUNC)
+	}
+	if err != nil {
+		return statusOf(err)
+	}
+	undo := func() {
+		dst.Close()
+		if to != "" && !exists {
+			ss.RemoveStream(ctx, name, to)
+		}
+	}
+	if err := copyFile(dst, o.file); err != nil {
+		undo()
+		return statusOf(err)
+	}
+	if err := ss.RemoveStream(ctx, name, o.stream); err != nil {
+		undo()
+		return statusOf(err)
+	}
+	o.mu.Lock()
+	old := o.file
+	o.file, o.stream = dst, to
+	o.mu.Unlock()
+	old.Close()
+	delete(sh.files, n.key)
+	sh.dropStreamNodeLocked(n)
+	n.key, n.stream = newKey, to
+	if to == "" {
+		sh.files[newKey] = n
+	} else {
+		sh.addStreamNodeLocked(n)
+	}
+	return smb2.StatusSuccess
+}
+
+// copyFile copies the content of src to dst from offset 0.
+func copyFile(dst, src vfs.File) error {
+	buf := make([]byte, 64<<10)
+	var off int64
+	for {
+		n, err := src.ReadAt(buf, off)
+		if n > 0 {
+			if _, werr := dst.WriteAt(buf[:n], off); werr != nil {
+				return werr
+			}
+			off += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrNoProgress
+		}
+	}
 }

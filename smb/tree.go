@@ -17,8 +17,9 @@ type shareState struct {
 	sparseMarked    atomic.Bool // FSCTL_SET_SPARSE was used on the share (sparse.go)
 	watch           watchers    // directory opens awaiting changes (notify_changes.go)
 
-	mu    sync.Mutex
-	files map[string]*fileNode // by foldKey of the backend name
+	mu      sync.Mutex
+	files   map[string]*fileNode   // by foldKey of the backend name
+	streams map[string][]*fileNode // the named-stream nodes in files, by their file's key (stream.go)
 }
 
 func newShareState(cfg *Share) *shareState {
