@@ -37,6 +37,7 @@ type conn struct {
 	order     breakOrder // breaks before the answers to later requests (breakorder.go)
 
 	credits       creditWindow
+	inBytes       byteBudget  // frames being served (credits.go)
 	draining      atomic.Bool // Shutdown: finish requests in progress before closing
 	authenticated atomic.Bool // a session was established: full-size frames allowed
 
@@ -156,9 +157,12 @@ func (c *conn) serve() {
 			continue
 		}
 		c.order.note(frame)
+		size := len(frame)
+		c.inBytes.acquire(size)
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.ctx.Done():
+			c.inBytes.release(size)
 			release()
 			return
 		}
@@ -173,6 +177,7 @@ func (c *conn) serve() {
 					c.close()
 				}
 				release()
+				c.inBytes.release(size)
 				<-c.sem
 				c.reqs.Done()
 			}()

@@ -83,3 +83,39 @@ func (w *creditWindow) grant(want, charge uint16) uint16 {
 	w.high += g
 	return uint16(g)
 }
+
+// maxInFlightBytes bounds the request bytes a connection holds in memory
+// while they are served: with 8192 credits a client could otherwise have
+// 64 writes of 8 MiB in flight. Past it the connection reads its next
+// frame only when earlier ones are done (one frame always proceeds).
+const maxInFlightBytes = 64 << 20
+
+// byteBudget counts the bytes of the frames a connection is serving.
+type byteBudget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	used int
+}
+
+// acquire waits until n more bytes fit, or nothing is in flight.
+func (b *byteBudget) acquire(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cond.L == nil {
+		b.cond.L = &b.mu
+	}
+	for b.used > 0 && b.used+n > maxInFlightBytes {
+		b.cond.Wait()
+	}
+	b.used += n
+}
+
+// release returns n bytes.
+func (b *byteBudget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	if b.cond.L != nil {
+		b.cond.Broadcast()
+	}
+	b.mu.Unlock()
+}

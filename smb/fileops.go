@@ -103,7 +103,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		return st
 	}
 	if sh.renameParentConflict(dst, o) {
-		return smb2.StatusSharingViolation
+		return smb2.StatusSharingViolation // rename_target.go
 	}
 	// Others caching handles may close them once told (lease.go).
 	o.breakHandleCaching(ctx)
@@ -139,9 +139,6 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 				return smb2.StatusAccessDenied
 			}
 		}
-	}
-	if sh.targetDirConflict(dst) {
-		return smb2.StatusSharingViolation // rename_target.go
 	}
 	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
 		return smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)

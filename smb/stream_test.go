@@ -60,7 +60,6 @@ func (w *wireClient) streamNames(f smb2.FileID) []string {
 	return out
 }
 
-
 // A named stream is renamed by ":name": its data moves with it, an
 // existing stream is replaced only when asked and empty, and "::$DATA"
 // moves the data into the file's empty default stream.
