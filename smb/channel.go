@@ -81,6 +81,18 @@ func (s *Session) removeChannel(c *conn) (last bool) {
 	return s.ch.primary == nil
 }
 
+// hasOtherChannel reports whether the session has a live channel besides c.
+func (s *Session) hasOtherChannel(c *conn) bool {
+	s.ch.mu.RLock()
+	defer s.ch.mu.RUnlock()
+	for x := range s.ch.m {
+		if x != c && x.ctx.Err() == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // numChannels counts the session's channels.
 func (s *Session) numChannels() int {
 	s.ch.mu.RLock()

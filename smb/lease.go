@@ -737,11 +737,16 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 		sh.mu.Lock()
 		runBreaks(op.ctx, sh, b)
 		sh.mu.Unlock()
-		if op.ctx.Err() != nil {
-			op.complete(statusResponse(smb2.StatusCancelled))
-			return
+		ctx := op.ctx
+		if ctx.Err() != nil {
+			if !s.createOutlivesConn(&again) {
+				op.complete(statusResponse(smb2.StatusCancelled))
+				return
+			}
+			// Finished for a replay on another channel (replay.go).
+			ctx = context.WithoutCancel(ctx)
 		}
-		op.complete(s.create(context.WithValue(op.ctx, syncCreateKey{}, true), &again))
+		op.complete(s.create(context.WithValue(ctx, syncCreateKey{}, true), &again))
 	})
 	return op.interim()
 }

@@ -235,3 +235,20 @@ func (req *Request) checkChannelSequence(o *Open) smb2.Status {
 	}
 	return smb2.StatusSuccess
 }
+
+// createOutlivesConn reports whether a durable v2 CREATE that was waiting
+// for breaks when its connection went away is to be finished anyway: its
+// session goes on through another channel, where the client will replay
+// it and be answered with the open it made (smbtorture
+// smb2.replay.dhv2-pending2*). A CANCEL still ends it.
+func (s *Server) createOutlivesConn(req *Request) bool {
+	if req.conn.ctx.Err() == nil || req.Session == nil || !req.Session.hasOtherChannel(req.conn) {
+		return false
+	}
+	var r smb2.CreateRequest
+	if r.Decode(req.Msg) != nil {
+		return false
+	}
+	dr, st := durableRequested(req, &r)
+	return st == smb2.StatusSuccess && dr.v2
+}
