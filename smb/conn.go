@@ -53,6 +53,9 @@ type conn struct {
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
 	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
+	// early holds MessageIds a CANCEL named before their request started
+	// (the request is served on another goroutine); bounded.
+	early []uint64
 }
 
 // negotiateState is what NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
@@ -355,6 +358,7 @@ type respElem struct {
 func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	state := &compoundState{}
 	var elems []respElem
+	var pending []*asyncOp // async operations whose interim this frame carries
 	rest := frame
 	for len(rest) > 0 {
 		var hdr smb2.Header
@@ -413,6 +417,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		}
 		state.endElement(&hdr, resp.Status)
 		elems = append(elems, c.encodeResponse(req, resp))
+		if resp.async != nil {
+			pending = append(pending, resp.async)
+		}
 		if resp.disconnect {
 			c.writeCompound(elems, encrypted, encSess)
 			c.close()
@@ -421,6 +428,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	}
 	if len(elems) > 0 {
 		c.writeCompound(elems, encrypted, encSess)
+	}
+	for _, op := range pending {
+		op.announce()
 	}
 }
 
@@ -440,6 +450,9 @@ func (c *conn) serveOne(req *Request) *Response {
 	mid := req.Header.MessageID
 	c.inflightMu.Lock()
 	c.inflight[mid] = cancel
+	if c.takeEarlyCancel(mid) {
+		cancel()
+	}
 	c.inflightMu.Unlock()
 	defer func() {
 		c.inflightMu.Lock()
@@ -625,6 +638,9 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 			}
 		}
 	}
+	if cancel == nil && op == nil && !h.IsAsync() {
+		c.rememberEarlyCancel(h.MessageID)
+	}
 	c.inflightMu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -635,6 +651,30 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 			op.complete(op.cancelled())
 		}
 	}
+}
+
+// maxEarlyCancels bounds the CANCELs remembered for requests not started.
+const maxEarlyCancels = 32
+
+// rememberEarlyCancel keeps the MessageId of a CANCEL that found no request:
+// its request may be read already but not started yet. Under inflightMu.
+func (c *conn) rememberEarlyCancel(mid uint64) {
+	if len(c.early) == maxEarlyCancels {
+		c.early = c.early[1:]
+	}
+	c.early = append(c.early, mid)
+}
+
+// takeEarlyCancel reports whether a CANCEL named mid before its request
+// started, and forgets it. Under inflightMu.
+func (c *conn) takeEarlyCancel(mid uint64) bool {
+	for i, m := range c.early {
+		if m == mid {
+			c.early = append(c.early[:i], c.early[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // cancelAsync cancels every async operation when the connection ends.

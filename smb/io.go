@@ -201,5 +201,6 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	o.written = true
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
+	o.noteWrite() // CHANGE_NOTIFY (notify_modify.go)
 	return ok(&smb2.WriteResponse{Count: uint32(n)})
 }

@@ -160,6 +160,7 @@ func (o *Open) close() error {
 	if rerr := finish(); rerr != nil && err == nil {
 		err = rerr
 	}
+	o.noteDirClosed() // CHANGE_NOTIFY (notify_modify.go)
 	return err
 }
 
