@@ -162,7 +162,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.reqs.Add(1)
-		go func() {
+		serve := func() {
 			defer func() {
 				if r := recover(); r != nil {
 					c.log.Error("panic serving request", "panic", r, "stack", stack())
@@ -176,7 +176,12 @@ func (c *conn) serve() {
 				c.reqs.Done()
 			}()
 			c.handleFrame(frame)
-		}()
+		}
+		if c.keepsOrder(frame) { // CHANGE_NOTIFY is served in order (notify_order.go)
+			serve()
+			continue
+		}
+		go serve()
 	}
 }
 
