@@ -150,6 +150,12 @@ type change struct {
 // notifyChanges reports changes of one kind (filter: the completion filter
 // bits they match) to every watcher of the share. The caller holds no locks.
 func (sh *shareState) notifyChanges(filter uint32, changes ...change) {
+	sh.notifyMatching(func(f uint32) bool { return f&filter != 0 }, changes...)
+}
+
+// notifyMatching reports changes to the watchers whose completion filter
+// match accepts.
+func (sh *shareState) notifyMatching(match func(filter uint32) bool, changes ...change) {
 	type completion struct {
 		op   *asyncOp
 		resp *Response
@@ -163,7 +169,7 @@ func (sh *shareState) notifyChanges(filter uint32, changes ...change) {
 			continue
 		}
 		w := o.watch
-		if w == nil || w.filter&filter == 0 {
+		if w == nil || !match(w.filter) {
 			o.mu.Unlock()
 			continue
 		}

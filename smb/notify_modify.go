@@ -110,3 +110,17 @@ func (o *Open) noteDirClosed() {
 		sh.notifyDeletePending(o.name)
 	}
 }
+
+// noteRenamed reports a renamed file's new name as FILE_ACTION_MODIFIED to
+// the watchers that asked for attribute changes but not for name changes:
+// Windows marks a renamed file for archiving and reports that
+// (smbtorture's smb2.notify.mask "rename file special handling",
+// smb2.notify.mask-change); watchers of names see the rename itself.
+func (sh *shareState) noteRenamed(dst string, isDir bool) {
+	if isDir || !sh.watch.active() {
+		return
+	}
+	sh.notifyMatching(func(f uint32) bool {
+		return f&notifyChangeAttributes != 0 && f&notifyChangeFileName == 0
+	}, change{dst, notifyActionModified})
+}

@@ -1,0 +1,65 @@
+package smb
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/ntlm"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// notifyPair serves fsys as share "s" to two logged-in clients: one to
+// watch, one to change things.
+func notifyPair(t *testing.T, fsys vfs.FS) (watcher, changer *wireClient) {
+	t.Helper()
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: fsys}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+	}
+	t.Cleanup(func() { srv.Close() })
+	return connectNTLM(t, srv, "s"), connectNTLM(t, srv, "s")
+}
+
+// awaitNotify sends CHANGE_NOTIFY on dir, runs change, and returns the
+// changes the request completes with as "action:name".
+func awaitNotify(t *testing.T, w *wireClient, dir smb2.FileID, filter uint32, change func()) []string {
+	t.Helper()
+	mid := w.send(smb2.ChangeNotify, notifyBody(dir, filter))
+	if h, _ := w.recv(); h.MessageID != mid || smb2.Status(h.Status) != smb2.StatusPending {
+		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
+	}
+	change()
+	h, resp := w.recvFinal(mid)
+	if h.Status != 0 {
+		t.Fatalf("CHANGE_NOTIFY completed with %v", smb2.Status(h.Status))
+	}
+	return notifyNames(t, resp)
+}
+
+// Attribute, time, size and data changes made through cifsd complete a
+// CHANGE_NOTIFY that asked for them with FILE_ACTION_MODIFIED (3), on both
+// backends.
+func TestChangeNotifyReportsModifications(t *testing.T) {
+	for name, fsys := range attrBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			w1, w2 := notifyPair(t, fsys)
+			d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+			f := w2.open(`dir\f.txt`, smb2.GenericAll, 0)
+			const filter = notifyChangeAttributes | notifyChangeLastWrite | notifyChangeSize
+			got := awaitNotify(t, w1, d, filter, func() {
+				if st := w2.setBasic(f, basicInfo{attrs: 0x2}); st != 0 { // HIDDEN
+					t.Fatalf("set basic: %v", st)
+				}
+			})
+			if strings.Join(got, ",") != "3:f.txt" {
+				t.Fatalf("after SET_INFO: %q, want [3:f.txt]", got)
+			}
+			got = awaitNotify(t, w1, d, filter, func() { w2.write(f, 0, []byte("data")) })
+			if strings.Join(got, ",") != "3:f.txt" {
+				t.Fatalf("after WRITE: %q, want [3:f.txt]", got)
+			}
+		})
+	}
+}
