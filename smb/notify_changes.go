@@ -106,6 +106,8 @@ type watchers struct {
 	mu sync.Mutex
 	m  map[*Open]struct{}
 	n  atomic.Int32 // len(m), read without the lock on hot paths
+
+	outside outsideWatch // the backend's own watch (notify_outside.go)
 }
 
 func (w *watchers) add(o *Open) {
@@ -115,7 +117,11 @@ func (w *watchers) add(o *Open) {
 	}
 	w.m[o] = struct{}{}
 	w.n.Store(int32(len(w.m)))
+	first := len(w.m) == 1
 	w.mu.Unlock()
+	if first && o.share != nil {
+		go o.share.startOutside() // may scan the tree: not on the request's path
+	}
 }
 
 func (w *watchers) list() []*Open {
@@ -133,9 +139,14 @@ func (w *watchers) list() []*Open {
 
 func (w *watchers) remove(o *Open) {
 	w.mu.Lock()
+	_, had := w.m[o]
 	delete(w.m, o)
 	w.n.Store(int32(len(w.m)))
+	last := had && len(w.m) == 0
 	w.mu.Unlock()
+	if last && o.share != nil {
+		o.share.stopOutsideLater()
+	}
 }
 
 // active reports whether anyone watches the share.
@@ -153,9 +164,42 @@ func (sh *shareState) notifyChanges(filter uint32, changes ...change) {
 	sh.notifyMatching(func(f uint32) bool { return f&filter != 0 }, changes...)
 }
 
-// notifyMatching reports changes to the watchers whose completion filter
-// match accepts.
+// notifyMatching reports changes cifsd made to the watchers whose
+// completion filter match accepts.
 func (sh *shareState) notifyMatching(match func(filter uint32) bool, changes ...change) {
+	sh.watch.outside.mute(changes)
+	sh.deliverMatching(match, changes...)
+}
+
+// deliver reports changes of one kind, seen by the backend, to the watchers.
+func (sh *shareState) deliver(filter uint32, changes ...change) {
+	sh.deliverMatching(func(f uint32) bool { return f&filter != 0 }, changes...)
+}
+
+// notifyOverflow tells every watcher that changes were lost: their next
+// (or pending) request gets STATUS_NOTIFY_ENUM_DIR.
+func (sh *shareState) notifyOverflow() {
+	var ops []*asyncOp
+	for _, o := range sh.watch.list() {
+		o.mu.Lock()
+		if w := o.watch; w != nil && !o.isClosed {
+			w.events, w.bytes, w.overflow = nil, 0, true
+			if len(o.notifies) > 0 {
+				ops = append(ops, o.notifies[0])
+				o.notifies = o.notifies[1:]
+				w.overflow = false
+			}
+		}
+		o.mu.Unlock()
+	}
+	for _, op := range ops {
+		op.complete(statusResponse(smb2.StatusNotifyEnumDir))
+	}
+}
+
+// deliverMatching reports changes to the watchers whose completion filter
+// match accepts.
+func (sh *shareState) deliverMatching(match func(filter uint32) bool, changes ...change) {
 	type completion struct {
 		op   *asyncOp
 		resp *Response

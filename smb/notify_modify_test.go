@@ -1,8 +1,12 @@
 package smb
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/ntlm"
@@ -61,5 +65,50 @@ func TestChangeNotifyReportsModifications(t *testing.T) {
 				t.Fatalf("after WRITE: %q, want [3:f.txt]", got)
 			}
 		})
+	}
+}
+
+// A file another program writes straight into the directory a Dir share
+// serves is reported too (inotify on Linux), and only once for what cifsd
+// itself creates.
+func TestChangeNotifyReportsOutsideChanges(t *testing.T) {
+	root := t.TempDir()
+	d, err := vfs.Dir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, ok := vfs.FS(d).(vfs.Watcher); !ok || runtime.GOOS != "linux" {
+		t.Skip("no backend watch on this system")
+	}
+	w1, w2 := notifyPair(t, d)
+	dir := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	// The first request starts the backend's watch; give it a moment.
+	mid := w1.send(smb2.ChangeNotify, notifyBody(dir, notifyChangeFileName))
+	if h, _ := w1.recv(); h.MessageID != mid || smb2.Status(h.Status) != smb2.StatusPending {
+		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := os.WriteFile(filepath.Join(root, "dir", "outside.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, resp := w1.recvFinal(mid)
+	if got := strings.Join(notifyNames(t, resp), ","); h.Status != 0 || got != "1:outside.txt" {
+		t.Fatalf("after an outside write: %v %q, want [1:outside.txt]", smb2.Status(h.Status), got)
+	}
+	// A file created through cifsd is reported by cifsd alone: after the
+	// backend's delay, nothing more is buffered for it.
+	got := awaitNotify(t, w1, dir, notifyChangeFileName, func() { w2.open(`dir\inside.txt`, smb2.GenericAll, 0) })
+	if strings.Join(got, ",") != "1:inside.txt" {
+		t.Fatalf("after a create through cifsd: %q", got)
+	}
+	time.Sleep(2 * outsideDelay)
+	got = awaitNotify(t, w1, dir, notifyChangeFileName, func() {
+		if err := os.Remove(filepath.Join(root, "dir", "outside.txt")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if strings.Join(got, ",") != "2:outside.txt" {
+		t.Fatalf("after an outside removal: %q, want only [2:outside.txt]", got)
 	}
 }

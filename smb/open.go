@@ -176,9 +176,13 @@ func (o *Open) markClosed() (vfs.File, *rpc.Pipe, bool) {
 	f, p := o.file, o.pipe
 	notifies := o.notifies
 	o.notifies = nil
+	watched := o.watch != nil
 	o.mu.Unlock()
 	for _, op := range notifies {
 		op.cancel() // completes with STATUS_NOTIFY_CLEANUP
+	}
+	if watched {
+		o.share.watch.remove(o)
 	}
 	return f, p, true
 }
