@@ -24,23 +24,27 @@ const (
 	outsideDelay = 200 * time.Millisecond
 	muteWindow   = 2 * time.Second
 	outsideIdle  = 10 * time.Second
-	maxMuted     = 4096 // names remembered as cifsd's own changes
-	outsideQueue = 256  // batches waiting; past it changes are lost (ENUM_DIR)
+	maxMuted     = 16384 // names remembered as cifsd's own changes
+	maxPending   = 16384 // changes waiting; past it changes are lost (ENUM_DIR)
 )
 
 // outsideWatch is a share's use of its backend's vfs.Watcher.
 type outsideWatch struct {
 	mu     sync.Mutex
-	closer io.Closer // the running watch, nil when stopped
-	queue  chan outsideBatch
-	idle   *time.Timer // stops the watch; set while the share has no watchers
+	closer io.Closer     // the running watch, nil when stopped
+	stop   chan struct{} // closed to end deliverOutside
+	idle   *time.Timer   // stops the watch; set while the share has no watchers
 	muted  map[string]time.Time
-	lost   atomic.Bool // a batch did not fit the queue
+
+	pendMu sync.Mutex
+	pend   []outsideChange // seen by the backend, not delivered yet
+	wake   chan struct{}   // pend is not empty
+	lost   atomic.Bool     // changes did not fit pend
 }
 
-type outsideBatch struct {
-	at      time.Time
-	changes []vfs.Change
+type outsideChange struct {
+	at time.Time
+	vfs.Change
 }
 
 // startOutside starts the backend's watch, if it has one and it is not
@@ -60,21 +64,30 @@ func (sh *shareState) startOutside() {
 	if ow.closer != nil {
 		return
 	}
-	q := make(chan outsideBatch, outsideQueue)
+	wake, stop := make(chan struct{}, 1), make(chan struct{})
 	closer, err := wt.Watch(func(cs []vfs.Change) {
-		select {
-		case q <- outsideBatch{time.Now(), cs}:
-		default:
+		now := time.Now()
+		ow.pendMu.Lock()
+		if len(ow.pend)+len(cs) > maxPending {
 			ow.lost.Store(true)
+		} else {
+			for _, c := range cs {
+				ow.pend = append(ow.pend, outsideChange{now, c})
+			}
+		}
+		ow.pendMu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
 		}
 	})
 	if err != nil {
 		slog.Debug("change notify: backend watch unavailable", "share", sh.cfg.Name, "err", err)
 		return
 	}
-	ow.closer, ow.queue = closer, q
+	ow.closer, ow.stop, ow.wake = closer, stop, wake
 	ow.muted = make(map[string]time.Time)
-	go sh.deliverOutside(q)
+	go sh.deliverOutside(wake, stop)
 	if !sh.watch.active() {
 		sh.stopLaterLocked() // the watchers left while the watch started
 	}
@@ -105,25 +118,36 @@ func (sh *shareState) stopLaterLocked() {
 		if err := ow.closer.Close(); err != nil {
 			slog.Debug("change notify: closing backend watch", "share", sh.cfg.Name, "err", err)
 		}
-		close(ow.queue) // Close waited for the last send
-		ow.closer, ow.queue, ow.muted = nil, nil, nil
+		close(ow.stop) // Close waited for the last report
+		ow.closer, ow.stop, ow.muted = nil, nil, nil
 	})
 }
 
-// deliverOutside reports the backend's batches, each outsideDelay after it
-// was seen, until q is closed.
-func (sh *shareState) deliverOutside(q <-chan outsideBatch) {
+// deliverOutside reports the backend's changes, each outsideDelay after it
+// was seen, until stop is closed.
+func (sh *shareState) deliverOutside(wake, stop <-chan struct{}) {
 	ow := &sh.watch.outside
-	for b := range q {
-		if d := time.Until(b.at.Add(outsideDelay)); d > 0 {
-			time.Sleep(d)
+	for {
+		select {
+		case <-wake:
+		case <-stop:
+			ow.pendMu.Lock()
+			ow.pend = nil
+			ow.pendMu.Unlock()
+			return
 		}
+		ow.pendMu.Lock()
+		cs := ow.pend
+		ow.pend = nil
+		ow.pendMu.Unlock()
 		if ow.lost.Swap(false) {
 			sh.notifyOverflow()
 		}
-		cs := b.changes
 		for i := 0; i < len(cs); i++ {
 			c := cs[i]
+			if d := time.Until(c.at.Add(outsideDelay)); d > 0 {
+				time.Sleep(d)
+			}
 			if c.Op == vfs.ChangeOverflow {
 				sh.notifyOverflow()
 				continue
@@ -138,7 +162,7 @@ func (sh *shareState) deliverOutside(q <-chan outsideBatch) {
 			case vfs.ChangeRemoved:
 				sh.deliver(filter, change{c.Name, notifyActionRemoved})
 			case vfs.ChangeRenamedFrom:
-				if i+1 < len(cs) && cs[i+1].Op == vfs.ChangeRenamedTo {
+				if i+1 < len(cs) && cs[i+1].Op == vfs.ChangeRenamedTo && !ow.isMuted(cs[i+1].Name) {
 					i++
 					sh.deliver(filter, change{c.Name, notifyActionRenamedOldName},
 						change{cs[i].Name, notifyActionRenamedNewName})
