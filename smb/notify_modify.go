@@ -95,6 +95,14 @@ func (sh *shareState) noteStreamAdded(name, stream string) {
 	}
 }
 
+// noteStreamRemoved reports a deleted named stream of name (MS-FSCC 2.7.1
+// FILE_ACTION_REMOVED_STREAM).
+func (sh *shareState) noteStreamRemoved(name, stream string) {
+	if sh.watch.active() {
+		sh.notifyChanges(notifyChangeStreamName, change{name + ":" + stream, notifyActionRemovedStream})
+	}
+}
+
 // noteDirClosed runs after a directory open is closed: when the directory
 // is now delete-pending, the other handles' pending CHANGE_NOTIFY requests
 // end with STATUS_DELETE_PENDING.

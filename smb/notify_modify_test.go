@@ -112,3 +112,59 @@ func TestChangeNotifyReportsOutsideChanges(t *testing.T) {
 		t.Fatalf("after an outside removal: %q, want only [2:outside.txt]", got)
 	}
 }
+
+// The handle's first CHANGE_NOTIFY fixes its buffer size: changes that did
+// not fit a 1-byte first request make later, larger requests answer
+// STATUS_NOTIFY_ENUM_DIR too, until the buffer is emptied; a buffer larger
+// than the connection's MaxTransactSize is refused.
+func TestChangeNotifyFirstRequestFixesBuffer(t *testing.T) {
+	w1, w2 := notifyPair(t, vfs.NewMem())
+	d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	small := notifyBody(d, notifyChangeFileName)
+	le32(small[4:], 1)
+	mid := w1.send(smb2.ChangeNotify, small)
+	if h, _ := w1.recv(); smb2.Status(h.Status) != smb2.StatusPending {
+		t.Fatalf("first CHANGE_NOTIFY: %v", smb2.Status(h.Status))
+	}
+	w2.open(`dir\a.txt`, smb2.GenericAll, 0)
+	if h, _ := w1.recvFinal(mid); smb2.Status(h.Status) != smb2.StatusNotifyEnumDir {
+		t.Fatalf("a change larger than the buffer: %v, want STATUS_NOTIFY_ENUM_DIR", smb2.Status(h.Status))
+	}
+	w2.open(`dir\b.txt`, smb2.GenericAll, 0)
+	if h, _ := w1.roundTrip(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName), true, false); smb2.Status(h.Status) != smb2.StatusNotifyEnumDir {
+		t.Fatalf("a larger second request: %v, want STATUS_NOTIFY_ENUM_DIR (the first fixed the size)", smb2.Status(h.Status))
+	}
+	huge := notifyBody(d, notifyChangeFileName)
+	le32(huge[4:], maxIOSize+1)
+	if h, _ := w1.roundTrip(smb2.ChangeNotify, huge, true, false); smb2.Status(h.Status) != smb2.StatusInvalidParameter {
+		t.Fatalf("OutputBufferLength past MaxTransactSize: %v, want STATUS_INVALID_PARAMETER", smb2.Status(h.Status))
+	}
+}
+
+// Deleting a watched directory through another handle ends the pending
+// CHANGE_NOTIFY with STATUS_DELETE_PENDING (smb2.notify.rmdir1-4).
+func TestChangeNotifyDeletedDirectory(t *testing.T) {
+	w1, w2 := notifyPair(t, vfs.NewMem())
+	d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	mid := w1.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
+	if h, _ := w1.recv(); smb2.Status(h.Status) != smb2.StatusPending {
+		t.Fatalf("CHANGE_NOTIFY: %v", smb2.Status(h.Status))
+	}
+	doomed := w2.open("dir", smb2.GenericAll, smb2.FileDirectoryFile|smb2.FileDeleteOnClose)
+	w2.closeFile(doomed)
+	if h, _ := w1.recvFinal(mid); smb2.Status(h.Status) != smb2.StatusDeletePending {
+		t.Fatalf("after the directory was deleted: %v, want STATUS_DELETE_PENDING", smb2.Status(h.Status))
+	}
+}
+
+// A new named stream is FILE_ACTION_ADDED_STREAM (6) on "file:stream" for
+// watchers of stream names.
+func TestChangeNotifyStreamAdded(t *testing.T) {
+	w1, w2 := notifyPair(t, vfs.NewMem())
+	d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	w2.open(`dir\f.txt`, smb2.GenericAll, 0)
+	got := awaitNotify(t, w1, d, notifyChangeStreamName, func() { w2.open(`dir\f.txt:s1`, smb2.GenericAll, 0) })
+	if strings.Join(got, ",") != "6:f.txt:s1" {
+		t.Fatalf("after a stream create: %q, want [6:f.txt:s1]", got)
+	}
+}

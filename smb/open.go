@@ -229,7 +229,11 @@ func (o *Open) releaseLocked() func() error {
 	isDir := o.isDir
 	return func() error {
 		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
-			return st.RemoveStream(context.Background(), name, stream)
+			if err := st.RemoveStream(context.Background(), name, stream); err != nil {
+				return err
+			}
+			sh.noteStreamRemoved(name, stream) // notify_modify.go
+			return nil
 		} else if stream == "" {
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err
