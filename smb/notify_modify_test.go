@@ -168,3 +168,21 @@ func TestChangeNotifyStreamAdded(t *testing.T) {
 		t.Fatalf("after a stream create: %q, want [6:f.txt:s1]", got)
 	}
 }
+
+// Overwriting an existing file at CREATE is FILE_ACTION_MODIFIED.
+func TestChangeNotifyOverwrite(t *testing.T) {
+	w1, w2 := notifyPair(t, vfs.NewMem())
+	d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	w2.open(`dir\f.txt`, smb2.GenericAll, 0)
+	got := awaitNotify(t, w1, d, notifyChangeSize, func() {
+		b := createBody(`dir\f.txt`)
+		le32(b[32:], smb2.FileShareRead|smb2.FileShareWrite|smb2.FileShareDelete)
+		le32(b[36:], smb2.FileOverwriteIf)
+		if h, _ := w2.roundTrip(smb2.Create, b, true, false); h.Status != 0 {
+			t.Fatalf("overwrite: %v", smb2.Status(h.Status))
+		}
+	})
+	if strings.Join(got, ",") != "3:f.txt" {
+		t.Fatalf("after an overwrite: %q, want [3:f.txt]", got)
+	}
+}
