@@ -468,6 +468,14 @@ func (c *conn) serveOne(req *Request) *Response {
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
 	}
+	if op := resp.async; op != nil && ctx.Err() != nil && c.ctx.Err() == nil {
+		// A CANCEL came before the request went async (or before it
+		// started): the operation ends as soon as it is announced.
+		op.cancel()
+		if op.cancelled != nil {
+			op.complete(op.cancelled())
+		}
+	}
 	return resp
 }
 
