@@ -21,6 +21,14 @@ type asyncOp struct {
 	// before the connection reads its next request, so a client sees the
 	// cancelled operation end before anything it sends afterwards.
 	cancelled func() *Response
+	// maxOut is a CHANGE_NOTIFY's OutputBufferLength.
+	maxOut uint32
+
+	// The final response waits for the interim one: a completion that
+	// races ahead of the STATUS_PENDING answer is held until announce.
+	sendMu    sync.Mutex
+	announced bool
+	held      *Response
 }
 
 // goAsync turns req into an async operation. The handler returns
@@ -61,8 +69,29 @@ func (op *asyncOp) finish(resp *Response) {
 		delete(c.asyncOps, op.id)
 		c.inflightMu.Unlock()
 		op.cancelFn()
-		if resp != nil {
-			c.sendAsync(op, resp)
+		if resp == nil {
+			return
 		}
+		op.sendMu.Lock()
+		if !op.announced {
+			op.held = resp
+			op.sendMu.Unlock()
+			return
+		}
+		op.sendMu.Unlock()
+		c.sendAsync(op, resp)
 	})
+}
+
+// announce records that the interim response has been queued, and sends a
+// final response that was held back until then.
+func (op *asyncOp) announce() {
+	op.sendMu.Lock()
+	op.announced = true
+	resp := op.held
+	op.held = nil
+	op.sendMu.Unlock()
+	if resp != nil {
+		op.conn.sendAsync(op, resp)
+	}
 }

@@ -57,6 +57,9 @@ type conn struct {
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
 	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
+	// early holds MessageIds a CANCEL named before their request started
+	// (the request is served on another goroutine); bounded.
+	early []uint64
 }
 
 // negotiateState is what NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
@@ -167,7 +170,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.reqs.Add(1)
-		go func() {
+		serve := func() {
 			defer func() {
 				if r := recover(); r != nil {
 					c.log.Error("panic serving request", "panic", r, "stack", stack())
@@ -182,7 +185,12 @@ func (c *conn) serve() {
 				c.reqs.Done()
 			}()
 			c.handleFrame(frame)
-		}()
+		}
+		if c.keepsOrder(frame) { // CHANGE_NOTIFY is served in order (notify_order.go)
+			serve()
+			continue
+		}
+		go serve()
 	}
 }
 
@@ -365,6 +373,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	state := &compoundState{}
 	var elems []respElem
 	var firstMid uint64
+	var pending []*asyncOp // async operations whose interim this frame carries
 	rest := frame
 	for len(rest) > 0 {
 		var hdr smb2.Header
@@ -427,6 +436,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 		}
 		state.endElement(&hdr, resp.Status)
 		elems = append(elems, c.encodeResponse(req, resp))
+		if resp.async != nil {
+			pending = append(pending, resp.async)
+		}
 		if resp.disconnect {
 			c.writeCompound(elems, encrypted, encSess)
 			c.close()
@@ -436,6 +448,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 	if len(elems) > 0 {
 		c.order.wait(firstMid)
 		c.writeCompound(elems, encrypted, encSess)
+	}
+	for _, op := range pending {
+		op.announce()
 	}
 }
 
@@ -455,6 +470,9 @@ func (c *conn) serveOne(req *Request) *Response {
 	mid := req.Header.MessageID
 	c.inflightMu.Lock()
 	c.inflight[mid] = cancel
+	if c.takeEarlyCancel(mid) {
+		cancel()
+	}
 	c.inflightMu.Unlock()
 	defer func() {
 		c.inflightMu.Lock()
@@ -464,6 +482,14 @@ func (c *conn) serveOne(req *Request) *Response {
 	resp := c.srv.handler.ServeSMB(c.withBreakOrder(ctx, mid), req)
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
+	}
+	if op := resp.async; op != nil && ctx.Err() != nil && c.ctx.Err() == nil {
+		// A CANCEL came before the request went async (or before it
+		// started): the operation ends as soon as it is announced.
+		op.cancel()
+		if op.cancelled != nil {
+			op.complete(op.cancelled())
+		}
 	}
 	return resp
 }
@@ -644,6 +670,9 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 			}
 		}
 	}
+	if cancel == nil && op == nil && !h.IsAsync() {
+		c.rememberEarlyCancel(h.MessageID)
+	}
 	c.inflightMu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -654,6 +683,30 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 			op.complete(op.cancelled())
 		}
 	}
+}
+
+// maxEarlyCancels bounds the CANCELs remembered for requests not started.
+const maxEarlyCancels = 32
+
+// rememberEarlyCancel keeps the MessageId of a CANCEL that found no request:
+// its request may be read already but not started yet. Under inflightMu.
+func (c *conn) rememberEarlyCancel(mid uint64) {
+	if len(c.early) == maxEarlyCancels {
+		c.early = c.early[1:]
+	}
+	c.early = append(c.early, mid)
+}
+
+// takeEarlyCancel reports whether a CANCEL named mid before its request
+// started, and forgets it. Under inflightMu.
+func (c *conn) takeEarlyCancel(mid uint64) bool {
+	for i, m := range c.early {
+		if m == mid {
+			c.early = append(c.early[:i], c.early[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // cancelAsync cancels every async operation when the connection ends.

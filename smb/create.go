@@ -132,10 +132,12 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	// A new name is announced to watchers once the share lock is released
 	// (this defer runs after the unlock below).
-	var created bool
+	var created, overwritten bool
 	defer func() {
 		if created {
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
+		} else if overwritten { // MS-FSA 2.1.5.1.2.1
+			sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{name, notifyActionModified})
 		}
 	}()
 	sh.mu.Lock()
@@ -247,6 +249,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		if err != nil {
 			return statusResponse(statusOf(err))
 		}
+		overwritten = action != fileOpened
 	default: // the name does not exist
 		switch disp {
 		case smb2.FileOpen, smb2.FileOverwrite:

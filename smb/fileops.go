@@ -163,6 +163,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	isDir := o.isDir
 	notify = func() {
+		defer sh.noteRenamed(dst, isDir) // notify_modify.go
 		srcDir, _ := splitParent(src)
 		dstDir, _ := splitParent(dst)
 		if strings.EqualFold(srcDir, dstDir) {

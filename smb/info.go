@@ -286,6 +286,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	o.noteSetInfo(r.InfoType, r.FileInfoClass, r.Buffer) // CHANGE_NOTIFY (notify_modify.go)
 	return ok(smb2.SetInfoResponse{})
 }
 

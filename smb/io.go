@@ -208,5 +208,6 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	o.written = true
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
+	o.notifyWrite() // CHANGE_NOTIFY (notify_modify.go)
 	return ok(&smb2.WriteResponse{Count: uint32(n)})
 }

@@ -6,13 +6,19 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// changeNotify waits for changes in a directory (MS-SMB2 3.3.5.19). It goes
-// async at once and completes when the request is cancelled
-// (STATUS_CANCELLED) or the handle is closed (STATUS_NOTIFY_CLEANUP).
-// Changes cifsd makes are reported by notify_changes.go.
+// changeNotify waits for changes in a directory (MS-SMB2 3.3.5.19). Changes
+// buffered since the handle's previous request answer it at once; otherwise
+// it goes async and completes with the next change (notify_changes.go), when
+// the request is cancelled (STATUS_CANCELLED), the handle is closed
+// (STATUS_NOTIFY_CLEANUP) or the directory is deleted (STATUS_DELETE_PENDING).
 func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	var r smb2.ChangeNotifyRequest
 	if err := r.Decode(req.Msg); err != nil {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	// MS-SMB2 3.3.5.19: OutputBufferLength above MaxTransactSize, or not
+	// covered by the credit charge (3.3.5.2.5), is refused.
+	if r.OutputBufferLength > req.conn.maxIO() || !req.checkCredits(r.OutputBufferLength) {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	o, st := req.open(r.FileId)
@@ -31,25 +37,39 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusNotifyCleanup)
 	}
 	if o.watch == nil {
-		o.watch = &dirWatch{}
+		// The first request fixes the filter, the subtree flag and the
+		// buffer size for the life of the handle, as Windows does (later
+		// requests cannot widen them: smb2.notify.mask-change).
+		o.watch = &dirWatch{
+			filter:    r.CompletionFilter,
+			recursive: r.Flags&smb2WatchTree != 0,
+			maxOut:    r.OutputBufferLength,
+		}
 		o.share.watch.add(o)
 	}
 	w := o.watch
-	w.filter, w.recursive, w.maxOut = r.CompletionFilter, r.Flags&smb2WatchTree != 0, r.OutputBufferLength
 	if len(w.events) > 0 || w.overflow {
 		// Changes buffered since the last request answer this one at once.
-		resp := w.take()
+		resp := w.take(r.OutputBufferLength)
 		o.mu.Unlock()
 		return resp
 	}
 	o.mu.Unlock()
 	op := req.goAsync()
 	op.cancelled = func() *Response { return statusResponse(smb2.StatusCancelled) }
+	op.maxOut = r.OutputBufferLength
 	o.mu.Lock()
 	if o.isClosed {
 		o.mu.Unlock()
-		op.cancel()
+		op.abandon()
 		return statusResponse(smb2.StatusNotifyCleanup)
+	}
+	if ctx.Err() != nil {
+		// A CANCEL came while the request was being served: it ends
+		// before it was ever announced.
+		o.mu.Unlock()
+		op.abandon()
+		return statusResponse(smb2.StatusCancelled)
 	}
 	o.notifies = append(o.notifies, op)
 	o.mu.Unlock()
@@ -67,6 +87,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		st := smb2.StatusCancelled
 		if closed {
 			st = smb2.StatusNotifyCleanup
+			o.share.watch.remove(o)
 		}
 		op.complete(statusResponse(st))
 	})

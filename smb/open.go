@@ -167,6 +167,7 @@ func (o *Open) close() error {
 	if rerr := finish(); rerr != nil && err == nil {
 		err = rerr
 	}
+	o.noteDirClosed() // CHANGE_NOTIFY (notify_modify.go)
 	return err
 }
 
@@ -182,9 +183,13 @@ func (o *Open) markClosed() (vfs.File, *rpc.Pipe, bool) {
 	f, p := o.file, o.pipe
 	notifies := o.notifies
 	o.notifies = nil
+	watched := o.watch != nil
 	o.mu.Unlock()
 	for _, op := range notifies {
 		op.cancel() // completes with STATUS_NOTIFY_CLEANUP
+	}
+	if watched {
+		o.share.watch.remove(o)
 	}
 	return f, p, true
 }
@@ -239,7 +244,11 @@ func (o *Open) releaseLocked() func() error {
 	isDir := o.isDir
 	return func() error {
 		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
-			return st.RemoveStream(context.Background(), name, stream)
+			if err := st.RemoveStream(context.Background(), name, stream); err != nil {
+				return err
+			}
+			sh.noteStreamRemoved(name, stream) // notify_modify.go
+			return nil
 		} else if stream == "" {
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err

@@ -32,6 +32,16 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	if lst != smb2.StatusSuccess {
 		return statusResponse(lst)
 	}
+	var announce []change // new names, reported once the share lock is released
+	defer func() {
+		for _, c := range announce {
+			if c.action == notifyActionAdded {
+				sh.notifyChanges(notifyChangeFileName, c)
+			} else {
+				sh.noteStreamAdded(name, stream)
+			}
+		}
+	}()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if baseInfo == nil {
@@ -44,6 +54,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 			return statusResponse(statusOf(err))
 		}
 		f.Close()
+		announce = append(announce, change{name, notifyActionAdded})
 	}
 	// An existing stream keeps the spelling it was created with.
 	if list, err := st.Streams(ctx, name); err == nil {
@@ -145,6 +156,9 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	m.attrs &^= 0x10 // a stream is not a directory
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = ctxs
+	if action == fileCreated {
+		announce = append(announce, change{name, notifyActionAddedStream})
+	}
 	return ok(resp)
 }
 
