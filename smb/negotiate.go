@@ -103,7 +103,7 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 		c.preauthMu.Unlock()
 	}
 	c.dialectV.Store(uint32(d))
-	c.log.Debug("negotiated", "dialect", dialectName(d))
+	c.log.Debug("negotiated", "dialect", dialectName(d), "cipher", n.cipher, "signing", c.signingAlgorithm(), "multichannel", n.serverCaps&smb2.GlobalCapMultiChannel != 0)
 	out := ok(resp)
 	if d == smb2.Dialect311 {
 		out.afterEncode = func(msg []byte) {
