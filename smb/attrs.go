@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"runtime"
-	"sync"
 	"time"
-	"weak"
 
 	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/smb2"
@@ -61,22 +58,6 @@ type userSetTimes struct {
 	creation, access, write, change bool
 }
 
-// userSet holds the userSetTimes of the opens that set any; an entry goes
-// when its open is garbage: Open has no field for it.
-var userSet sync.Map // weak.Pointer[Open] -> *userSetTimes
-
-func (o *Open) userSetTimes() *userSetTimes {
-	k := weak.Make(o)
-	if v, ok := userSet.Load(k); ok {
-		return v.(*userSetTimes)
-	}
-	v, loaded := userSet.LoadOrStore(k, &userSetTimes{})
-	if !loaded {
-		runtime.AddCleanup(o, func(k weak.Pointer[Open]) { userSet.Delete(k) }, k)
-	}
-	return v.(*userSetTimes)
-}
-
 // userSetFlag updates one userSetTimes flag for a SetBasicInfo time.
 func userSetFlag(flag *bool, ft uint64) {
 	switch int64(ft) {
@@ -118,8 +99,8 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 	write, setWrite := setTime(bi.LastWriteTime)
 	birth, setBirth := setTime(bi.CreationTime)
 	change, setChange := setTime(bi.ChangeTime)
-	us := o.userSetTimes()
 	o.mu.Lock()
+	us := &o.userSet
 	keepChange := us.change && !setChange
 	userSetFlag(&us.creation, bi.CreationTime)
 	userSetFlag(&us.access, bi.LastAccessTime)

@@ -65,6 +65,7 @@ type Open struct {
 	channelSeq uint16        // Open.ChannelSequence (replay.go), under mu
 	lockSeq    lockSequences // Open.LockSequenceArray (lock.go), under share.mu
 	wtime      *writeTime    // delayed last-write-time update (writetime.go), under mu
+	userSet    userSetTimes  // times the client set or froze (attrs.go), under mu
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/cifsd/cifsd/vfs"
 )
@@ -156,14 +155,9 @@ func (o *Open) closeWriteTime(ctx context.Context) {
 // userSetWrite reports whether the client set or froze the last-write
 // time through o (MS-FSA Open.UserSetModificationTime).
 func (o *Open) userSetWrite() bool {
-	v, ok := userSet.Load(weak.Make(o))
-	if !ok {
-		return false
-	}
-	us := v.(*userSetTimes)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return us.write
+	return o.userSet.write
 }
 
 // setHeldWriteTime records the last-write time a client set through o:

@@ -181,58 +181,51 @@ func Decode(b []byte) (*SecurityDescriptor, error) {
 		return nil, fmt.Errorf("%w: descriptor header", ErrInvalid)
 	}
 	sd := &SecurityDescriptor{Control: binary.LittleEndian.Uint16(b[2:]) | SelfRelative}
-	at := func(i int) (int, bool) {
-		off := binary.LittleEndian.Uint32(b[4+4*i:])
+	// at returns where the i-th of OwnerOffset, GroupOffset, SaclOffset
+	// and DaclOffset points: nothing when 0, an error outside the buffer.
+	at := func(i int) ([]byte, error) {
+		off := int(binary.LittleEndian.Uint32(b[4+4*i:]))
 		if off == 0 {
-			return 0, false
+			return nil, nil
 		}
-		return int(off), true
-	}
-	check := func(off int) error {
 		if off < 20 || off >= len(b) {
-			return fmt.Errorf("%w: offset %d", ErrInvalid, off)
+			return nil, fmt.Errorf("%w: offset %d", ErrInvalid, off)
 		}
-		return nil
+		return b[off:], nil
 	}
-	if off, ok := at(0); ok {
-		if err := check(off); err != nil {
+	sidAt := func(i int) (*SID, error) {
+		p, err := at(i)
+		if p == nil || err != nil {
 			return nil, err
 		}
-		sid, _, err := DecodeSID(b[off:])
+		sid, _, err := DecodeSID(p)
 		if err != nil {
 			return nil, err
 		}
-		sd.Owner = &sid
+		return &sid, nil
 	}
-	if off, ok := at(1); ok {
-		if err := check(off); err != nil {
+	aclAt := func(i int, present uint16) (*ACL, error) {
+		if sd.Control&present == 0 {
+			return nil, nil
+		}
+		p, err := at(i)
+		if p == nil || err != nil {
 			return nil, err
 		}
-		sid, _, err := DecodeSID(b[off:])
-		if err != nil {
-			return nil, err
-		}
-		sd.Group = &sid
+		return DecodeACL(p)
 	}
-	if off, ok := at(2); ok && sd.Control&SACLPresent != 0 {
-		if err := check(off); err != nil {
-			return nil, err
-		}
-		acl, err := DecodeACL(b[off:])
-		if err != nil {
-			return nil, err
-		}
-		sd.SACL = acl
+	var err error
+	if sd.Owner, err = sidAt(0); err != nil {
+		return nil, err
 	}
-	if off, ok := at(3); ok && sd.Control&DACLPresent != 0 {
-		if err := check(off); err != nil {
-			return nil, err
-		}
-		acl, err := DecodeACL(b[off:])
-		if err != nil {
-			return nil, err
-		}
-		sd.DACL = acl
+	if sd.Group, err = sidAt(1); err != nil {
+		return nil, err
+	}
+	if sd.SACL, err = aclAt(2, SACLPresent); err != nil {
+		return nil, err
+	}
+	if sd.DACL, err = aclAt(3, DACLPresent); err != nil {
+		return nil, err
 	}
 	return sd, nil
 }
