@@ -170,6 +170,11 @@ func (c *conn) serve() {
 			return
 		}
 		c.reqs.Add(1)
+		inline := c.keepsOrder(frame) // CHANGE_NOTIFY is served in order (notify_order.go)
+		var pre *Open                 // held for the request before the next frame is read (inuse.go)
+		if !inline {
+			pre = c.preHold(frame)
+		}
 		serve := func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -179,14 +184,17 @@ func (c *conn) serve() {
 					}
 					c.close()
 				}
+				if pre != nil { // not adopted by a request (a frame refused whole)
+					pre.inUse.RUnlock()
+				}
 				release()
 				c.inBytes.release(size)
 				<-c.sem
 				c.reqs.Done()
 			}()
-			c.handleFrame(frame)
+			c.handleFrame(frame, &pre)
 		}
-		if c.keepsOrder(frame) { // CHANGE_NOTIFY is served in order (notify_order.go)
+		if inline {
 			serve()
 			continue
 		}
@@ -304,8 +312,10 @@ func (c *conn) serveCancelInline(frame []byte) bool {
 	return true
 }
 
-// handleFrame decrypts, decompresses and serves one frame.
-func (c *conn) handleFrame(frame []byte) {
+// handleFrame decrypts, decompresses and serves one frame. *pre is the
+// open the reading goroutine took a shared hold of for the frame's request;
+// the request adopts it and sets *pre to nil (inuse.go).
+func (c *conn) handleFrame(frame []byte, pre **Open) {
 	encrypted := false
 	var encSess *Session
 	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
@@ -322,7 +332,7 @@ func (c *conn) handleFrame(frame []byte) {
 		c.close()
 		return
 	}
-	c.serveCompound(frame, encrypted, encSess)
+	c.serveCompound(frame, encrypted, encSess, pre)
 }
 
 // compoundState carries what related requests of a compound inherit
@@ -369,7 +379,7 @@ type respElem struct {
 	signer  *smbcrypto.Signer // signs the element, when non-nil
 }
 
-func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
+func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre **Open) {
 	state := &compoundState{}
 	var elems []respElem
 	var firstMid uint64
@@ -416,12 +426,17 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session) {
 			elems = append(elems, c.encodeResponse(req, statusResponse(smb2.StatusAccessDenied)))
 			continue
 		}
+		if *pre != nil {
+			req.holds = append(req.holds, openHold{o: *pre})
+			*pre = nil
+		}
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
 			resp = statusResponse(st)
 		} else {
 			resp = c.serveOne(req)
 		}
+		req.releaseHolds()
 		c.order.release(hdr.MessageID)
 		if resp.drop {
 			c.close()
@@ -467,6 +482,7 @@ func (c *conn) charge(h *smb2.Header) uint16 {
 func (c *conn) serveOne(req *Request) *Response {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
+	defer req.releaseHolds() // even when the handler panics (inuse.go)
 	mid := req.Header.MessageID
 	c.inflightMu.Lock()
 	c.inflight[mid] = cancel

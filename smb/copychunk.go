@@ -129,7 +129,11 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 	if !copychunkValid(&cc) {
 		return reply(encodeBody(&copychunkLimits), smb2.StatusInvalidParameter)
 	}
-	if src.file == nil || dst.file == nil {
+	// The source is not held (inuse.go): a stream rename may swap its
+	// file, so it is read under its lock; a source closed meanwhile fails
+	// the copy with the backend's error.
+	srcFile := src.backendFile()
+	if srcFile == nil || dst.file == nil {
 		return statusResponse(smb2.StatusInvalidDeviceRequest) // directories
 	}
 	// Access (MS-SMB2 3.3.5.15.6): the source must be readable (read data
@@ -168,7 +172,7 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 		// The whole chunk is read before any of it is written, so a copy
 		// within one file whose ranges overlap reads the original data.
 		b := buf[:ch.Length]
-		got, err := src.file.ReadAt(b, int64(ch.SourceOffset))
+		got, err := srcFile.ReadAt(b, int64(ch.SourceOffset))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fail(statusOf(err))
 		}

@@ -43,7 +43,8 @@ type Request struct {
 
 	conn     *conn
 	compound *compoundState
-	signed   bool // the request carried a valid signature
+	signed   bool       // the request carried a valid signature
+	holds    []openHold // opens the request holds until its handler returns (inuse.go)
 }
 
 // RemoteAddr is the client's network address.

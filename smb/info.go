@@ -269,7 +269,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	o, st := req.open(r.FileId)
+	o, st := req.openExclusive(r.FileId)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}

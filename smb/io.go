@@ -21,7 +21,28 @@ func putUint64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
 // open finds the open a request names by file id; in a related compound the
 // id 0xFFFFFFFFFFFFFFFF means the file the previous request opened
 // (MS-SMB2 3.3.5.2.7.2).
+//
+// The request holds the open shared until its handler returns (inuse.go).
 func (req *Request) open(id smb2.FileID) (*Open, smb2.Status) {
+	return req.openHeld(id, holdShared)
+}
+
+// openExclusive is open for CLOSE, SET_INFO and FLUSH, which run after the
+// requests sent before them on the handle, and alone (inuse.go).
+func (req *Request) openExclusive(id smb2.FileID) (*Open, smb2.Status) {
+	return req.openHeld(id, holdExclusive)
+}
+
+// How a request holds the open it names (inuse.go).
+type holdMode int
+
+const (
+	holdShared holdMode = iota
+	holdExclusive
+	holdNone // an OPLOCK_BREAK acknowledgment, which must never wait
+)
+
+func (req *Request) openHeld(id smb2.FileID, mode holdMode) (*Open, smb2.Status) {
 	if id.Persistent == ^uint64(0) && id.Volatile == ^uint64(0) {
 		if req.Header.Flags&smb2.FlagsRelatedOps == 0 || !req.compound.hasFileID {
 			return nil, smb2.StatusFileClosed
@@ -31,6 +52,13 @@ func (req *Request) open(id smb2.FileID) (*Open, smb2.Status) {
 	o := req.Session.lookupOpen(id)
 	if o == nil || o.tree != req.Tree {
 		return nil, smb2.StatusFileClosed
+	}
+	if mode != holdNone {
+		req.hold(o, mode == holdExclusive)
+		// A CLOSE may have ended the handle while the request waited.
+		if req.Session.lookupOpen(id) != o || o.closed() {
+			return nil, smb2.StatusFileClosed
+		}
 	}
 	if st := req.checkChannelSequence(o); st != smb2.StatusSuccess {
 		return nil, st
@@ -63,7 +91,7 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	o, st := req.open(r.FileId)
+	o, st := req.openExclusive(r.FileId)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
@@ -97,7 +125,7 @@ func (s *Server) flush(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	o, st := req.open(r.FileId)
+	o, st := req.openExclusive(r.FileId)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}

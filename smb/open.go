@@ -31,6 +31,10 @@ type Open struct {
 	tree    *Tree
 	share   *shareState
 
+	// inUse orders the requests on the handle: shared for most, exclusive
+	// for CLOSE, SET_INFO and FLUSH (inuse.go).
+	inUse sync.RWMutex
+
 	mu            sync.Mutex
 	node          *fileNode // nil for pipes
 	name          string    // backend name, "." for the share root

@@ -77,7 +77,7 @@ func (s *Server) oplockBreak(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	o, st := req.open(r.FileId)
+	o, st := req.openHeld(r.FileId, holdNone)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
