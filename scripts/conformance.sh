@@ -46,7 +46,10 @@ for s in $SERVERS; do
 			log "conformance: no ./cmd/cifsd yet; running Samba only"
 			continue
 		fi
-		start_cifsd "" || die "cifsd did not start"
+		# The configuration interop.sh runs pass.txt with (see there):
+		# signing enabled, null sessions, a second user.
+		CIFSD_FLAGS="${CIFSD_FLAGS:--signing enabled -anonymous -user tester2:testpass2}" \
+			start_cifsd "" || die "cifsd did not start"
 		;;
 	samba) start_samba "" || die "smbd did not start" ;;
 	*) die "unknown server $s" ;;
@@ -60,7 +63,8 @@ for srv in "${servers[@]}"; do : >"$work/$srv.results"; done
 run_suite() {
 	local srv=$1 suite=$2 port dir
 	if [ "$srv" = cifsd ]; then port=$CIFSD_PORT dir=$CIFSD_SHARE_DIR; else port=$SAMBA_PORT dir=$SAMBA_SHARE_DIR; fi
-	SMB_PORT=$port SMB_SHARE_DIR=$dir "$REPO_ROOT/test/interop/smbtorture.sh" \
+	TORTURE_OPTS="${TORTURE_OPTS:-} --option=torture:user2name=tester2 --option=torture:user2password=testpass2" \
+		SMB_PORT=$port SMB_SHARE_DIR=$dir "$REPO_ROOT/test/interop/smbtorture.sh" \
 		-r "$work/r" -t "$suite" >"$work/$srv.log" 2>&1 || true
 	cat "$work/r" >>"$work/$srv.results"
 	log "  $srv: $(tail -n1 "$work/$srv.log")"
