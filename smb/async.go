@@ -40,6 +40,7 @@ func (r *Request) goAsync() *asyncOp {
 	ctx, cancel := context.WithCancel(c.ctx)
 	saved := *r
 	saved.Msg = nil
+	saved.holds = nil // released when the handler returns (inuse.go)
 	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
 	c.inflightMu.Lock()
 	c.asyncOps[op.id] = op

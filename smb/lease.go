@@ -733,6 +733,7 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 	again.Msg = append([]byte(nil), req.Msg...)
 	op := req.goAsync()
 	again.compound = &compoundState{}
+	again.holds = nil // the request's own are released when it returns (inuse.go)
 	req.conn.goSafe(func() {
 		sh.mu.Lock()
 		runBreaks(op.ctx, sh, b)
