@@ -2,7 +2,11 @@ package smb
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/ntlm"
@@ -155,5 +159,32 @@ func TestDirectoryLeaseOff(t *testing.T) {
 	h, m := c1.roundTrip(smb2.Create, dirLeaseCreateBody("d", 2, rwh, true, 0), true, false)
 	if level, _, l := createLease(t, m); h.Status != 0 || l != nil || level != smb2.OplockLevelNone {
 		t.Fatalf("directory open: %v level %#x lease %+v", smb2.Status(h.Status), level, l)
+	}
+}
+
+// On a backend that watches for changes (Dir on Linux), a file created in
+// the directory behind cifsd's back breaks the directory's lease too.
+func TestDirectoryLeaseOutsideChange(t *testing.T) {
+	root := t.TempDir()
+	d, err := vfs.Dir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, ok := vfs.FS(d).(vfs.Watcher); !ok || runtime.GOOS != "linux" {
+		t.Skip("no backend watch on this system")
+	}
+	c1, _ := notifyPair(t, d)
+	h, m := c1.roundTrip(smb2.Create, dirLeaseCreateBody("d", 2, rwh, true, 0), true, false)
+	if _, _, l := createLease(t, m); h.Status != 0 || l == nil || l.State == 0 {
+		t.Fatalf("directory lease: %v %+v", smb2.Status(h.Status), l)
+	}
+	// The first directory lease starts the backend's watch; give it a moment.
+	time.Sleep(100 * time.Millisecond)
+	if err := os.WriteFile(filepath.Join(root, "d", "outside.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if key, _, _, next := leaseBreak(t, c1); key != 2 || next != 0 {
+		t.Fatalf("outside create: break of key %d to %#x", key, next)
 	}
 }

@@ -546,8 +546,10 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 	l := s.leases.m[lr.id]
 	if l == nil {
 		l = &lease{id: lr.id, table: &s.leases, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed), dir: o.isDir}
-		if l.dir {
-			sh.dirLeases.Add(1)
+		if l.dir && sh.dirLeases.Add(1) == 1 {
+			// Changes behind cifsd's back break directory leases too
+			// (notify_outside.go); the watch may scan the tree.
+			go sh.startOutside()
 		}
 		if lr.V2 {
 			l.epoch = lr.Epoch + 1
@@ -594,8 +596,8 @@ func (s *Server) dropLease(o *Open) {
 	if l.breaking {
 		l.endBreak(0)
 	}
-	if l.dir {
-		l.sh.dirLeases.Add(-1)
+	if l.dir && l.sh.dirLeases.Add(-1) == 0 && !l.sh.watch.active() {
+		go l.sh.stopOutsideLater() // not under the share lock
 	}
 	s.leases.mu.Lock()
 	if s.leases.m[l.id] == l {
