@@ -21,7 +21,7 @@ import (
 //   - a child removed (the close that deletes a delete-pending file);
 //   - a child renamed: the source's and the destination's directories;
 //   - a child's attributes, times, size or EAs set (SET_INFO basic,
-//     end-of-file, allocation, EA information);
+//     end-of-file, allocation, EA information; FSCTL_SET_SPARSE);
 //   - a child whose data was written, when that open closes (the last-write
 //     time and size a listing shows are final then, as on Windows:
 //     smbtorture smb2.lease.v2_request breaks only at the close).
