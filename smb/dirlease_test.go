@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
@@ -186,5 +187,62 @@ func TestDirectoryLeaseOutsideChange(t *testing.T) {
 	}
 	if key, _, _, next := leaseBreak(t, c1); key != 2 || next != 0 {
 		t.Fatalf("outside create: break of key %d to %#x", key, next)
+	}
+}
+
+// Another client renaming a file out of the directory, into it, or setting
+// a file's attributes breaks the directory's lease; each time the holder
+// acknowledges and opens the directory again to get RH back.
+func TestDirectoryLeaseRenameAndSetInfo(t *testing.T) {
+	cs := leaseClients(t, 2)
+	c1, c2 := cs[0], cs[1]
+	const rh = smb2.LeaseReadCaching | smb2.LeaseHandleCaching
+	arm := func() {
+		t.Helper()
+		h, m := c1.roundTrip(smb2.Create, dirLeaseCreateBody("d", 2, rh, true, 0), true, false)
+		_, id, l := createLease(t, m)
+		if h.Status != 0 || l == nil || l.State != rh {
+			t.Fatalf("directory lease: %v %+v", smb2.Status(h.Status), l)
+		}
+		c1.closeFile(id)
+	}
+	broken := func(what string) {
+		t.Helper()
+		if key, _, cur, next := leaseBreak(t, c1); key != 2 || cur != rh || next != 0 {
+			t.Fatalf("%s: break of key %d %#x -> %#x, want 2 RH -> none", what, key, cur, next)
+		}
+		if h, _ := c1.roundTrip(smb2.OplockBreak, leaseAckBody(2, 0), true, false); h.Status != 0 {
+			t.Fatalf("%s: ack: %v", what, smb2.Status(h.Status))
+		}
+	}
+	// The directory stays open under the lease throughout.
+	h, m := c1.roundTrip(smb2.Create, dirLeaseCreateBody("d", 2, rh, true, 0), true, false)
+	if _, _, l := createLease(t, m); h.Status != 0 || l == nil || l.State != rh {
+		t.Fatalf("directory lease: %v %+v", smb2.Status(h.Status), l)
+	}
+	f := c2.open(`d\f.txt`, smb2.GenericAll, 0)
+	broken("create")
+	arm()
+	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`g.txt`)); st != 0 {
+		t.Fatalf("rename out: %v", st)
+	}
+	broken("rename out")
+	arm()
+	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`d\h.txt`)); st != 0 {
+		t.Fatalf("rename in: %v", st)
+	}
+	broken("rename in")
+	arm()
+	bi := make([]byte, 40)
+	binary.LittleEndian.PutUint32(bi[32:], fscc.FileAttributeHidden)
+	if st := c2.setInfoRaw(f, fscc.FileBasicInformation, bi); st != 0 {
+		t.Fatalf("set attributes: %v", st)
+	}
+	broken("set attributes")
+	// Opening a file of the directory changes nothing it lists.
+	arm()
+	c2.closeFile(c2.open(`d\h.txt`, smb2.FileReadData, 0))
+	if h, _ := c1.roundTrip(smb2.Echo, []byte{4, 0, 0, 0}, true, false); h.Command != smb2.Echo {
+		t.Fatalf("after an open for reading c1 got %v", h.Command)
 	}
 }
