@@ -133,7 +133,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	// A new name is announced to watchers once the share lock is released
 	// (this defer runs after the unlock below).
 	var created, overwritten bool
+	sendDirBreaks := func() {}
 	defer func() {
+		sendDirBreaks() // dirlease.go
 		if created {
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
 		} else if overwritten { // MS-FSA 2.1.5.1.2.1
@@ -327,6 +329,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if node == nil {
 		node = sh.nodeLocked(name)
 	}
+	if action != fileOpened && !fi.IsDir() {
+		node.alloc = requestedAlloc(&r) // alloc.go
+	}
 	o := &Open{
 		session:       req.Session,
 		tree:          req.Tree,
@@ -340,15 +345,15 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose,
 		channelSeq:    channelSequence(req),
+		dirOwner:      parentOwner(lr),
 	}
 	var leaseCtx *smb2.CreateContext
-	if !o.isDir {
-		if lr != nil {
-			c := s.grantLease(sh, node, o, lr)
-			leaseCtx = &c
-		} else {
-			o.oplock = grantOplock(node, r.RequestedOplockLevel)
-		}
+	switch {
+	case lr != nil && (!o.isDir || s.grantsDirLease(lr)):
+		c := s.grantLease(sh, node, o, lr)
+		leaseCtx = &c
+	case !o.isDir && lr == nil:
+		o.oplock = grantOplock(node, r.RequestedOplockLevel)
 	}
 	node.opens = append(node.opens, o)
 	req.Session.addOpen(o)
@@ -356,6 +361,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
+	node.applyAlloc(&m)
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)
@@ -367,6 +373,12 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
 	}
 	created = action == fileCreated
+	if action != fileOpened {
+		// A new or replaced child changes its directory's listing.
+		var b breaks
+		sh.parentBreaksLocked(name, o.dirOwner, &b)
+		sendDirBreaks = b.sendLocked()
+	}
 	return ok(resp)
 }
 

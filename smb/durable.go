@@ -367,6 +367,7 @@ func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.Creat
 		return nil, statusOf(err)
 	}
 	m := metaOf(fi)
+	o.applyAlloc(&m) // alloc.go
 	resp := createResponse(m, oplock, fileOpened, o.id)
 	resp.CreateContexts = s.createContextResponses(req, r, m)
 	if leaseCtx != nil {

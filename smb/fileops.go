@@ -163,7 +163,8 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	isDir := o.isDir
 	notify = func() {
-		defer sh.noteRenamed(dst, isDir) // notify_modify.go
+		sh.breakParentLeases(o.dirOwner, src, dst) // dirlease.go
+		defer sh.noteRenamed(dst, isDir)           // notify_modify.go
 		srcDir, _ := splitParent(src)
 		dstDir, _ := splitParent(dst)
 		if strings.EqualFold(srcDir, dstDir) {
@@ -208,5 +209,6 @@ func (o *Open) truncate(size int64) smb2.Status {
 	if err := o.file.Truncate(size); err != nil {
 		return statusOf(err)
 	}
+	o.dropAlloc() // alloc.go
 	return smb2.StatusSuccess
 }

@@ -104,6 +104,7 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
+	o.applyAlloc(&m) // alloc.go
 	if o.stream != "" {
 		// A named stream shares its file's times, attributes and file id
 		// (MS-FSA 2.1.5.12: they are Open.File's); sizes are the stream's.
@@ -286,6 +287,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	o.noteDirChange(r.InfoType, r.FileInfoClass)         // directory leases (dirlease.go)
 	o.noteSetInfo(r.InfoType, r.FileInfoClass, r.Buffer) // CHANGE_NOTIFY (notify_modify.go)
 	return ok(smb2.SetInfoResponse{})
 }

@@ -101,6 +101,7 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 	if r.Flags&smb2.CloseFlagPostQueryAttrib != 0 {
 		if fi, err := o.stat(ctx); err == nil {
 			m := metaOf(fi)
+			o.applyAlloc(&m) // alloc.go
 			resp = smb2.CloseResponse{
 				Flags:          smb2.CloseFlagPostQueryAttrib,
 				CreationTime:   m.creation,

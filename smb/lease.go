@@ -14,8 +14,8 @@ import (
 // A lease is named by the client's ClientGuid and the LeaseKey it chose
 // (GlobalLeaseTableList, MS-SMB2 3.3.1.4/3.3.1.12) and is on one file: the
 // opens that name it share its state. Its state is a set of caching bits
-// (R, H, W); cifsd grants R, RH, RW and RWH on files and no leases on
-// directories. Oplocks are seen through the same bits (level II = R,
+// (R, H, W); cifsd grants R, RH, RW and RWH on files, and R and RH on
+// directories to SMB 3.x clients (dirlease.go). Oplocks are seen through the same bits (level II = R,
 // exclusive = RW, batch = RWH) so that one break algorithm (MS-FSA 2.1.4.12)
 // serves both.
 //
@@ -91,6 +91,7 @@ type lease struct {
 	hasParent bool
 	sh        *shareState
 	node      *fileNode // the file leased
+	dir       bool      // a directory lease (dirlease.go)
 	opens     []*Open   // Lease.LeaseOpens
 
 	// Under sh.mu.
@@ -532,13 +533,24 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 		allowed &^= leaseW // byte-range locks of others would need W broken
 	}
 	asked := validLease(lr.State)
+	if o.isDir {
+		// A directory lease caches reads and handles, never writes
+		// (MS-SMB2 3.3.5.9.11; smbtorture smb2.lease.v2_request).
+		asked &^= leaseW
+		allowed &^= leaseW
+	}
 	s.leases.mu.Lock()
 	if s.leases.m == nil {
 		s.leases.m = make(map[leaseID]*lease)
 	}
 	l := s.leases.m[lr.id]
 	if l == nil {
-		l = &lease{id: lr.id, table: &s.leases, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed)}
+		l = &lease{id: lr.id, table: &s.leases, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed), dir: o.isDir}
+		if l.dir && sh.dirLeases.Add(1) == 1 {
+			// Changes behind cifsd's back break directory leases too
+			// (notify_outside.go); the watch may scan the tree.
+			go sh.startOutside()
+		}
 		if lr.V2 {
 			l.epoch = lr.Epoch + 1
 			if lr.Flags&smb2.LeaseFlagParentLeaseKeySet != 0 {
@@ -583,6 +595,9 @@ func (s *Server) dropLease(o *Open) {
 	}
 	if l.breaking {
 		l.endBreak(0)
+	}
+	if l.dir && l.sh.dirLeases.Add(-1) == 0 && !l.sh.watch.active() {
+		go l.sh.stopOutsideLater() // not under the share lock
 	}
 	s.leases.mu.Lock()
 	if s.leases.m[l.id] == l {

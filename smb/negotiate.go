@@ -71,6 +71,9 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 	if d >= smb2.Dialect210 {
 		n.serverCaps |= smb2.GlobalCapLargeMTU | smb2.GlobalCapLeasing // leases: lease.go
 	}
+	if d >= smb2.Dialect300 && !s.DisableDirectoryLeasing {
+		n.serverCaps |= smb2.GlobalCapDirectoryLeasing // dirlease.go
+	}
 	if d >= smb2.Dialect300 && s.multiChannel() {
 		n.serverCaps |= smb2.GlobalCapMultiChannel // bind.go
 	}

@@ -13,8 +13,10 @@ import (
 
 // Changes made to a share behind cifsd's back (another program writing in
 // the directory a vfs.Dir serves) are reported to CHANGE_NOTIFY as well,
-// when the backend is a vfs.Watcher. The backend's watch runs while the
-// share has watchers (and outsideIdle after the last one left). The backend
+// when the backend is a vfs.Watcher, and names added, removed or renamed
+// there break the leases of their directories (dirlease.go). The backend's
+// watch runs while the share has watchers or directory leases (and
+// outsideIdle after the last one left). The backend
 // also sees what cifsd itself does; cifsd reports that itself, at once and
 // with Windows' details, so a name cifsd reported mutes the backend's
 // reports of it for muteWindow, and the backend's reports wait outsideDelay
@@ -88,9 +90,16 @@ func (sh *shareState) startOutside() {
 	ow.closer, ow.stop, ow.wake = closer, stop, wake
 	ow.muted = make(map[string]time.Time)
 	go sh.deliverOutside(wake, stop)
-	if !sh.watch.active() {
+	if !sh.outsideWanted() {
 		sh.stopLaterLocked() // the watchers left while the watch started
 	}
+}
+
+// outsideWanted reports whether the backend's watch is to run: the share
+// has watchers, or directory leases that changes behind cifsd's back
+// break (dirlease.go).
+func (sh *shareState) outsideWanted() bool {
+	return sh.watch.active() || sh.dirLeases.Load() > 0
 }
 
 // stopOutsideLater stops the backend's watch after outsideIdle, unless a
@@ -111,10 +120,13 @@ func (sh *shareState) stopLaterLocked() {
 	ow.idle = time.AfterFunc(outsideIdle, func() {
 		ow.mu.Lock()
 		defer ow.mu.Unlock()
-		if ow.idle == nil || sh.watch.active() {
+		if ow.idle == nil {
 			return
 		}
 		ow.idle = nil
+		if sh.outsideWanted() {
+			return // wanted again: the next stopOutsideLater re-arms
+		}
 		if err := ow.closer.Close(); err != nil {
 			slog.Debug("change notify: closing backend watch", "share", sh.cfg.Name, "err", err)
 		}
@@ -158,18 +170,23 @@ func (sh *shareState) deliverOutside(wake, stop <-chan struct{}) {
 			filter := nameFilter(c.IsDir)
 			switch c.Op {
 			case vfs.ChangeAdded:
+				sh.breakParentLeases(leaseOwner{}, c.Name) // dirlease.go
 				sh.deliver(filter, change{c.Name, notifyActionAdded})
 			case vfs.ChangeRemoved:
+				sh.breakParentLeases(leaseOwner{}, c.Name)
 				sh.deliver(filter, change{c.Name, notifyActionRemoved})
 			case vfs.ChangeRenamedFrom:
+				sh.breakParentLeases(leaseOwner{}, c.Name)
 				if i+1 < len(cs) && cs[i+1].Op == vfs.ChangeRenamedTo && !ow.isMuted(cs[i+1].Name) {
 					i++
+					sh.breakParentLeases(leaseOwner{}, cs[i].Name)
 					sh.deliver(filter, change{c.Name, notifyActionRenamedOldName},
 						change{cs[i].Name, notifyActionRenamedNewName})
 				} else {
 					sh.deliver(filter, change{c.Name, notifyActionRemoved})
 				}
 			case vfs.ChangeRenamedTo:
+				sh.breakParentLeases(leaseOwner{}, c.Name)
 				sh.deliver(filter, change{c.Name, notifyActionAdded})
 			case vfs.ChangeModified:
 				filter = notifyChangeLastWrite | notifyChangeSize

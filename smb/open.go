@@ -22,6 +22,7 @@ type fileNode struct {
 	deletePending bool
 	locks         []byteLock
 	lockWait      chan struct{} // closed when locks are released
+	alloc         int64         // allocation its CREATE asked for (alloc.go)
 }
 
 // Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).
@@ -60,6 +61,7 @@ type Open struct {
 	breakTo      uint8         // the level the pending break goes to
 	oplockWant   uint8         // the level later breaks require (<= breakTo)
 	lease        *lease        // the lease the open is under (MS-SMB2 3.3.1.10 Open.Lease)
+	dirOwner     leaseOwner    // the ParentLeaseKey it was created with (dirlease.go); fixed
 	written      bool          // data was written: last-write time is set at close
 
 	// Durable handle state (durable.go), under share.mu.
@@ -172,6 +174,14 @@ func (o *Open) close() error {
 	if rerr := finish(); rerr != nil && err == nil {
 		err = rerr
 	}
+	o.mu.Lock()
+	written, name := o.written, o.name
+	o.mu.Unlock()
+	if written {
+		// The last-write time and size a listing shows are final now
+		// (dirlease.go).
+		sh.breakParentLeases(o.dirOwner, name)
+	}
 	o.noteDirClosed() // CHANGE_NOTIFY (notify_modify.go)
 	return err
 }
@@ -258,6 +268,7 @@ func (o *Open) releaseLocked() func() error {
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err
 			}
+			sh.breakParentLeases(o.dirOwner, name) // dirlease.go
 			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil

@@ -65,6 +65,12 @@ type Server struct {
 	// connections to a session (the MULTI_CHANNEL capability, MS-SMB2
 	// 3.3.5.5). Multichannel is on by default, as on Windows and Samba.
 	DisableMultiChannel bool
+	// DisableDirectoryLeasing stops granting leases on directories (the
+	// DIRECTORY_LEASING capability of SMB 3.x, MS-SMB2 3.3.5.4). With
+	// directory leases clients cache listings until a change made through
+	// the server breaks the lease (dirlease.go); a share whose files also
+	// change behind the server's back is better served without them.
+	DisableDirectoryLeasing bool
 	// AllowAnonymous admits null sessions (needed by some clients to list
 	// shares). Off by default.
 	AllowAnonymous bool

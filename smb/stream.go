@@ -36,6 +36,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	defer func() {
 		for _, c := range announce {
 			if c.action == notifyActionAdded {
+				sh.breakParentLeases(parentOwner(lr), name) // dirlease.go
 				sh.notifyChanges(notifyChangeFileName, c)
 			} else {
 				sh.noteStreamAdded(name, stream)
@@ -134,7 +135,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		session: req.Session, tree: req.Tree, share: sh, node: node,
 		name: name, stream: stream, file: file,
 		access: access, shareAccess: r.ShareAccess, createOptions: r.CreateOptions,
-		deleteOnClose: deleteOnClose,
+		deleteOnClose: deleteOnClose, dirOwner: parentOwner(lr),
 	}
 	var ctxs []smb2.CreateContext
 	if lr != nil {

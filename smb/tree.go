@@ -14,8 +14,9 @@ type shareState struct {
 	cfg             *Share
 	ipc             bool
 	caseInsensitive bool
-	sparseMarked    atomic.Bool // FSCTL_SET_SPARSE was used on the share (sparse.go)
-	watch           watchers    // directory opens awaiting changes (notify_changes.go)
+	sparseMarked    atomic.Bool  // FSCTL_SET_SPARSE was used on the share (sparse.go)
+	watch           watchers     // directory opens awaiting changes (notify_changes.go)
+	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
 
 	mu      sync.Mutex
 	files   map[string]*fileNode   // by foldKey of the backend name

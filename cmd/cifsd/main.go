@@ -60,6 +60,7 @@ func run() error {
 	signing := flag.String("signing", "required", "signing policy: required or enabled")
 	encrypt := flag.String("encrypt", "desired", "encryption policy: desired, required or off")
 	multichannel := flag.Bool("multichannel", true, "let SMB 3.x clients bind more connections to a session")
+	dirLeases := flag.Bool("dir-leases", true, "grant SMB 3.x clients leases on directories (they cache listings)")
 	keyLog := flag.String("keylog", "", "append session keys to FILE for Wireshark (debugging only)")
 	name := flag.String("name", "CIFSD", "NetBIOS server name")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
@@ -143,6 +144,7 @@ func run() error {
 	mech.AllowAnonymous = *anonymous
 	srv.AllowAnonymous = *anonymous
 	srv.DisableMultiChannel = !*multichannel
+	srv.DisableDirectoryLeasing = !*dirLeases
 	mech.ServerName = *name
 	mechs := []auth.Mechanism{mech}
 	if *keytabFile != "" {
