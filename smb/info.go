@@ -381,7 +381,14 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 	case fscc.FileValidDataLengthInformation, fscc.FileShortNameInformation:
 		return smb2.StatusSuccess
 	case fscc.FileLinkInformation:
-		return smb2.StatusNotSupported
+		li, err := fscc.DecodeRenameInformation(b) // the same layout (MS-FSCC 2.4.27.2)
+		if err != nil {
+			return smb2.StatusInfoLengthMismatch
+		}
+		if li.RootDirectory != 0 {
+			return smb2.StatusInvalidParameter
+		}
+		return o.link(ctx, li.FileName, li.ReplaceIfExists) // link.go
 	}
 	return smb2.StatusInvalidInfoClass
 }

@@ -193,7 +193,7 @@ func (m *Mem) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, pathErr("stat", name, err)
 	}
-	return n.info(), nil
+	return n.infoAs(path.Base(name)), nil
 }
 
 // ReadDir lists a directory.
@@ -208,8 +208,8 @@ func (m *Mem) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 		return nil, pathErr("readdir", name, ErrNotDir)
 	}
 	out := make([]fs.FileInfo, 0, len(n.children))
-	for _, c := range n.children {
-		out = append(out, c.info())
+	for name, c := range n.children {
+		out = append(out, c.infoAs(name)) // a file with hard links has several names
 	}
 	return out, nil
 }
@@ -248,7 +248,37 @@ func (m *Mem) Remove(ctx context.Context, name string) error {
 	delete(p.children, base)
 	p.touch()
 	n.mu.Lock()
-	n.nlinks = 0
+	if n.nlinks > 0 {
+		n.nlinks--
+	}
+	n.ctime = time.Now()
+	n.mu.Unlock()
+	return nil
+}
+
+// Link gives the file oldname the further name newname (a hard link).
+func (m *Mem) Link(ctx context.Context, oldname, newname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.lookup(oldname)
+	if err != nil {
+		return pathErr("link", newname, err)
+	}
+	if n.dir {
+		return pathErr("link", newname, fs.ErrPermission)
+	}
+	p, base, err := m.parent(newname)
+	if err != nil {
+		return pathErr("link", newname, err)
+	}
+	if p.children[base] != nil {
+		return pathErr("link", newname, fs.ErrExist)
+	}
+	p.children[base] = n
+	p.touch()
+	n.mu.Lock()
+	n.nlinks++
+	n.ctime = time.Now()
 	n.mu.Unlock()
 	return nil
 }
@@ -273,7 +303,11 @@ func (m *Mem) Rename(ctx context.Context, oldname, newname string) error {
 	if n.dir && (newname == oldname || strings.HasPrefix(newname+"/", oldname+"/")) && newname != oldname {
 		return pathErr("rename", newname, fs.ErrInvalid) // into itself
 	}
-	if old := np.children[nb]; old != nil && old != n {
+	old := np.children[nb]
+	if old == n && (op != np || ob != nb) {
+		return nil // two names of one file: nothing to do, as POSIX rename(2)
+	}
+	if old != nil && old != n {
 		if old.dir != n.dir {
 			if old.dir {
 				return pathErr("rename", newname, ErrIsDir)
@@ -283,6 +317,11 @@ func (m *Mem) Rename(ctx context.Context, oldname, newname string) error {
 		if old.dir && len(old.children) > 0 {
 			return pathErr("rename", newname, ErrNotEmpty)
 		}
+	}
+	if old != nil && old != n {
+		old.mu.Lock()
+		old.nlinks-- // replaced: one name fewer
+		old.mu.Unlock()
 	}
 	delete(op.children, ob)
 	n.name = nb
@@ -325,14 +364,17 @@ func (m *Mem) StatFS(ctx context.Context) (FSStat, error) {
 	return FSStat{TotalBytes: total, FreeBytes: total - min(used, total), BlockSize: memPage}, nil
 }
 
-func (n *memNode) info() *memInfo {
+func (n *memNode) info() *memInfo { return n.infoAs(n.name) }
+
+// infoAs describes n under one of its names.
+func (n *memNode) infoAs(name string) *memInfo {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	mode := n.mode
 	if n.dir {
 		mode |= fs.ModeDir
 	}
-	return &memInfo{name: n.name, size: n.size, mode: mode, id: n.id, birth: n.birth,
+	return &memInfo{name: name, size: n.size, mode: mode, id: n.id, birth: n.birth,
 		atime: n.atime, mtime: n.mtime, ctime: n.ctime, links: n.nlinks,
 		attrs: n.attrs, hasAttr: n.hasAttr}
 }

@@ -63,15 +63,18 @@ roundtrip() {
 		fail "$label ls: $(grep -m1 NT_STATUS_ "$work/out" || tail -n1 "$work/out")"
 	fi
 	check "$label rename big.bin -> renamed.bin" "$@" -D "$d" -c "rename big.bin renamed.bin" || true
-	if check "$label get both files" "$@" -D "$d" \
-		-c "get renamed.bin $work/big.got; get small.txt $work/small.got"; then
-		if cmp -s "$work/big" "$work/big.got" && cmp -s "$work/small" "$work/small.got"; then
+	check "$label hardlink small.txt -> linked.txt" "$@" -D "$d" -c "hardlink small.txt linked.txt" || true
+	rm -f "$work/linked.got"
+	if check "$label get the files" "$@" -D "$d" \
+		-c "get renamed.bin $work/big.got; get small.txt $work/small.got; get linked.txt $work/linked.got"; then
+		if cmp -s "$work/big" "$work/big.got" && cmp -s "$work/small" "$work/small.got" &&
+			cmp -s "$work/small" "$work/linked.got"; then
 			ok "$label bytes read back equal bytes written"
 		else
 			fail "$label bytes read back differ from bytes written"
 		fi
 	fi
-	check "$label del both files" "$@" -D "$d" -c "del renamed.bin; del small.txt" || true
+	check "$label del the files" "$@" -D "$d" -c "del renamed.bin; del small.txt; del linked.txt" || true
 	check "$label rmdir $d" "$@" -c "rmdir $d" || true
 	if smbc "$work/out" "$@" -c "ls"; then
 		if grep -q " $d " "$work/out"; then
