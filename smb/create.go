@@ -135,6 +135,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	var created, overwritten bool
 	defer func() {
 		if created {
+			sh.nameAdded(name) // shortname.go
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
 		} else if overwritten { // MS-FSA 2.1.5.1.2.1
 			sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{name, notifyActionModified})

@@ -201,12 +201,15 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 	case fscc.FileNormalizedNameInformation:
 		m.Name = m.Name[1:] // relative to the share root, without the leading backslash
 	case fscc.FileAlternateNameInformation:
-		_, base := splitParent(o.name)
+		dir, base := splitParent(o.name)
 		if o.name == "." {
 			return nil, smb2.StatusObjectNameNotFound
 		}
-		short, _ := fscc.ShortName(base)
-		m.Name = short
+		// A valid 8.3 name is its own (shortname.go).
+		m.Name = o.share.shortName(ctx, dir, base)
+		if m.Name == "" {
+			return nil, smb2.StatusObjectNameNotFound
+		}
 		class = fscc.FileNameInformation // same layout (MS-FSCC 2.4.5)
 	}
 	if class == fscc.FileStreamInformation {

@@ -254,6 +254,7 @@ func (o *Open) releaseLocked() func() error {
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err
 			}
+			sh.nameRemoved(name, isDir) // shortname.go
 			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil

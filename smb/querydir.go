@@ -66,6 +66,19 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		d.next = sort.Search(len(list), func(i int) bool { return dirKeyLess(d.last, list[i].Name()) })
 	}
 
+	// Short names, where the class shows them or the pattern may name one
+	// (MS-FSA 2.1.5.6.3 matches a file's short name too).
+	var shorts map[string]string
+	both := r.FileInformationClass == fscc.FileBothDirectoryInformation ||
+		r.FileInformationClass == fscc.FileIdBothDirectoryInformation
+	if both || d.pattern != "*" && d.pattern != "*.*" {
+		names := make([]string, len(list))
+		for i, fi := range list {
+			names[i] = fi.Name()
+		}
+		shorts = o.share.shortNamesOf(o.name, names, first) // shortname.go
+	}
+
 	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
 	if err != nil {
 		return statusResponse(smb2.StatusInvalidInfoClass)
@@ -74,7 +87,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	added := 0
 	full := false
 	add := func(name string, fi fs.FileInfo) bool {
-		e := dirEntry(name, fi)
+		e := dirEntry(name, fi, shorts[name])
 		if !fi.IsDir() && name != "." && name != ".." {
 			if sp := o.share.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
 				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
@@ -111,7 +124,8 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	}
 	for !full && d.next < len(d.entries) && (!single || added == 0) {
 		fi := d.entries[d.next]
-		if !fscc.MatchPattern(d.pattern, fi.Name()) {
+		if short := shorts[fi.Name()]; !fscc.MatchPattern(d.pattern, fi.Name()) &&
+			(short == "" || !fscc.MatchPattern(d.pattern, short)) {
 			d.next++
 			continue
 		}
@@ -138,8 +152,9 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	return ok(&smb2.QueryDirectoryResponse{Buffer: w.Bytes()})
 }
 
-// dirEntry describes fi under name for QUERY_DIRECTORY.
-func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
+// dirEntry describes fi under name, whose short name is short ("" when
+// the name is its own), for QUERY_DIRECTORY.
+func dirEntry(name string, fi fs.FileInfo, short string) fscc.DirEntry {
 	m := metaOf(fi)
 	if name == "." || name == ".." {
 		m.attrs &^= fscc.FileAttributeHidden
@@ -156,9 +171,7 @@ func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
 		FileID:         m.id,
 	}
 	if name != "." && name != ".." {
-		if short, needed := fscc.ShortName(name); needed {
-			e.ShortName = short
-		}
+		e.ShortName = short
 	}
 	return e
 }

@@ -16,6 +16,7 @@ type shareState struct {
 	caseInsensitive bool
 	sparseMarked    atomic.Bool // FSCTL_SET_SPARSE was used on the share (sparse.go)
 	watch           watchers    // directory opens awaiting changes (notify_changes.go)
+	shorts          shortNames  // 8.3 names given, per directory (shortname.go)
 
 	mu      sync.Mutex
 	files   map[string]*fileNode   // by foldKey of the backend name
