@@ -164,7 +164,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	isDir := o.isDir
 	notify = func() {
 		defer sh.noteRenamed(dst, isDir) // notify_modify.go
-		sh.nameRemoved(src, isDir) // shortname.go
+		sh.nameRemoved(src, isDir)       // shortname.go
 		sh.nameAdded(dst)
 		srcDir, _ := splitParent(src)
 		dstDir, _ := splitParent(dst)
