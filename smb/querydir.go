@@ -9,6 +9,7 @@ import (
 
 	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // queryDirectory enumerates a directory (MS-SMB2 3.3.5.18). The listing is
@@ -86,8 +87,28 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	single := r.Flags&smb2.QueryDirReturnSingleEntry != 0
 	added := 0
 	full := false
+	eaer, _ := o.share.cfg.FS.(vfs.EAer)
+	withEA := eaer != nil && r.FileInformationClass != fscc.FileDirectoryInformation &&
+		r.FileInformationClass != fscc.FileNamesInformation
 	add := func(name string, fi fs.FileInfo) bool {
 		e := dirEntry(name, fi, shorts[name])
+		if withEA {
+			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
+			p := o.name
+			if name != "." {
+				p = path.Join(o.name, name)
+			}
+			if name == ".." {
+				p, _ = splitParent(o.name)
+			}
+			if list, err := eaer.EAs(ctx, p); err == nil && len(list) > 0 {
+				eas := make([]fscc.EA, len(list))
+				for i, ea := range list {
+					eas[i] = fscc.EA{Name: ea.Name, Value: ea.Value}
+				}
+				e.EaSize = fscc.EaSize(eas)
+			}
+		}
 		if !fi.IsDir() && name != "." && name != ".." {
 			if sp := o.share.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
 				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
