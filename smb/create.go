@@ -357,6 +357,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
+	if !o.isDir {
+		m.alloc = node.allocCreate(&r, action, m.size) // alloc.go
+	}
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)

@@ -125,6 +125,9 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
+	if o.node != nil && o.node.alloc > m.alloc && !m.isDir {
+		m.alloc = o.node.alloc // alloc.go
+	}
 	o.share.mu.Unlock()
 	if deletePending && m.links > 0 {
 		// The link being deleted no longer counts (MS-FSA 2.1.5.12.27:
@@ -319,11 +322,13 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return statusOf(err)
 			}
 			if n >= fi.Size() {
+				o.setAlloc(n) // alloc.go
 				// Still a change of the file: level II goes (MS-FSA
 				// 2.1.5.15.1, smbtorture smb2.oplock.batch12).
 				o.breakReadCaching()
 				return smb2.StatusSuccess
 			}
+			o.setAlloc(0)
 		}
 		st := o.truncate(n)
 		if st == smb2.StatusSuccess {

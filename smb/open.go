@@ -22,6 +22,10 @@ type fileNode struct {
 	deletePending bool
 	locks         []byteLock
 	lockWait      chan struct{} // closed when locks are released
+	// alloc is the allocation a client asked for beyond the data
+	// (FileAllocationInformation, the AlSi create context), in bytes,
+	// a multiple of allocUnit; it lasts while the file has opens (alloc.go).
+	alloc int64
 }
 
 // Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).

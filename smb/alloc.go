@@ -1,0 +1,54 @@
+package smb
+
+import (
+	"encoding/binary"
+
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// Allocation size. The backends know no allocation but the data's, so the
+// allocation a client asks for beyond the end of file (MS-FSA 2.1.5.15.1
+// FileAllocationInformation; the AlSi create context, MS-SMB2 2.2.13.2.6)
+// is kept on the file's node and reported by every query (rounded up to
+// allocUnit) while the file has opens. Allocation below the end of file
+// truncates (info.go).
+
+// maxAlloc bounds the allocation remembered (it is only reported).
+const maxAlloc = 1 << 62
+
+func roundAlloc(n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	if n > maxAlloc {
+		n = maxAlloc
+	}
+	return (n + allocUnit - 1) / allocUnit * allocUnit
+}
+
+// setAlloc records n bytes as the file's allocation (0: the data's own).
+func (o *Open) setAlloc(n int64) {
+	if o.node == nil {
+		return
+	}
+	o.share.mu.Lock()
+	o.node.alloc = roundAlloc(n)
+	o.share.mu.Unlock()
+}
+
+// allocCreate applies an AlSi context of a CREATE that created, overwrote
+// or superseded the file, and returns the allocation to report for a file
+// of size bytes. Called under the share lock.
+func (n *fileNode) allocCreate(r *smb2.CreateRequest, action uint32, size int64) int64 {
+	if action != fileOpened {
+		n.alloc = 0
+		for _, cc := range r.CreateContexts {
+			if cc.Name == smb2.CreateAllocationSize && len(cc.Data) >= 8 {
+				if v := binary.LittleEndian.Uint64(cc.Data); v <= maxAlloc {
+					n.alloc = roundAlloc(int64(v))
+				}
+			}
+		}
+	}
+	return max(roundAlloc(size), n.alloc)
+}
