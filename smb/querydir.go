@@ -69,7 +69,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 
 	// Short names, where the class shows them or the pattern may name one
 	// (MS-FSA 2.1.5.6.3 matches a file's short name too).
-	var shorts map[string]string
+	shortOf := func(string) string { return "" }
 	both := r.FileInformationClass == fscc.FileBothDirectoryInformation ||
 		r.FileInformationClass == fscc.FileIdBothDirectoryInformation
 	if both || d.pattern != "*" && d.pattern != "*.*" {
@@ -77,7 +77,8 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		for i, fi := range list {
 			names[i] = fi.Name()
 		}
-		shorts = o.share.shortNamesOf(o.name, names, first) // shortname.go
+		tab := o.share.shortTable(o.name, names, first) // shortname.go
+		shortOf = func(name string) string { return o.share.listedShort(tab, o.name, name) }
 	}
 
 	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
@@ -91,7 +92,11 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	withEA := eaer != nil && r.FileInformationClass != fscc.FileDirectoryInformation &&
 		r.FileInformationClass != fscc.FileNamesInformation
 	add := func(name string, fi fs.FileInfo) bool {
-		e := dirEntry(name, fi, shorts[name])
+		short := ""
+		if both {
+			short = shortOf(name)
+		}
+		e := dirEntry(name, fi, short)
 		if withEA {
 			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
 			p := o.name
@@ -145,8 +150,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	}
 	for !full && d.next < len(d.entries) && (!single || added == 0) {
 		fi := d.entries[d.next]
-		if short := shorts[fi.Name()]; !fscc.MatchPattern(d.pattern, fi.Name()) &&
-			(short == "" || !fscc.MatchPattern(d.pattern, short)) {
+		if !fscc.MatchPattern(d.pattern, fi.Name()) && !matchShort(d.pattern, shortOf(fi.Name())) {
 			d.next++
 			continue
 		}
@@ -195,6 +199,12 @@ func dirEntry(name string, fi fs.FileInfo, short string) fscc.DirEntry {
 		e.ShortName = short
 	}
 	return e
+}
+
+// matchShort reports whether a file's short name (none: "") matches
+// pattern: a search matches short names too (MS-FSA 2.1.5.6.3).
+func matchShort(pattern, short string) bool {
+	return short != "" && fscc.MatchPattern(pattern, short)
 }
 
 // dirKeyLess orders names as an NTFS index does: by upper-cased name.

@@ -240,31 +240,34 @@ func (sh *shareState) shortName(ctx context.Context, dir, base string) string {
 	return short
 }
 
-// shortNamesOf returns the short names of a listing of dir (sorted by
-// dirKeyLess): "" for a name that is its own. With sync the table is
-// brought in line with the listing first (the start of an enumeration).
-func (sh *shareState) shortNamesOf(dir string, names []string, sync bool) map[string]string {
+// shortTable returns dir's table for a listing of it (names), building it
+// when there is none; with sync (the start of an enumeration) a table that
+// exists is brought in line with the listing first.
+func (sh *shareState) shortTable(dir string, names []string, sync bool) *dirShorts {
 	s := &sh.shorts
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.dirLocked(dir, names, sync)
-	out := make(map[string]string, len(names))
-	added := 0
-	for _, n := range names {
-		if fscc.Is83(n) {
-			continue
-		}
-		short, ok := d.byLong[foldKey(n)]
-		if !ok {
-			if short = d.assign(n, ""); short != "" {
-				added++
-			}
-		}
-		out[n] = short
+	return s.dirLocked(dir, names, sync)
+}
+
+// listedShort returns the short name of name, an entry of the directory
+// whose table d is: "" for a name that is its own.
+func (sh *shareState) listedShort(d *dirShorts, dir, name string) string {
+	if fscc.Is83(name) || name == "." || name == ".." {
+		return ""
 	}
-	s.total += added
-	s.evictLocked(foldKey(dir))
-	return out
+	s := &sh.shorts
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if short, ok := d.byLong[foldKey(name)]; ok {
+		return short
+	}
+	short := d.assign(name, "")
+	if short != "" {
+		s.total++
+		s.evictLocked(foldKey(dir))
+	}
+	return short
 }
 
 // longName returns the name of the file of dir whose short name is short,
