@@ -372,9 +372,17 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		if err != nil {
 			return smb2.StatusInfoLengthMismatch
 		}
+		// MS-FSA (FileModeInformation): only WRITE_THROUGH, SEQUENTIAL_ONLY,
+		// NO_INTERMEDIATE_BUFFERING and the SYNCHRONOUS_IO ones may be
+		// named, and the last three only when the open has them already
+		// (a CREATE over SMB2 never gives them).
+		const settable = 0x02 | 0x04
 		o.mu.Lock()
-		o.mode = m & 0x0000103E // the settable FILE_* mode bits (MS-FSCC 2.4.31)
-		o.mu.Unlock()
+		defer o.mu.Unlock()
+		if m&^0x3E != 0 || m&0x38&^o.mode != 0 {
+			return smb2.StatusInvalidParameter
+		}
+		o.mode = o.mode&^settable | m&settable
 		return smb2.StatusSuccess
 	case fscc.FileFullEaInformation:
 		if o.access&smb2.FileWriteEA == 0 || o.tree.readOnly {
