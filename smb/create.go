@@ -44,8 +44,8 @@ const invalidCreateAttributes = 0xFFFF8048
 
 // reservedAccess are the access bits that name no right of a file or
 // directory (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1.1): specific bits 9-15, bits
-// 20-23 and 26-27.
-const reservedAccess = 0x0CF0FE00
+// 21-23 (above SYNCHRONIZE) and 26-27.
+const reservedAccess = 0x0CE0FE00
 
 // accessModifying are the rights that change a file or its metadata.
 const accessModifying = smb2.FileWriteData | smb2.FileAppendData | smb2.FileWriteEA |
