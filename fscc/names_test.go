@@ -38,16 +38,55 @@ func TestMatchPattern(t *testing.T) {
 	}
 }
 
-func TestShortName(t *testing.T) {
-	if s, needed := ShortName("README.TXT"); needed || s != "README.TXT" {
-		t.Errorf("valid 8.3: %q %v", s, needed)
+func TestIs83(t *testing.T) {
+	for name, want := range map[string]bool{
+		"README.TXT": true, "readme.txt": true, "kfxN": true, "A~1": true, "$X-Y.Z": true,
+		"a long name": false, "toolongname": false, "a.b.c": false, "a.text": false,
+		".": false, "..": false, ".x": false, "x.": false, "a+b": false, "é": false,
+	} {
+		if got := Is83(name); got != want {
+			t.Errorf("Is83(%q) = %v, want %v", name, got, want)
+		}
 	}
-	s1, needed := ShortName("a long file name.text")
-	if !needed || len(s1) > 12 || !strings.Contains(s1, "~") || !strings.HasSuffix(s1, ".TEX") {
-		t.Errorf("short name %q", s1)
+}
+
+func TestShortCandidate(t *testing.T) {
+	for _, c := range []struct {
+		long    string
+		attempt int
+		want    string
+	}{
+		{"a long file name.text", 0, "ALONGF~1.TEX"},
+		{"a long file name.text", 3, "ALONGF~4.TEX"},
+		{"Program Files", 0, "PROGRA~1"},
+		{".bashrc", 0, "BASHRC~1"},
+		{"a.b.c.txt", 1, "ABC~2.TXT"},
+		{"x+y,z.html", 0, "X_Y_Z~1.HTM"},
+	} {
+		if got := ShortCandidate(c.long, c.attempt); got != c.want {
+			t.Errorf("ShortCandidate(%q, %d) = %q, want %q", c.long, c.attempt, got, c.want)
+		}
 	}
-	if s2, _ := ShortName("a long file name.text"); s2 != s1 {
-		t.Errorf("not stable: %q %q", s1, s2)
+	// Past the fourth, two characters and a hash; every candidate is a
+	// valid 8.3 name, and the attempts differ.
+	seen := map[string]bool{}
+	for i := 0; i < ShortAttempts; i++ {
+		s := ShortCandidate("a long file name.text", i)
+		if !Is83(s) || seen[s] {
+			t.Fatalf("attempt %d: %q", i, s)
+		}
+		seen[s] = true
+		if i >= 4 && !strings.HasPrefix(s, "AL") {
+			t.Fatalf("attempt %d: %q", i, s)
+		}
+	}
+	if ShortCandidate("x y", ShortAttempts) != "" {
+		t.Error("candidate past the last attempt")
+	}
+	for _, long := range []string{"   .txt", "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"} {
+		if s := ShortCandidate(long, 0); !Is83(s) {
+			t.Errorf("ShortCandidate(%q) = %q", long, s)
+		}
 	}
 }
 

@@ -6,56 +6,60 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// The allocation size a CREATE asks for (SMB2_CREATE_ALLOCATION_SIZE, MS-SMB2
-// 2.2.13.2.6, 3.3.5.9.3; MS-FSA 2.1.5.1.1: a new or replaced file is
-// allocated that much). Backends have no allocation of their own to keep,
-// so the file's node keeps it while the file has opens, durable ones
-// included; a file reports the larger of it and its size rounded up to the
-// allocation unit (smbtorture smb2.durable-open.alloc-size). A truncation
-// gives it up.
+// Allocation size. The backends know no allocation but the data's, so the
+// allocation a client asks for beyond the end of file (MS-FSA 2.1.5.15.1
+// FileAllocationInformation; the AlSi create context, MS-SMB2 2.2.13.2.6)
+// is kept on the file's node and reported by every query (rounded up to
+// allocUnit) while the file has opens. Allocation below the end of file
+// truncates (info.go).
 
-// maxAlloc bounds a requested allocation (it is only reported).
+// maxAlloc bounds the allocation remembered (it is only reported).
 const maxAlloc = 1 << 62
 
-// requestedAlloc is the allocation size create context of r, 0 if none.
-func requestedAlloc(r *smb2.CreateRequest) int64 {
-	for _, cc := range r.CreateContexts {
-		if cc.Name == smb2.CreateAllocationSize && len(cc.Data) >= 8 {
-			v := binary.LittleEndian.Uint64(cc.Data)
-			if v > maxAlloc {
-				v = maxAlloc
-			}
-			return int64(v)
-		}
+func roundAlloc(n int64) int64 {
+	if n <= 0 {
+		return 0
 	}
-	return 0
+	if n > maxAlloc {
+		n = maxAlloc
+	}
+	return (n + allocUnit - 1) / allocUnit * allocUnit
 }
 
-// applyAlloc raises m's allocation to what the file's CREATE asked for.
-// The caller holds sh.mu.
-func (n *fileNode) applyAlloc(m *meta) {
-	if n == nil || m.isDir || n.stream != "" || n.alloc <= m.alloc {
-		return
-	}
-	m.alloc = (n.alloc + allocUnit - 1) / allocUnit * allocUnit
-}
-
-// applyAlloc is fileNode.applyAlloc for o's file; the caller holds no locks.
-func (o *Open) applyAlloc(m *meta) {
-	if o.node == nil || o.share == nil {
-		return
-	}
-	o.share.mu.Lock()
-	o.node.applyAlloc(m)
-	o.share.mu.Unlock()
-}
-
-// dropAlloc gives up a requested allocation after a truncation.
-func (o *Open) dropAlloc() {
+// setAlloc records n bytes as the file's allocation (0: the data's own).
+func (o *Open) setAlloc(n int64) {
 	if o.node == nil {
 		return
 	}
 	o.share.mu.Lock()
-	o.node.alloc = 0
+	o.node.alloc = roundAlloc(n)
+	o.share.mu.Unlock()
+}
+
+// allocCreate applies an AlSi context of a CREATE that created, overwrote
+// or superseded the file, and returns the allocation to report for a file
+// of size bytes. Called under the share lock.
+func (n *fileNode) allocCreate(r *smb2.CreateRequest, action uint32, size int64) int64 {
+	if action != fileOpened {
+		n.alloc = 0
+		for _, cc := range r.CreateContexts {
+			if cc.Name == smb2.CreateAllocationSize && len(cc.Data) >= 8 {
+				if v := binary.LittleEndian.Uint64(cc.Data); v <= maxAlloc {
+					n.alloc = roundAlloc(int64(v))
+				}
+			}
+		}
+	}
+	return max(roundAlloc(size), n.alloc)
+}
+
+// applyAlloc raises m's allocation to the one remembered for o's file, for
+// the answers that do not come from a query (a durable reconnect, CLOSE).
+func (o *Open) applyAlloc(m *meta) {
+	if o.node == nil || m.isDir {
+		return
+	}
+	o.share.mu.Lock()
+	m.alloc = max(m.alloc, o.node.alloc)
 	o.share.mu.Unlock()
 }

@@ -37,6 +37,16 @@ func mapGeneric(a uint32) uint32 {
 	return a &^ (smb2.GenericAll | smb2.GenericRead | smb2.GenericWrite | smb2.GenericExecute)
 }
 
+// invalidCreateAttributes are the FILE_ATTRIBUTE_* bits a CREATE may not
+// name (MS-FSCC 2.6): VOLUME (0x8), DEVICE (0x40), INTEGRITY_STREAM (0x8000)
+// and all above.
+const invalidCreateAttributes = 0xFFFF8048
+
+// reservedAccess are the access bits that name no right of a file or
+// directory (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1.1): specific bits 9-15, bits
+// 21-23 (above SYNCHRONIZE) and 26-27.
+const reservedAccess = 0x0CE0FE00
+
 // accessModifying are the rights that change a file or its metadata.
 const accessModifying = smb2.FileWriteData | smb2.FileAppendData | smb2.FileWriteEA |
 	smb2.FileWriteAttributes | smb2.Delete | smb2.WriteDAC | smb2.WriteOwner | smb2.FileDeleteChild
@@ -65,6 +75,13 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if r.CreateOptions&smb2.FileDirectoryFile != 0 && r.CreateOptions&smb2.FileNonDirectoryFile != 0 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	if r.CreateOptions&smb2.CreateOptionsReserved != 0 {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	if r.CreateOptions&(smb2.FileCreateTreeConnection|smb2.FileOpenByFileID|smb2.FileReserveOpfilter) != 0 {
+		// MS-SMB2 3.3.5.9: not over SMB2 (Windows answers NOT_SUPPORTED).
+		return statusResponse(smb2.StatusNotSupported)
+	}
 	if req.Tree.share.ipc {
 		return s.createPipe(ctx, req, &r)
 	}
@@ -77,7 +94,18 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
 	}
+	for _, cc := range r.CreateContexts {
+		if cc.Name == smb2.CreateTimewarpToken {
+			// A previous version (MS-SMB2 3.3.5.9.4): cifsd keeps none,
+			// so there is no file of that time.
+			return statusResponse(smb2.StatusObjectNameNotFound)
+		}
+	}
 
+	if r.DesiredAccess&reservedAccess != 0 {
+		// Rights no file has (Windows: ACCESS_DENIED).
+		return statusResponse(smb2.StatusAccessDenied)
+	}
 	access := r.DesiredAccess
 	if access&smb2.MaximumAllowed != 0 {
 		access |= accessFull
@@ -109,6 +137,12 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	if r.FileAttributes&invalidCreateAttributes != 0 {
+		// VOLUME, DEVICE, INTEGRITY_STREAM and the bits above 0x8000
+		// cannot be asked for (Windows: INVALID_PARAMETER, whatever the
+		// disposition, after the access check).
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
 	if stream != "" {
 		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
 	}
@@ -137,6 +171,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	defer func() {
 		sendDirBreaks() // dirlease.go
 		if created {
+			sh.nameAdded(name) // shortname.go
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
 		} else if overwritten { // MS-FSA 2.1.5.1.2.1
 			sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{name, notifyActionModified})
@@ -329,9 +364,6 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if node == nil {
 		node = sh.nodeLocked(name)
 	}
-	if action != fileOpened && !fi.IsDir() {
-		node.alloc = requestedAlloc(&r) // alloc.go
-	}
 	o := &Open{
 		session:       req.Session,
 		tree:          req.Tree,
@@ -361,7 +393,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
-	node.applyAlloc(&m)
+	if !o.isDir {
+		m.alloc = node.allocCreate(&r, action, m.size) // alloc.go
+	}
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)

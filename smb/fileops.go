@@ -165,6 +165,8 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	notify = func() {
 		sh.breakParentLeases(o.dirOwner, src, dst) // dirlease.go
 		defer sh.noteRenamed(dst, isDir)           // notify_modify.go
+		sh.nameRemoved(src, isDir)                 // shortname.go
+		sh.nameAdded(dst)
 		srcDir, _ := splitParent(src)
 		dstDir, _ := splitParent(dst)
 		if strings.EqualFold(srcDir, dstDir) {
@@ -209,6 +211,6 @@ func (o *Open) truncate(size int64) smb2.Status {
 	if err := o.file.Truncate(size); err != nil {
 		return statusOf(err)
 	}
-	o.dropAlloc() // alloc.go
+	o.setAlloc(0) // a truncation gives up a requested allocation (alloc.go)
 	return smb2.StatusSuccess
 }

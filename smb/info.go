@@ -104,7 +104,6 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
-	o.applyAlloc(&m) // alloc.go
 	if o.stream != "" {
 		// A named stream shares its file's times, attributes and file id
 		// (MS-FSA 2.1.5.12: they are Open.File's); sizes are the stream's.
@@ -126,6 +125,9 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
+	if o.node != nil && o.node.alloc > m.alloc && !m.isDir {
+		m.alloc = o.node.alloc // alloc.go
+	}
 	o.share.mu.Unlock()
 	if deletePending && m.links > 0 {
 		// The link being deleted no longer counts (MS-FSA 2.1.5.12.27:
@@ -202,12 +204,15 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 	case fscc.FileNormalizedNameInformation:
 		m.Name = m.Name[1:] // relative to the share root, without the leading backslash
 	case fscc.FileAlternateNameInformation:
-		_, base := splitParent(o.name)
+		dir, base := splitParent(o.name)
 		if o.name == "." {
 			return nil, smb2.StatusObjectNameNotFound
 		}
-		short, _ := fscc.ShortName(base)
-		m.Name = short
+		// A valid 8.3 name is its own (shortname.go).
+		m.Name = o.share.shortName(ctx, dir, base)
+		if m.Name == "" {
+			return nil, smb2.StatusObjectNameNotFound
+		}
 		class = fscc.FileNameInformation // same layout (MS-FSCC 2.4.5)
 	}
 	if class == fscc.FileStreamInformation {
@@ -318,11 +323,13 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return statusOf(err)
 			}
 			if n >= fi.Size() {
+				o.setAlloc(n) // alloc.go
 				// Still a change of the file: level II goes (MS-FSA
 				// 2.1.5.15.1, smbtorture smb2.oplock.batch12).
 				o.breakReadCaching()
 				return smb2.StatusSuccess
 			}
+			o.setAlloc(0)
 		}
 		st := o.truncate(n)
 		if st == smb2.StatusSuccess {
@@ -366,9 +373,17 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		if err != nil {
 			return smb2.StatusInfoLengthMismatch
 		}
+		// MS-FSA (FileModeInformation): only WRITE_THROUGH, SEQUENTIAL_ONLY,
+		// NO_INTERMEDIATE_BUFFERING and the SYNCHRONOUS_IO ones may be
+		// named, and the last three only when the open has them already
+		// (a CREATE over SMB2 never gives them).
+		const settable = 0x02 | 0x04
 		o.mu.Lock()
-		o.mode = m & 0x0000103E // the settable FILE_* mode bits (MS-FSCC 2.4.31)
-		o.mu.Unlock()
+		defer o.mu.Unlock()
+		if m&^0x3E != 0 || m&0x38&^o.mode != 0 {
+			return smb2.StatusInvalidParameter
+		}
+		o.mode = o.mode&^settable | m&settable
 		return smb2.StatusSuccess
 	case fscc.FileFullEaInformation:
 		if o.access&smb2.FileWriteEA == 0 || o.tree.readOnly {

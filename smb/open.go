@@ -22,7 +22,10 @@ type fileNode struct {
 	deletePending bool
 	locks         []byteLock
 	lockWait      chan struct{} // closed when locks are released
-	alloc         int64         // allocation its CREATE asked for (alloc.go)
+	// alloc is the allocation a client asked for beyond the data
+	// (FileAllocationInformation, the AlSi create context), in bytes,
+	// a multiple of allocUnit; it lasts while the file has opens (alloc.go).
+	alloc int64
 }
 
 // Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).
@@ -269,6 +272,7 @@ func (o *Open) releaseLocked() func() error {
 				return err
 			}
 			sh.breakParentLeases(o.dirOwner, name) // dirlease.go
+			sh.nameRemoved(name, isDir) // shortname.go
 			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil

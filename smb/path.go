@@ -99,13 +99,23 @@ func (sh *shareState) resolve(ctx context.Context, p string) (string, fs.FileInf
 			cur = next
 			continue
 		}
-		if sh.caseInsensitive {
-			if last {
-				return next, nil, smb2.StatusSuccess
-			}
-			return "", nil, smb2.StatusObjectPathNotFound
+		var found string
+		if !sh.caseInsensitive {
+			found, fi = sh.lookupFold(ctx, cur, e)
 		}
-		found, fi := sh.lookupFold(ctx, cur, e)
+		if found == "" {
+			// An 8.3 name given to a file (shortname.go).
+			found, fi = sh.longName(ctx, cur, e)
+		}
+		if found == "" && last {
+			// A name deleted or renamed away moments ago whose short name
+			// this is: the new file takes the old long name (tunneling).
+			if long := sh.tunneled(cur, e); long != "" {
+				if _, err := fsys.Stat(ctx, path.Join(cur, long)); errors.Is(err, fs.ErrNotExist) {
+					next = path.Join(cur, long)
+				}
+			}
+		}
 		switch {
 		case found != "" && last:
 			return path.Join(cur, found), fi, smb2.StatusSuccess

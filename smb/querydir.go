@@ -9,6 +9,7 @@ import (
 
 	"github.com/cifsd/cifsd/fscc"
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // queryDirectory enumerates a directory (MS-SMB2 3.3.5.18). The listing is
@@ -66,6 +67,20 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		d.next = sort.Search(len(list), func(i int) bool { return dirKeyLess(d.last, list[i].Name()) })
 	}
 
+	// Short names, where the class shows them or the pattern may name one
+	// (MS-FSA 2.1.5.6.3 matches a file's short name too).
+	shortOf := func(string) string { return "" }
+	both := r.FileInformationClass == fscc.FileBothDirectoryInformation ||
+		r.FileInformationClass == fscc.FileIdBothDirectoryInformation
+	if both || d.pattern != "*" && d.pattern != "*.*" {
+		names := make([]string, len(list))
+		for i, fi := range list {
+			names[i] = fi.Name()
+		}
+		tab := o.share.shortTable(o.name, names, first) // shortname.go
+		shortOf = func(name string) string { return o.share.listedShort(tab, o.name, name) }
+	}
+
 	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
 	if err != nil {
 		return statusResponse(smb2.StatusInvalidInfoClass)
@@ -73,8 +88,32 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	single := r.Flags&smb2.QueryDirReturnSingleEntry != 0
 	added := 0
 	full := false
+	eaer, _ := o.share.cfg.FS.(vfs.EAer)
+	withEA := eaer != nil && r.FileInformationClass != fscc.FileDirectoryInformation &&
+		r.FileInformationClass != fscc.FileNamesInformation
 	add := func(name string, fi fs.FileInfo) bool {
-		e := dirEntry(name, fi)
+		short := ""
+		if both {
+			short = shortOf(name)
+		}
+		e := dirEntry(name, fi, short)
+		if withEA {
+			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
+			p := o.name
+			if name != "." {
+				p = path.Join(o.name, name)
+			}
+			if name == ".." {
+				p, _ = splitParent(o.name)
+			}
+			if list, err := eaer.EAs(ctx, p); err == nil && len(list) > 0 {
+				eas := make([]fscc.EA, len(list))
+				for i, ea := range list {
+					eas[i] = fscc.EA{Name: ea.Name, Value: ea.Value}
+				}
+				e.EaSize = fscc.EaSize(eas)
+			}
+		}
 		if !fi.IsDir() && name != "." && name != ".." {
 			if sp := o.share.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
 				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
@@ -111,7 +150,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	}
 	for !full && d.next < len(d.entries) && (!single || added == 0) {
 		fi := d.entries[d.next]
-		if !fscc.MatchPattern(d.pattern, fi.Name()) {
+		if !fscc.MatchPattern(d.pattern, fi.Name()) && !matchShort(d.pattern, shortOf(fi.Name())) {
 			d.next++
 			continue
 		}
@@ -138,8 +177,9 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	return ok(&smb2.QueryDirectoryResponse{Buffer: w.Bytes()})
 }
 
-// dirEntry describes fi under name for QUERY_DIRECTORY.
-func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
+// dirEntry describes fi under name, whose short name is short ("" when
+// the name is its own), for QUERY_DIRECTORY.
+func dirEntry(name string, fi fs.FileInfo, short string) fscc.DirEntry {
 	m := metaOf(fi)
 	if name == "." || name == ".." {
 		m.attrs &^= fscc.FileAttributeHidden
@@ -156,11 +196,15 @@ func dirEntry(name string, fi fs.FileInfo) fscc.DirEntry {
 		FileID:         m.id,
 	}
 	if name != "." && name != ".." {
-		if short, needed := fscc.ShortName(name); needed {
-			e.ShortName = short
-		}
+		e.ShortName = short
 	}
 	return e
+}
+
+// matchShort reports whether a file's short name (none: "") matches
+// pattern: a search matches short names too (MS-FSA 2.1.5.6.3).
+func matchShort(pattern, short string) bool {
+	return short != "" && fscc.MatchPattern(pattern, short)
 }
 
 // dirKeyLess orders names as an NTFS index does: by upper-cased name.

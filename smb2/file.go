@@ -52,12 +52,17 @@ const (
 	FileSequentialOnly          uint32 = 0x00000004
 	FileNoIntermediateBuffering uint32 = 0x00000008
 	FileNonDirectoryFile        uint32 = 0x00000040
+	FileCreateTreeConnection    uint32 = 0x00000080
 	FileNoEAKnowledge           uint32 = 0x00000200
 	FileRandomAccess            uint32 = 0x00000800
 	FileDeleteOnClose           uint32 = 0x00001000
 	FileOpenByFileID            uint32 = 0x00002000
 	FileOpenForBackupIntent     uint32 = 0x00004000
+	FileReserveOpfilter         uint32 = 0x00100000
 	FileOpenReparsePoint        uint32 = 0x00200000
+	// CreateOptionsReserved are the bits no option names: a request
+	// with one set is invalid.
+	CreateOptionsReserved uint32 = 0xFF000000
 )
 
 // Impersonation levels (MS-SMB2 2.2.13).
@@ -127,6 +132,11 @@ func decodeCreateContexts(msg []byte, off, n uint32) ([]CreateContext, error) {
 		}
 		if uint64(no)+uint64(nl) > uint64(end) || no < 16 {
 			return nil, malformed("create context name")
+		}
+		if nl < 4 {
+			// Every context name is at least 4 bytes (MS-SMB2 2.2.13.2);
+			// Windows refuses a shorter one.
+			return nil, malformed("create context name shorter than 4 bytes")
 		}
 		if dl > 0 && (uint64(do)+uint64(dl) > uint64(end) || do < 16) {
 			return nil, malformed("create context data")

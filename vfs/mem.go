@@ -509,7 +509,7 @@ func (f *memFile) Truncate(size int64) error {
 	if keep < len(n.pages) {
 		n.pages = n.pages[:keep]
 	}
-	if size < n.size && keep > 0 && n.pages[keep-1] != nil {
+	if size < n.size && keep > 0 && keep <= len(n.pages) && n.pages[keep-1] != nil {
 		// Zero the tail of the last page so a later extension reads zeros.
 		clear(n.pages[keep-1][size-int64(keep-1)*memPage:])
 	}

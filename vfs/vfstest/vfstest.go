@@ -17,6 +17,26 @@ import (
 
 // TestFS runs the suite against file systems made by newFS, one per subtest.
 func TestFS(t *testing.T, newFS func(t *testing.T) vfs.FS) {
+	t.Run("TruncateHole", func(t *testing.T) {
+		// A file grown by Truncate alone and then shrunk (no data ever
+		// written) reads as zeros.
+		fsys := newFS(t)
+		f, err := fsys.OpenFile(t.Context(), "h", vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := f.Truncate(37); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(7); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 8)
+		if n, _ := f.ReadAt(buf, 0); n != 7 || !bytes.Equal(buf[:7], make([]byte, 7)) {
+			t.Fatalf("read %d bytes %q", n, buf[:n])
+		}
+	})
 	t.Run("CreateReadWrite", func(t *testing.T) {
 		fsys := newFS(t)
 		ctx := t.Context()
