@@ -272,7 +272,7 @@ func (o *Open) releaseLocked() func() error {
 				return err
 			}
 			sh.breakParentLeases(o.dirOwner, name) // dirlease.go
-			sh.nameRemoved(name, isDir) // shortname.go
+			sh.nameRemoved(name, isDir)            // shortname.go
 			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil
