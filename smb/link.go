@@ -76,8 +76,10 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 		return statusOf(err)
 	}
 	if dstInfo != nil {
+		sh.nameRemoved(dst, false) // shortname.go
 		sh.notifyChanges(nameFilter(false), change{dst, notifyActionRemoved})
 	}
+	sh.nameAdded(dst)
 	sh.breakParentLeases(o.dirOwner, dst) // dirlease.go
 	sh.notifyChanges(nameFilter(false), change{dst, notifyActionAdded})
 	return smb2.StatusSuccess
