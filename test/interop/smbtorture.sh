@@ -162,9 +162,9 @@ run_group() {
 			if [ "$seen_tests" != "$last_tests" ]; then
 				last_tests=$seen_tests last_change=$SECONDS limit=$PER_TEST
 				# the running test, by its full name (the suite's prefix)
-				running=$(grep '^test: ' "$out" | tail -n1 | sed 's/^test: //')
+				running=$(sed -n 's/^test: //p' "$out" | tail -n1)
 				running=${pending[0]%.*}.$running
-				if [ "${slow_limit[$running]:-0}" -gt "$limit" ]; then
+				if [ "$seen_tests" -gt 0 ] && [ "${slow_limit[$running]:-0}" -gt "$limit" ]; then
 					limit=${slow_limit[$running]}
 				fi
 			elif [ $((SECONDS - last_change)) -ge "$limit" ]; then
