@@ -162,7 +162,7 @@ run_group() {
 			if [ "$seen_tests" != "$last_tests" ]; then
 				last_tests=$seen_tests last_change=$SECONDS limit=$PER_TEST
 				# the running test, by its full name (the suite's prefix)
-				running=$(sed -n 's/^test: //p' "$out" | tail -n1)
+				running=$(sed -n 's/^test: //p' "$out" 2>/dev/null | tail -n1 || true)
 				running=${pending[0]%.*}.$running
 				if [ "$seen_tests" -gt 0 ] && [ "${slow_limit[$running]:-0}" -gt "$limit" ]; then
 					limit=${slow_limit[$running]}
