@@ -53,6 +53,7 @@ const reconnectTeardownWait = 5 * time.Second
 // Open.ClientGuid). Under the share lock.
 type durableState struct {
 	v2           bool
+	resilient    bool // made so by FSCTL_LMR_REQUEST_RESILIENCY (resilient.go)
 	createGuid   [16]byte
 	clientGuid   [16]byte
 	owner        auth.Identity // Open.DurableOwner

@@ -59,6 +59,8 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusNotFound)
 	case smb2.FsctlQueryNetworkInterfaceInfo:
 		return s.networkInterfaceInfo(req, &r, reply) // netif.go
+	case smb2.FsctlLmrRequestResiliency:
+		return s.requestResiliency(req, &r, reply) // resilient.go
 	}
 	if req.Tree.share.ipc {
 		return statusResponse(smb2.StatusNotSupported)

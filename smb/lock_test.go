@@ -3,7 +3,10 @@ package smb
 import (
 	"testing"
 
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // lockReq sends one LOCK request with the given elements and returns its
@@ -97,6 +100,41 @@ func TestLockSequenceReplay(t *testing.T) {
 	} {
 		if got := w.lockReq(f, s.seq, s.el); got != s.want {
 			t.Errorf("step %d: %v, want %v", i, got, s.want)
+		}
+	}
+}
+
+// Over an SMB 3.x connection that offered multichannel, every open
+// verifies lock sequences (MS-SMB2 3.3.5.14), so a LOCK replayed on
+// another channel is not applied twice; without multichannel a plain open
+// does not, and the same request is a second lock.
+func TestLockSequenceMultichannel(t *testing.T) {
+	for _, multi := range []bool{true, false} {
+		srv := &Server{
+			Shares:              []Share{{Name: "s", FS: vfs.NewMem()}},
+			Auth:                auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+			DisableMultiChannel: !multi,
+		}
+		t.Cleanup(func() { srv.Close() })
+		w := connectNTLM(t, srv, "s")
+		f := w.open("f", smb2.GenericAll, 0)
+		lock := smb2.LockElement{Offset: 100, Length: 100, Flags: lkExcl}
+		seq := uint32(1<<4 | 1)
+		if st := w.lockReq(f, seq, lock); st != 0 {
+			t.Fatalf("multichannel %v: lock: %v", multi, st)
+		}
+		want := smb2.StatusLockNotGranted
+		if multi {
+			want = 0 // a replay: succeeds without effect
+		}
+		if st := w.lockReq(f, seq, lock); st != want {
+			t.Errorf("multichannel %v: same request again: %v, want %v", multi, st, want)
+		}
+		if multi {
+			// A new number in the bucket is a new request.
+			if st := w.lockReq(f, seq+1, lock); st != smb2.StatusLockNotGranted {
+				t.Errorf("new sequence number: %v, want LOCK_NOT_GRANTED", st)
+			}
 		}
 	}
 }

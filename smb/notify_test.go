@@ -84,3 +84,43 @@ func TestChangeNotifyReportsChanges(t *testing.T) {
 		t.Fatalf("buffered changes %q", got)
 	}
 }
+
+// A directory opened as "dir\sub\.." is dir itself (smb2.notify.tree opens
+// one so): a change in dir is reported to it. A ".." that climbs above the
+// share root is refused.
+func TestDotDotOpensParent(t *testing.T) {
+	w := dial(t, newTokenServer(t))
+	w.mustSetup("alice", 0)
+	if st := w.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	w.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	w.open(`dir\sub`, smb2.GenericAll, smb2.FileDirectoryFile)
+	d := w.open(`dir\sub\..`, smb2.GenericAll, smb2.FileDirectoryFile)
+	// Register the watch, then make a change in dir.
+	notifyMID := w.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
+	if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending || h.MessageID != notifyMID {
+		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
+	}
+	createMID := w.send(smb2.Create, createBody(`dir\new.txt`))
+	var got []string
+	for range 2 {
+		h, resp := w.recv()
+		if h.Status != 0 {
+			t.Fatalf("message %d: %v", h.MessageID, smb2.Status(h.Status))
+		}
+		if h.MessageID == notifyMID {
+			got = notifyNames(t, resp)
+		} else if h.MessageID != createMID {
+			t.Fatalf("unexpected message %d", h.MessageID)
+		}
+	}
+	if strings.Join(got, ",") != "1:new.txt" {
+		t.Fatalf("notified %q, want [1:new.txt]", got)
+	}
+	for _, name := range []string{`..`, `dir\..\..`, `dir\sub\..\..\..\x`} {
+		if st, _ := w.openStatus(name, smb2.GenericRead, smb2.FileOpenIf); st != smb2.StatusObjectPathSyntaxBad {
+			t.Errorf("open %s: %v, want OBJECT_PATH_SYNTAX_BAD", name, st)
+		}
+	}
+}

@@ -18,9 +18,12 @@ const maxPathLen = 32767
 // cleanPath turns the path of a CREATE into a vfs name and a stream name:
 // backslashes become slashes, the root is ".", and "file:stream:$DATA"
 // names the stream "stream" of "file" (MS-FSCC 2.1.5.1.1; "file::$DATA" is
-// the file itself). It refuses what Windows refuses and whatever could
-// leave the share: "." and ".." elements and invalid characters
-// (MS-FSCC 2.1.5.2).
+// the file itself). A ".." element takes away the element before it, as
+// Windows' server does before the name reaches the file system ("a\..\b"
+// is "b", "dir\sub\.." is "dir", whether or not "a" or "sub" exist); one
+// that would climb above the share root is OBJECT_PATH_SYNTAX_BAD. It
+// refuses the rest of what Windows refuses: "." elements, empty elements
+// and invalid characters (MS-FSCC 2.1.5.2).
 func cleanPath(p string) (name, stream string, st smb2.Status) {
 	if len(p) > maxPathLen {
 		return "", "", smb2.StatusObjectNameInvalid
@@ -48,24 +51,31 @@ func cleanPath(p string) (name, stream string, st smb2.Status) {
 		return ".", stream, smb2.StatusSuccess
 	}
 	elems := strings.Split(p, `\`)
-	if elems[0] == ".." {
-		// Above the share root (Windows answers so, MS-FSA 2.1.5.1).
-		return "", "", smb2.StatusObjectPathSyntaxBad
-	}
+	out := elems[:0] // the elements kept, in place
 	for _, e := range elems {
 		switch {
-		case e == "":
+		case e == "" || e == ".":
 			return "", "", smb2.StatusObjectNameInvalid
-		case e == "." || e == "..":
-			return "", "", smb2.StatusObjectNameInvalid
+		case e == "..":
+			if len(out) == 0 {
+				// Above the share root (Windows answers so).
+				return "", "", smb2.StatusObjectPathSyntaxBad
+			}
+			out = out[:len(out)-1]
+			continue
 		}
 		for _, r := range e {
 			if r < 0x20 || strings.ContainsRune(`"*/<>?|`, r) {
 				return "", "", smb2.StatusObjectNameInvalid
 			}
 		}
+		out = append(out, e)
 	}
-	return strings.Join(elems, "/"), stream, smb2.StatusSuccess
+	if len(out) == 0 {
+		// "a\.." is the root itself.
+		return ".", stream, smb2.StatusSuccess
+	}
+	return strings.Join(out, "/"), stream, smb2.StatusSuccess
 }
 
 // resolve finds the backend name of the cleaned path p, matching each

@@ -20,7 +20,14 @@ func TestCleanPath(t *testing.T) {
 		{`\a`, "", smb2.StatusInvalidParameter},
 		{`..`, "", smb2.StatusObjectPathSyntaxBad},
 		{`..\..\..`, "", smb2.StatusObjectPathSyntaxBad},
-		{`a\..\..\etc`, "", smb2.StatusObjectNameInvalid},
+		{`a\..\..\etc`, "", smb2.StatusObjectPathSyntaxBad},
+		// ".." takes away the element before it, existing or not.
+		{`a\..`, ".", smb2.StatusSuccess},
+		{`a\b\..`, "a", smb2.StatusSuccess},
+		{`a\b\..\c\`, "a/c", smb2.StatusSuccess},
+		{`a\..\b\..\c`, "c", smb2.StatusSuccess},
+		{`a\..\*`, "", smb2.StatusObjectNameInvalid},
+		{`a*\..\b`, "", smb2.StatusObjectNameInvalid},
 		{`a\.\b`, "", smb2.StatusObjectNameInvalid},
 		{`a\\b`, "", smb2.StatusObjectNameInvalid},
 		{`a/b`, "", smb2.StatusObjectNameInvalid}, // '/' is not a separator in SMB

@@ -192,7 +192,7 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 	if o.lease != nil {
 		resp.CreateContexts = append(resp.CreateContexts, leaseResponse(o.lease))
 	}
-	if d != nil && (o.lease != nil || oplock == smb2.OplockLevelBatch) {
+	if d != nil && !d.resilient && (o.lease != nil || oplock == smb2.OplockLevelBatch) {
 		resp.CreateContexts = append(resp.CreateContexts, *durableResponse(d))
 	}
 	sh.mu.Unlock()

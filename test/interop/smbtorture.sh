@@ -10,7 +10,9 @@
 # Tests of one suite run in one smbtorture process (fast); each test still has
 # its own time limit: when no new test starts for TORTURE_TEST_TIMEOUT seconds
 # (default 120) the process is killed, the running test counts as a timeout and
-# the rest are run again. TORTURE_GROUP_TIMEOUT (seconds, default 0 = none)
+# the rest are run again. A test known to take longer by its own sleeps has its
+# own limit: TORTURE_SLOW_TESTS, "NAME=SECONDS ..." (default below), wins over
+# TORTURE_TEST_TIMEOUT when larger. TORTURE_GROUP_TIMEOUT (seconds, default 0 = none)
 # bounds one suite as a whole. Extra smbtorture arguments: TORTURE_OPTS (e.g.
 # "--option=torture:sharedelay=100000"). If SMB_SHARE_DIR names the share's
 # directory on this machine, it is emptied before each suite (as ksmbd's CI does).
@@ -42,6 +44,12 @@ while [ $# -gt 0 ]; do
 done
 : "${SMB_PORT:?set SMB_PORT (and SMB_HOST SMB_SHARE SMB_USER SMB_PASS)}"
 PER_TEST=${TORTURE_TEST_TIMEOUT:-120}
+# smb2.notify.mask sleeps ~80 s of its own (one change per filter bit).
+declare -A slow_limit=()
+read -r -a slow_kv <<<"${TORTURE_SLOW_TESTS-smb2.notify.mask=180}"
+for kv in ${slow_kv[@]+"${slow_kv[@]}"}; do
+	slow_limit[${kv%%=*}]=${kv#*=}
+done
 GROUP_MAX=${TORTURE_GROUP_TIMEOUT:-0}
 read -r -a EXTRA <<<"${TORTURE_OPTS:-}"
 : >"$results"
@@ -136,7 +144,7 @@ parse() {
 run=0
 run_group() {
 	local -a pending=("$@") left
-	local start=$SECONDS out seen_tests last_tests last_change killed t hung progress
+	local start=$SECONDS out seen_tests last_tests last_change killed t hung progress limit running
 	while [ ${#pending[@]} -gt 0 ]; do
 		if [ -n "${SMB_SHARE_DIR:-}" ] && [ -d "$SMB_SHARE_DIR" ]; then
 			find "$SMB_SHARE_DIR" -mindepth 1 -delete 2>/dev/null || true
@@ -147,14 +155,20 @@ run_group() {
 		smbtorture "//$SMB_HOST/$SMB_SHARE" -p "$SMB_PORT" -U "$SMB_USER%$SMB_PASS" \
 			${EXTRA[@]+"${EXTRA[@]}"} "${pending[@]}" >"$out" 2>&1 </dev/null &
 		torture_pid=$!
-		killed='' last_tests=-1 last_change=$SECONDS
+		killed='' last_tests=-1 last_change=$SECONDS limit=$PER_TEST
 		while kill -0 "$torture_pid" 2>/dev/null; do
 			sleep 0.2
 			seen_tests=$(grep -c '^test: ' "$out" || true)
 			if [ "$seen_tests" != "$last_tests" ]; then
-				last_tests=$seen_tests last_change=$SECONDS
-			elif [ $((SECONDS - last_change)) -ge "$PER_TEST" ]; then
-				killed="timeout after ${PER_TEST}s"
+				last_tests=$seen_tests last_change=$SECONDS limit=$PER_TEST
+				# the running test, by its full name (the suite's prefix)
+				running=$(sed -n 's/^test: //p' "$out" 2>/dev/null | tail -n1 || true)
+				running=${pending[0]%.*}.$running
+				if [ "$seen_tests" -gt 0 ] && [ "${slow_limit[$running]:-0}" -gt "$limit" ]; then
+					limit=${slow_limit[$running]}
+				fi
+			elif [ $((SECONDS - last_change)) -ge "$limit" ]; then
+				killed="timeout after ${limit}s"
 			fi
 			if [ "$GROUP_MAX" -gt 0 ] && [ $((SECONDS - start)) -ge "$GROUP_MAX" ]; then
 				killed="suite timeout after ${GROUP_MAX}s"
