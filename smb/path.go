@@ -142,13 +142,17 @@ func (sh *shareState) resolve(ctx context.Context, p string) (string, fs.FileInf
 
 // lookupFold finds name in dir ignoring case.
 func (sh *shareState) lookupFold(ctx context.Context, dir, name string) (string, fs.FileInfo) {
-	list, err := sh.cfg.FS.ReadDir(ctx, dir)
+	names, err := vfs.ReadDirNames(ctx, sh.cfg.FS, dir)
 	if err != nil {
 		return "", nil
 	}
-	for _, fi := range list {
-		if strings.EqualFold(fi.Name(), name) {
-			return fi.Name(), fi
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			fi, err := sh.cfg.FS.Stat(ctx, path.Join(dir, n))
+			if err != nil {
+				return "", nil
+			}
+			return n, fi
 		}
 	}
 	return "", nil

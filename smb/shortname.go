@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // 8.3 short names (MS-FSCC 2.1.5.2.1). A name that is not a valid 8.3 name
@@ -195,13 +196,12 @@ func sortedNames(names []string) []string {
 
 // listNames lists dir's names; nil when it cannot be read.
 func (sh *shareState) listNames(ctx context.Context, dir string) []string {
-	list, err := sh.cfg.FS.ReadDir(ctx, dir)
+	names, err := vfs.ReadDirNames(ctx, sh.cfg.FS, dir)
 	if err != nil {
 		return nil
 	}
-	names := make([]string, len(list))
-	for i, fi := range list {
-		names[i] = fi.Name()
+	if names == nil {
+		names = []string{} // empty, not unreadable
 	}
 	return names
 }

@@ -71,6 +71,16 @@ func (d *DirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
 	return list, nil
 }
 
+// ReadDirNames lists the names in a directory without a stat of each.
+func (d *DirFS) ReadDirNames(ctx context.Context, name string) ([]string, error) {
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
 // Mkdir creates a directory.
 func (d *DirFS) Mkdir(ctx context.Context, name string, perm fs.FileMode) error {
 	return d.root.Mkdir(name, perm)

@@ -214,6 +214,24 @@ func (m *Mem) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	return out, nil
 }
 
+// ReadDirNames lists the names in a directory.
+func (m *Mem) ReadDirNames(ctx context.Context, name string) ([]string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n, err := m.lookup(name)
+	if err != nil {
+		return nil, pathErr("readdir", name, err)
+	}
+	if !n.dir {
+		return nil, pathErr("readdir", name, ErrNotDir)
+	}
+	out := make([]string, 0, len(n.children))
+	for name := range n.children {
+		out = append(out, name)
+	}
+	return out, nil
+}
+
 // Mkdir creates a directory.
 func (m *Mem) Mkdir(ctx context.Context, name string, perm fs.FileMode) error {
 	m.mu.Lock()

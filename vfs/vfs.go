@@ -91,6 +91,31 @@ type CaseInsensitiver interface {
 	CaseInsensitive() bool
 }
 
+// NameLister is implemented by backends that list a directory's names
+// more cheaply than ReadDir describes its entries (no stat per entry):
+// cifsd looks a name up case-insensitively with it, once per CREATE of a
+// new name, so in a large directory it is what a create costs.
+type NameLister interface {
+	ReadDirNames(ctx context.Context, name string) ([]string, error)
+}
+
+// ReadDirNames lists the names in directory name, through NameLister when
+// fsys has it and ReadDir otherwise.
+func ReadDirNames(ctx context.Context, fsys FS, name string) ([]string, error) {
+	if nl, ok := fsys.(NameLister); ok {
+		return nl.ReadDirNames(ctx, name)
+	}
+	list, err := fsys.ReadDir(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(list))
+	for i, fi := range list {
+		names[i] = fi.Name()
+	}
+	return names, nil
+}
+
 // Linker is implemented by backends with hard links.
 type Linker interface {
 	Link(ctx context.Context, oldname, newname string) error
