@@ -41,6 +41,41 @@ func mapGeneric(a uint32) uint32 {
 const accessModifying = smb2.FileWriteData | smb2.FileAppendData | smb2.FileWriteEA |
 	smb2.FileWriteAttributes | smb2.Delete | smb2.WriteDAC | smb2.WriteOwner | smb2.FileDeleteChild
 
+// Create options and attributes as Windows judges them (MS-FSA 2.1.5.1,
+// MS-SMB2 3.3.5.9; smbtorture create.gentest records what it answers).
+const (
+	createOptionsReserved = 0xFF000000
+	// FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID (no file ids to
+	// open by) and FILE_RESERVE_OPFILTER are NOT_SUPPORTED.
+	createOptionsNotSupported = 0x00000080 | smb2.FileOpenByFileID | 0x00100000
+	// A CREATE may name these attributes; VOLUME (0x8), DEVICE (0x40),
+	// INTEGRITY_STREAM (0x8000) and undefined bits are INVALID_PARAMETER.
+	createAttributesValid = 0x00007fb7
+	// Access bits no object has: reserved (0x0000fe00, 0x00e00000,
+	// 0x0c000000).
+	accessReserved = 0x0ce0fe00
+)
+
+// checkCreateFields refuses the option, attribute and access bits Windows
+// refuses before it looks at the name.
+func checkCreateFields(r *smb2.CreateRequest) smb2.Status {
+	switch {
+	case r.CreateOptions&createOptionsReserved != 0:
+		return smb2.StatusInvalidParameter
+	case r.DesiredAccess&accessReserved != 0:
+		return smb2.StatusAccessDenied
+	case r.DesiredAccess&smb2.AccessSystemSecurity != 0:
+		// ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which no
+		// user of this server holds (its LSA grants no privileges).
+		return smb2.StatusPrivilegeNotHeld
+	case r.FileAttributes&^createAttributesValid != 0:
+		return smb2.StatusInvalidParameter
+	case r.CreateOptions&createOptionsNotSupported != 0:
+		return smb2.StatusNotSupported
+	}
+	return smb2.StatusSuccess
+}
+
 // create opens or creates a file, directory or pipe (MS-SMB2 3.3.5.9).
 func (s *Server) create(ctx context.Context, req *Request) *Response {
 	var r smb2.CreateRequest
@@ -65,6 +100,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if r.CreateOptions&smb2.FileDirectoryFile != 0 && r.CreateOptions&smb2.FileNonDirectoryFile != 0 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	if st := checkCreateFields(&r); st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	if req.Tree.share.ipc {
 		return s.createPipe(ctx, req, &r)
 	}
@@ -86,7 +124,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		}
 	}
 	access = mapGeneric(access) &^ smb2.MaximumAllowed
-	if access == 0 {
+	if access&^smb2.Synchronize == 0 {
+		// Nothing but SYNCHRONIZE is no access either (create.gentest).
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 	wantDir := r.CreateOptions&smb2.FileDirectoryFile != 0
@@ -263,7 +302,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusCannotDelete)
 		}
 		action = fileCreated
-		newAttrs, _ = createAttributes(r.FileAttributes, 0, false, wantDir)
+		newAttrs, st = createAttributes(r.FileAttributes, 0, false, wantDir)
+		if st != smb2.StatusSuccess {
+			return statusResponse(st)
+		}
 		if wantDir {
 			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
 				return statusResponse(statusOf(err))

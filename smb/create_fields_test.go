@@ -1,0 +1,60 @@
+package smb
+
+import (
+	"testing"
+
+	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// rawCreate sends a CREATE (OPEN_IF, sharing everything) and returns the
+// status, closing what it opened.
+func (w *wireClient) rawCreate(name string, access, attrs, options uint32) smb2.Status {
+	w.t.Helper()
+	b := createBody(name)
+	le32(b[24:], access)
+	le32(b[28:], attrs)
+	le32(b[32:], smb2.FileShareRead|smb2.FileShareWrite|smb2.FileShareDelete)
+	le32(b[36:], smb2.FileOpenIf)
+	le32(b[40:], options)
+	h, resp := w.roundTrip(smb2.Create, b, true, false)
+	if h.Status == 0 {
+		body := resp[smb2.HeaderSize:]
+		c := make([]byte, 24)
+		le16(c, 24)
+		copy(c[8:], body[64:80])
+		w.roundTrip(smb2.Close, c, true, false)
+	}
+	return smb2.Status(h.Status)
+}
+
+// CREATE refuses the option, attribute and access bits Windows refuses
+// (smbtorture create.gentest).
+func TestCreateFieldChecks(t *testing.T) {
+	w, _ := fsctlServer(t)
+	cases := []struct {
+		what                   string
+		access, attrs, options uint32
+		want                   smb2.Status
+	}{
+		{"plain", smb2.MaximumAllowed, 0, 0, smb2.StatusSuccess},
+		{"reserved option", smb2.MaximumAllowed, 0, 0x01000000, smb2.StatusInvalidParameter},
+		{"open by file id", smb2.MaximumAllowed, 0, smb2.FileOpenByFileID, smb2.StatusNotSupported},
+		{"reserve opfilter", smb2.MaximumAllowed, 0, 0x00100000, smb2.StatusNotSupported},
+		{"device attribute", smb2.MaximumAllowed, 0x40, 0, smb2.StatusInvalidParameter},
+		{"volume attribute", smb2.MaximumAllowed, 0x8, 0, smb2.StatusInvalidParameter},
+		{"reserved access before attributes", 0x08000000, 0x8, 0, smb2.StatusAccessDenied},
+		{"system security", smb2.AccessSystemSecurity | smb2.FileReadData, 0, 0, smb2.StatusPrivilegeNotHeld},
+		{"synchronize alone", smb2.Synchronize, 0, 0, smb2.StatusAccessDenied},
+		{"offline attribute", smb2.MaximumAllowed, fscc.FileAttributeOffline, 0, smb2.StatusSuccess},
+	}
+	for _, c := range cases {
+		if st := w.rawCreate("f", c.access, c.attrs, c.options); st != c.want {
+			t.Errorf("%s: %v, want %v", c.what, st, c.want)
+		}
+	}
+	// No EFS: a new encrypted file is refused.
+	if st := w.rawCreate("g", smb2.MaximumAllowed, fscc.FileAttributeEncrypted, 0); st != smb2.StatusAccessDenied {
+		t.Errorf("encrypted: %v, want ACCESS_DENIED", st)
+	}
+}
