@@ -169,10 +169,19 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	// A new name is announced to watchers once the share lock is released
-	// (this defer runs after the unlock below).
+	// (this defer runs after the unlock below); so are the opens of the
+	// same app instance closed.
 	var created, overwritten bool
+	var afterUnlock []func()
 	defer func() {
+		for _, f := range afterUnlock {
+			f()
+		}
 		if created {
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
 		} else if overwritten { // MS-FSA 2.1.5.1.2.1
@@ -182,6 +191,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
+	if hasAppID {
+		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
+		afterUnlock = closeAppInstanceLocked(node, appID, req.conn.neg.clientGUID)
+		node = sh.files[foldKey(name)]
+	}
 	if node != nil && !node.deletePending && fi != nil && disp == smb2.FileCreate {
 		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
 		// share modes are checked or oplocks broken.
@@ -370,18 +384,21 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		node = sh.nodeLocked(name)
 	}
 	o := &Open{
-		session:       req.Session,
-		tree:          req.Tree,
-		share:         sh,
-		node:          node,
-		name:          name,
-		isDir:         fi.IsDir(),
-		file:          file,
-		access:        access,
-		shareAccess:   r.ShareAccess,
-		createOptions: r.CreateOptions,
-		deleteOnClose: deleteOnClose,
-		channelSeq:    channelSequence(req),
+		session:        req.Session,
+		tree:           req.Tree,
+		share:          sh,
+		node:           node,
+		name:           name,
+		isDir:          fi.IsDir(),
+		file:           file,
+		access:         access,
+		shareAccess:    r.ShareAccess,
+		createOptions:  r.CreateOptions,
+		deleteOnClose:  deleteOnClose,
+		channelSeq:     channelSequence(req),
+		appInstance:    appID,
+		hasAppInstance: hasAppID,
+		appClient:      req.conn.neg.clientGUID,
 	}
 	var leaseCtx *smb2.CreateContext
 	if !o.isDir {
