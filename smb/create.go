@@ -111,6 +111,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	sh := req.Tree.share
 	name, stream, st := cleanPath(r.Name)
+	quota := isQuotaFile(r.Name)
+	if quota {
+		name, stream, st = ".", "", smb2.StatusSuccess
+	}
 	if st != smb2.StatusSuccess {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
@@ -415,6 +419,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
+	if quota {
+		m = quotaFileMeta(m)
+	}
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)
 	resp.CreateContexts = s.createContextResponses(req, &r, m)

@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/cifsd/cifsd/fscc"
@@ -58,3 +59,31 @@ func TestCreateFieldChecks(t *testing.T) {
 		t.Errorf("encrypted: %v, want ACCESS_DENIED", st)
 	}
 }
+
+// The quota index opens at the share root, as at an NTFS volume's root,
+// showing no times and the quota file's attributes (smbtorture
+// create.quota-fake-file).
+func TestQuotaFileOpens(t *testing.T) {
+	w, _ := fsctlServer(t)
+	b := createBody(quotaFileName)
+	le32(b[24:], 0x80) // FILE_READ_ATTRIBUTES
+	le32(b[32:], smb2.FileShareRead)
+	le32(b[36:], smb2.FileOpen)
+	h, resp := w.roundTrip(smb2.Create, b, true, false)
+	if h.Status != 0 {
+		t.Fatalf("open quota file: %v", smb2.Status(h.Status))
+	}
+	body := resp[smb2.HeaderSize:]
+	if ct := le64get(body[8:]); ct != 0 {
+		t.Errorf("creation time %#x, want 0", ct)
+	}
+	if a := le32get(body[56:]); a != quotaFileAttributes {
+		t.Errorf("attributes %#x, want %#x", a, quotaFileAttributes)
+	}
+	if st := w.rawCreate(`sub\`+quotaFileName, 0x80, 0, 0); st == smb2.StatusSuccess {
+		t.Errorf("quota file below the root opened")
+	}
+}
+
+func le64get(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+func le32get(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
