@@ -109,6 +109,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if resp := s.durableReplay(ctx, req, &r, &dr); resp != nil {
 		return resp
 	}
+	if st := timewarpRequested(&r); st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	sh := req.Tree.share
 	name, stream, st := cleanPath(r.Name)
 	quota := isQuotaFile(r.Name)

@@ -87,3 +87,31 @@ func TestQuotaFileOpens(t *testing.T) {
 
 func le64get(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 func le32get(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+
+// A create context name shorter than 4 bytes is INVALID_PARAMETER; a
+// previous version (TWrp) of a file is not found, as there are no
+// snapshots; unknown contexts are ignored (smbtorture create.blob).
+func TestCreateContextChecks(t *testing.T) {
+	w, _ := fsctlServer(t)
+	for _, c := range []struct {
+		cc   smb2.CreateContext
+		want smb2.Status
+	}{
+		{smb2.CreateContext{Name: "xxx"}, smb2.StatusInvalidParameter},
+		{smb2.CreateContext{Name: "x"}, smb2.StatusInvalidParameter},
+		{smb2.CreateContext{Name: "xxxx"}, smb2.StatusSuccess},
+		{smb2.CreateContext{Name: "xxxxxxxxxxxxxxxxx"}, smb2.StatusSuccess},
+		{smb2.CreateContext{Name: smb2.CreateTimewarpToken, Data: make([]byte, 8)}, smb2.StatusObjectNameNotFound},
+	} {
+		h, resp := w.roundTrip(smb2.Create, durableCreateBody("f", 0, 0, c.cc), true, false)
+		if st := smb2.Status(h.Status); st != c.want {
+			t.Errorf("context %q: %v, want %v", c.cc.Name, st, c.want)
+		}
+		if h.Status == 0 {
+			c := make([]byte, 24)
+			le16(c, 24)
+			copy(c[8:], resp[smb2.HeaderSize+64:smb2.HeaderSize+80])
+			w.roundTrip(smb2.Close, c, true, false)
+		}
+	}
+}

@@ -140,7 +140,9 @@ func decodeCreateContexts(msg []byte, off, n uint32) ([]CreateContext, error) {
 			}
 			end = next
 		}
-		if uint64(no)+uint64(nl) > uint64(end) || no < 16 {
+		// A name is at least 4 bytes; Windows refuses a shorter one with
+		// INVALID_PARAMETER (smbtorture create.blob).
+		if uint64(no)+uint64(nl) > uint64(end) || no < 16 || nl < 4 {
 			return nil, malformed("create context name")
 		}
 		if dl > 0 && (uint64(do)+uint64(dl) > uint64(end) || do < 16) {
