@@ -76,6 +76,22 @@ func checkCreateFields(r *smb2.CreateRequest) smb2.Status {
 	return smb2.StatusSuccess
 }
 
+// timewarpRequested answers a CREATE that asks for a previous version of
+// its file (SMB2_CREATE_TIMEWARP_TOKEN, MS-SMB2 3.3.5.9.4): there are no
+// snapshots here, so no version exists at any time.
+func timewarpRequested(r *smb2.CreateRequest) smb2.Status {
+	for _, cc := range r.CreateContexts {
+		if cc.Name != smb2.CreateTimewarpToken {
+			continue
+		}
+		if len(cc.Data) < 8 {
+			return smb2.StatusInvalidParameter
+		}
+		return smb2.StatusObjectNameNotFound
+	}
+	return smb2.StatusSuccess
+}
+
 // create opens or creates a file, directory or pipe (MS-SMB2 3.3.5.9).
 func (s *Server) create(ctx context.Context, req *Request) *Response {
 	var r smb2.CreateRequest

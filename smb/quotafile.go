@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/cifsd/cifsd/fscc"
-	"github.com/cifsd/cifsd/smb2"
 )
 
 // The quota file. NTFS keeps a volume's quota entries in the index
@@ -30,20 +29,4 @@ func isQuotaFile(name string) bool {
 // times, no data, the quota file's attributes.
 func quotaFileMeta(m meta) meta {
 	return meta{attrs: quotaFileAttributes, id: m.id}
-}
-
-// timewarpRequested answers a CREATE that asks for a previous version of
-// its file (SMB2_CREATE_TIMEWARP_TOKEN, MS-SMB2 3.3.5.9.4): there are no
-// snapshots here, so no version exists at any time.
-func timewarpRequested(r *smb2.CreateRequest) smb2.Status {
-	for _, cc := range r.CreateContexts {
-		if cc.Name != smb2.CreateTimewarpToken {
-			continue
-		}
-		if len(cc.Data) < 8 {
-			return smb2.StatusInvalidParameter
-		}
-		return smb2.StatusObjectNameNotFound
-	}
-	return smb2.StatusSuccess
 }
