@@ -147,8 +147,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		}
 	}
 	access = mapGeneric(access) &^ smb2.MaximumAllowed
-	if access&^smb2.Synchronize == 0 {
-		// Nothing but SYNCHRONIZE is no access either (create.gentest).
+	if access == 0 {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 	wantDir := r.CreateOptions&smb2.FileDirectoryFile != 0
