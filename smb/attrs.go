@@ -156,6 +156,11 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 // name HIDDEN and SYSTEM again if the file had them, else the open fails
 // with STATUS_ACCESS_DENIED.
 func createAttributes(requested, existing uint32, exists, isDir bool) (uint32, smb2.Status) {
+	if requested&fscc.FileAttributeEncrypted != 0 {
+		// No EFS here: Windows without it refuses to make an encrypted
+		// file (create.gentest).
+		return 0, smb2.StatusAccessDenied
+	}
 	requested &= validSetAttributes
 	if exists {
 		for _, bit := range []uint32{fscc.FileAttributeHidden, fscc.FileAttributeSystem} {

@@ -37,19 +37,60 @@ func mapGeneric(a uint32) uint32 {
 	return a &^ (smb2.GenericAll | smb2.GenericRead | smb2.GenericWrite | smb2.GenericExecute)
 }
 
-// invalidCreateAttributes are the FILE_ATTRIBUTE_* bits a CREATE may not
-// name (MS-FSCC 2.6): VOLUME (0x8), DEVICE (0x40), INTEGRITY_STREAM (0x8000)
-// and all above.
-const invalidCreateAttributes = 0xFFFF8048
-
-// reservedAccess are the access bits that name no right of a file or
-// directory (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1.1): specific bits 9-15, bits
-// 21-23 (above SYNCHRONIZE) and 26-27.
-const reservedAccess = 0x0CE0FE00
-
 // accessModifying are the rights that change a file or its metadata.
 const accessModifying = smb2.FileWriteData | smb2.FileAppendData | smb2.FileWriteEA |
 	smb2.FileWriteAttributes | smb2.Delete | smb2.WriteDAC | smb2.WriteOwner | smb2.FileDeleteChild
+
+// Create options and attributes as Windows judges them (MS-FSA 2.1.5.1,
+// MS-SMB2 3.3.5.9; smbtorture create.gentest records what it answers).
+const (
+	createOptionsReserved = smb2.CreateOptionsReserved
+	// FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID (no file ids to
+	// open by) and FILE_RESERVE_OPFILTER are NOT_SUPPORTED.
+	createOptionsNotSupported = smb2.FileCreateTreeConnection | smb2.FileOpenByFileID | smb2.FileReserveOpfilter
+	// A CREATE may name these attributes; VOLUME (0x8), DEVICE (0x40),
+	// INTEGRITY_STREAM (0x8000) and undefined bits are INVALID_PARAMETER.
+	createAttributesValid = 0x00007fb7
+	// Access bits no object has: reserved (0x0000fe00, 0x00e00000,
+	// 0x0c000000).
+	accessReserved = 0x0ce0fe00
+)
+
+// checkCreateFields refuses the option, attribute and access bits Windows
+// refuses before it looks at the name.
+func checkCreateFields(r *smb2.CreateRequest) smb2.Status {
+	switch {
+	case r.CreateOptions&createOptionsReserved != 0:
+		return smb2.StatusInvalidParameter
+	case r.DesiredAccess&accessReserved != 0:
+		return smb2.StatusAccessDenied
+	case r.DesiredAccess&smb2.AccessSystemSecurity != 0:
+		// ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which no
+		// user of this server holds (its LSA grants no privileges).
+		return smb2.StatusPrivilegeNotHeld
+	case r.FileAttributes&^createAttributesValid != 0:
+		return smb2.StatusInvalidParameter
+	case r.CreateOptions&createOptionsNotSupported != 0:
+		return smb2.StatusNotSupported
+	}
+	return smb2.StatusSuccess
+}
+
+// timewarpRequested answers a CREATE that asks for a previous version of
+// its file (SMB2_CREATE_TIMEWARP_TOKEN, MS-SMB2 3.3.5.9.4): there are no
+// snapshots here, so no version exists at any time.
+func timewarpRequested(r *smb2.CreateRequest) smb2.Status {
+	for _, cc := range r.CreateContexts {
+		if cc.Name != smb2.CreateTimewarpToken {
+			continue
+		}
+		if len(cc.Data) < 8 {
+			return smb2.StatusInvalidParameter
+		}
+		return smb2.StatusObjectNameNotFound
+	}
+	return smb2.StatusSuccess
+}
 
 // create opens or creates a file, directory or pipe (MS-SMB2 3.3.5.9).
 func (s *Server) create(ctx context.Context, req *Request) *Response {
@@ -75,12 +116,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if r.CreateOptions&smb2.FileDirectoryFile != 0 && r.CreateOptions&smb2.FileNonDirectoryFile != 0 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	if r.CreateOptions&smb2.CreateOptionsReserved != 0 {
-		return statusResponse(smb2.StatusInvalidParameter)
-	}
-	if r.CreateOptions&(smb2.FileCreateTreeConnection|smb2.FileOpenByFileID|smb2.FileReserveOpfilter) != 0 {
-		// MS-SMB2 3.3.5.9: not over SMB2 (Windows answers NOT_SUPPORTED).
-		return statusResponse(smb2.StatusNotSupported)
+	if st := checkCreateFields(&r); st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
 	if req.Tree.share.ipc {
 		return s.createPipe(ctx, req, &r)
@@ -88,23 +125,18 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if resp := s.durableReplay(ctx, req, &r, &dr); resp != nil {
 		return resp
 	}
+	if st := timewarpRequested(&r); st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	sh := req.Tree.share
 	name, stream, st := cleanPath(r.Name)
+	quota := isQuotaFile(r.Name)
+	if quota {
+		name, stream, st = ".", "", smb2.StatusSuccess
+	}
 	if st != smb2.StatusSuccess {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
-	}
-	for _, cc := range r.CreateContexts {
-		if cc.Name == smb2.CreateTimewarpToken {
-			// A previous version (MS-SMB2 3.3.5.9.4): cifsd keeps none,
-			// so there is no file of that time.
-			return statusResponse(smb2.StatusObjectNameNotFound)
-		}
-	}
-
-	if r.DesiredAccess&reservedAccess != 0 {
-		// Rights no file has (Windows: ACCESS_DENIED).
-		return statusResponse(smb2.StatusAccessDenied)
 	}
 	access := r.DesiredAccess
 	if access&smb2.MaximumAllowed != 0 {
@@ -137,12 +169,6 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	if r.FileAttributes&invalidCreateAttributes != 0 {
-		// VOLUME, DEVICE, INTEGRITY_STREAM and the bits above 0x8000
-		// cannot be asked for (Windows: INVALID_PARAMETER, whatever the
-		// disposition, after the access check).
-		return statusResponse(smb2.StatusInvalidParameter)
-	}
 	if stream != "" {
 		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
 	}
@@ -164,12 +190,21 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
 	// A new name is announced to watchers once the share lock is released
-	// (this defer runs after the unlock below).
+	// (this defer runs after the unlock below); so are the opens of the
+	// same app instance closed.
 	var created, overwritten bool
 	sendDirBreaks := func() {}
+	var afterUnlock []func()
 	defer func() {
 		sendDirBreaks() // dirlease.go
+		for _, f := range afterUnlock {
+			f()
+		}
 		if created {
 			sh.nameAdded(name) // shortname.go
 			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
@@ -180,6 +215,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	node := sh.files[foldKey(name)]
+	if hasAppID {
+		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
+		afterUnlock = closeAppInstanceLocked(node, appID, req.conn.neg.clientGUID)
+		node = sh.files[foldKey(name)]
+	}
 	if node != nil && !node.deletePending && fi != nil && disp == smb2.FileCreate {
 		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
 		// share modes are checked or oplocks broken.
@@ -300,7 +340,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusCannotDelete)
 		}
 		action = fileCreated
-		newAttrs, _ = createAttributes(r.FileAttributes, 0, false, wantDir)
+		newAttrs, st = createAttributes(r.FileAttributes, 0, false, wantDir)
+		if st != smb2.StatusSuccess {
+			return statusResponse(st)
+		}
 		if wantDir {
 			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
 				return statusResponse(statusOf(err))
@@ -365,19 +408,22 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		node = sh.nodeLocked(name)
 	}
 	o := &Open{
-		session:       req.Session,
-		tree:          req.Tree,
-		share:         sh,
-		node:          node,
-		name:          name,
-		isDir:         fi.IsDir(),
-		file:          file,
-		access:        access,
-		shareAccess:   r.ShareAccess,
-		createOptions: r.CreateOptions,
-		deleteOnClose: deleteOnClose,
-		channelSeq:    channelSequence(req),
-		dirOwner:      parentOwner(lr),
+		session:        req.Session,
+		tree:           req.Tree,
+		share:          sh,
+		node:           node,
+		name:           name,
+		isDir:          fi.IsDir(),
+		file:           file,
+		access:         access,
+		shareAccess:    r.ShareAccess,
+		createOptions:  r.CreateOptions,
+		deleteOnClose:  deleteOnClose,
+		channelSeq:     channelSequence(req),
+		appInstance:    appID,
+		hasAppInstance: hasAppID,
+		appClient:      req.conn.neg.clientGUID,
+		dirOwner:       parentOwner(lr),
 	}
 	var leaseCtx *smb2.CreateContext
 	switch {
@@ -395,6 +441,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	m := metaOf(fi)
 	if !o.isDir {
 		m.alloc = node.allocCreate(&r, action, m.size) // alloc.go
+	}
+	if quota {
+		m = quotaFileMeta(m)
 	}
 	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
 	resp := createResponse(m, o.oplock, action, o.id)

@@ -20,15 +20,16 @@ func durableCreateBody(name string, oplock uint8, options uint32, ctxs ...smb2.C
 	nameLen := (len(n) + 7) &^ 7
 	var cb []byte
 	for i, c := range ctxs {
-		e := make([]byte, 24+len(c.Data))
+		do := (16 + len(c.Name) + 7) &^ 7 // the data, 8-aligned after the name
+		e := make([]byte, do+len(c.Data))
 		binary.LittleEndian.PutUint16(e[4:], 16)
-		binary.LittleEndian.PutUint16(e[6:], 4)
+		binary.LittleEndian.PutUint16(e[6:], uint16(len(c.Name)))
 		if len(c.Data) > 0 {
-			binary.LittleEndian.PutUint16(e[10:], 24)
+			binary.LittleEndian.PutUint16(e[10:], uint16(do))
 		}
 		binary.LittleEndian.PutUint32(e[12:], uint32(len(c.Data)))
 		copy(e[16:], c.Name)
-		copy(e[24:], c.Data)
+		copy(e[do:], c.Data)
 		if i < len(ctxs)-1 {
 			e = append(e, make([]byte, (8-len(e)%8)%8)...)
 			binary.LittleEndian.PutUint32(e, uint32(len(e)))

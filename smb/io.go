@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // maxIOSize is the largest READ, WRITE and transact size negotiated with
@@ -15,6 +17,32 @@ const maxIOSize = 8 << 20
 
 // smallIOSize is the limit for SMB 2.0.2, which has no multi-credit requests.
 const smallIOSize = 64 << 10
+
+// maxFileSize is the largest file NTFS holds (16 TiB less 64 KiB); a write
+// ending past it is INVALID_PARAMETER.
+const maxFileSize = 0xfffffff0000
+
+// checkVolumeRoom refuses with DISK_FULL a write that would make a file that
+// is not sparse larger than its volume: NTFS allocates a file that is not
+// sparse up to its end, so a write far past the end fails for want of
+// space where a POSIX file system would leave a hole (smbtorture
+// rw.invalid). Only writes ending past the smallest volume worth asking
+// about pay for the question.
+func (o *Open) checkVolumeRoom(ctx context.Context, off, size uint64) smb2.Status {
+	end := off + size
+	if size == 0 || end <= 1<<32 {
+		return smb2.StatusSuccess
+	}
+	sf, ok := o.share.cfg.FS.(vfs.StatFSer)
+	if !ok {
+		return smb2.StatusSuccess
+	}
+	st, err := sf.StatFS(ctx)
+	if err != nil || end <= st.TotalBytes || o.sparseAttr(ctx) != 0 {
+		return smb2.StatusSuccess
+	}
+	return smb2.StatusDiskFull
+}
 
 func putUint64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
 
@@ -165,7 +193,10 @@ func (s *Server) read(ctx context.Context, req *Request) *Response {
 	if o.access&(smb2.FileReadData|smb2.FileExecute) == 0 {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
-	if r.Offset > 1<<62 {
+	// File offsets are signed 64-bit: a range that would end past the
+	// largest one is refused; one merely past the end of file reads
+	// END_OF_FILE (smbtorture rw.invalid, as Windows answers).
+	if r.Offset > math.MaxInt64 || r.Offset+uint64(r.Length) > math.MaxInt64 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	if st := o.checkIO(r.Offset, uint64(r.Length), false); st != smb2.StatusSuccess {
@@ -212,18 +243,31 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 	off := r.Offset
-	if off == ^uint64(0) || o.access&smb2.FileWriteData == 0 {
-		// Append: at end of file (MS-SMB2 3.3.5.13, MS-FSA 2.1.5.3).
+	if o.access&smb2.FileWriteData == 0 {
+		// Append only: at end of file (MS-FSA 2.1.5.3).
 		fi, err := o.file.Stat()
 		if err != nil {
 			return statusResponse(statusOf(err))
 		}
 		off = uint64(fi.Size())
 	}
-	if off > 1<<62 {
+	// Windows refuses a negative offset (-1 too: SMB2 has no
+	// write-to-end-of-file offset) and data past NTFS's largest file; an
+	// empty write at any other offset succeeds (smbtorture rw.invalid).
+	size := uint64(len(r.Data))
+	if off > math.MaxInt64 || size > 0 && off+size > maxFileSize {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	if st := o.checkIO(off, uint64(len(r.Data)), true); st != smb2.StatusSuccess {
+	if size == 0 {
+		// Nothing to write changes nothing (as NTFS answers an empty
+		// write); the backend is not asked, so an offset far past the
+		// end costs nothing.
+		return ok(&smb2.WriteResponse{})
+	}
+	if st := o.checkIO(off, size, true); st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if st := o.checkVolumeRoom(ctx, off, size); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	o.breakReadCaching() // MS-FSA 2.1.5.3: others' level II and R leases

@@ -2,6 +2,7 @@ package smb
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/cifsd/cifsd/smb2"
@@ -23,6 +24,15 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 	reply := func(out []byte, st smb2.Status) *Response {
 		resp := &smb2.IoctlResponse{CtlCode: r.CtlCode, FileId: r.FileId, Output: out}
 		return &Response{Status: st, Body: encodeBody(resp)}
+	}
+	switch r.CtlCode {
+	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx, smb2.FsctlQueryNetworkInterfaceInfo,
+		smb2.FsctlValidateNegotiateInfo, smb2.FsctlPipeWait:
+		// These name no open: the FileId must be all ones (MS-SMB2
+		// 3.3.5.15).
+		if r.FileId != (smb2.FileID{Persistent: ^uint64(0), Volatile: ^uint64(0)}) {
+			return statusResponse(smb2.StatusInvalidParameter)
+		}
 	}
 	switch r.CtlCode {
 	case smb2.FsctlValidateNegotiateInfo:
@@ -72,6 +82,7 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	// Windows answers FSCTLs a file system does not implement so.
+	req.conn.log.Debug("fsctl not implemented", "code", fmt.Sprintf("%#08x", r.CtlCode))
 	return statusResponse(smb2.StatusInvalidDeviceRequest)
 }
 

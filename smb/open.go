@@ -75,6 +75,12 @@ type Open struct {
 	lockSeq    lockSequences // Open.LockSequenceArray (lock.go), under share.mu
 	wtime      *writeTime    // delayed last-write-time update (writetime.go), under mu
 	userSet    userSetTimes  // times the client set or froze (attrs.go), under mu
+
+	// Open.AppInstanceId (appinstance.go) and the ClientGuid of the
+	// connection that made the open, set before it is published.
+	appInstance    [16]byte
+	hasAppInstance bool
+	appClient      [16]byte
 }
 
 // dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:

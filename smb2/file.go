@@ -95,7 +95,22 @@ const (
 	CreateRequestLease         = "RqLs"
 	CreateDurableHandleV2      = "DH2Q"
 	CreateDurableReconnectV2   = "DH2C"
+	// CreateAppInstanceID is SMB2_CREATE_APP_INSTANCE_ID (2.2.13.2.13):
+	// the GUID 45BCA66A-EFA7-F74A-9008-FA462E144D74 as its wire bytes.
+	CreateAppInstanceID = "\x45\xBC\xA6\x6A\xEF\xA7\xF7\x4A\x90\x08\xFA\x46\x2E\x14\x4D\x74"
 )
+
+// DecodeAppInstanceID reads the AppInstanceId of an
+// SMB2_CREATE_APP_INSTANCE_ID context's data (MS-SMB2 2.2.13.2.13:
+// StructureSize 20, Reserved, AppInstanceId).
+func DecodeAppInstanceID(d []byte) ([16]byte, error) {
+	var id [16]byte
+	if len(d) < 20 || le.Uint16(d) != 20 {
+		return id, malformed("app instance id")
+	}
+	copy(id[:], d[4:20])
+	return id, nil
+}
 
 // CreateContext is one create context (MS-SMB2 2.2.13.2).
 type CreateContext struct {
@@ -130,7 +145,9 @@ func decodeCreateContexts(msg []byte, off, n uint32) ([]CreateContext, error) {
 			}
 			end = next
 		}
-		if uint64(no)+uint64(nl) > uint64(end) || no < 16 {
+		// A name is at least 4 bytes; Windows refuses a shorter one with
+		// INVALID_PARAMETER (smbtorture create.blob).
+		if uint64(no)+uint64(nl) > uint64(end) || no < 16 || nl < 4 {
 			return nil, malformed("create context name")
 		}
 		if nl < 4 {
