@@ -193,14 +193,7 @@ func TestBasicInfoInvalid(t *testing.T) {
 
 func (w *wireClient) setInfoRaw(f smb2.FileID, class uint8, in []byte) smb2.Status {
 	w.t.Helper()
-	b := make([]byte, 32+len(in))
-	le16(b, 33)
-	b[2], b[3] = smb2.InfoFile, class
-	le32(b[4:], uint32(len(in)))
-	le16(b[8:], smb2.HeaderSize+32)
-	putFID(b[16:], f)
-	copy(b[32:], in)
-	h, _ := w.roundTrip(smb2.SetInfo, b, true, false)
+	h, _ := w.roundTrip(smb2.SetInfo, setInfoBody(f, class, in), true, false)
 	return smb2.Status(h.Status)
 }
 

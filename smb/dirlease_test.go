@@ -223,12 +223,12 @@ func TestDirectoryLeaseRenameAndSetInfo(t *testing.T) {
 	f := c2.open(`d\f.txt`, smb2.GenericAll, 0)
 	broken("create")
 	arm()
-	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`g.txt`)); st != 0 {
+	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`g.txt`, true)); st != 0 {
 		t.Fatalf("rename out: %v", st)
 	}
 	broken("rename out")
 	arm()
-	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`d\h.txt`)); st != 0 {
+	if st := c2.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`d\h.txt`, true)); st != 0 {
 		t.Fatalf("rename in: %v", st)
 	}
 	broken("rename in")

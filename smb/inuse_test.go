@@ -124,11 +124,7 @@ func TestStreamRenameOrderedWithIO(t *testing.T) {
 				for i := range 8 {
 					write(i)
 				}
-				to := utf16le.Encode(":b")
-				in := make([]byte, 20+len(to))
-				le32(in[16:], uint32(len(to)))
-				copy(in[20:], to)
-				w.send(smb2.SetInfo, setInfoBody(s, fscc.FileRenameInformation, in))
+				w.send(smb2.SetInfo, setInfoBody(s, fscc.FileRenameInformation, renameInfo(":b", false)))
 				for i := 8; i < 16; i++ {
 					write(i)
 				}

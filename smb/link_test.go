@@ -5,21 +5,13 @@ import (
 	"testing"
 
 	"github.com/cifsd/cifsd/fscc"
-	"github.com/cifsd/cifsd/internal/utf16le"
 	"github.com/cifsd/cifsd/smb2"
 )
 
 // hardLink sends FileLinkInformation (MS-FSCC 2.4.27.2) for f.
 func (w *wireClient) hardLink(f smb2.FileID, to string, replace bool) smb2.Status {
 	w.t.Helper()
-	n := utf16le.Encode(to)
-	in := make([]byte, 20+len(n))
-	if replace {
-		in[0] = 1
-	}
-	le32(in[16:], uint32(len(n)))
-	copy(in[20:], n)
-	return w.setInfoRaw(f, fscc.FileLinkInformation, in)
+	return w.setInfoRaw(f, fscc.FileLinkInformation, renameInfo(to, replace))
 }
 
 // links is FileStandardInformation's NumberOfLinks for f.

@@ -2,12 +2,10 @@ package smb
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"testing"
 
 	"github.com/cifsd/cifsd/fscc"
-	"github.com/cifsd/cifsd/internal/utf16le"
 	"github.com/cifsd/cifsd/smb2"
 )
 
@@ -161,15 +159,6 @@ func TestOplockDeletePendingNoBreak(t *testing.T) {
 	c1.expectQuiet()
 }
 
-func renameInfo(name string) []byte {
-	n := utf16le.Encode(name)
-	b := make([]byte, 20+len(n))
-	b[0] = 1 // replace if exists
-	binary.LittleEndian.PutUint32(b[16:], uint32(len(n)))
-	copy(b[20:], n)
-	return b
-}
-
 // A rename into a directory that another open holds with DELETE access is
 // a sharing violation; without it the rename goes through (smbtorture
 // smb2.oplock.exclusive6, batch19).
@@ -180,13 +169,13 @@ func TestRenameIntoDirectoryOpenForDelete(t *testing.T) {
 	if level != smb2.OplockLevelExclusive {
 		t.Fatalf("level %#x, want exclusive", level)
 	}
-	if st := c.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`dir\b.txt`)); st != smb2.StatusSharingViolation {
+	if st := c.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`dir\b.txt`, true)); st != smb2.StatusSharingViolation {
 		t.Fatalf("rename beside a DELETE open of the directory: %v, want SHARING_VIOLATION", st)
 	}
 	c.expectQuiet()
 	c.closeFile(dir)
 	_, dir = c.oplockOpen("dir", smb2.OplockLevelNone, smb2.GenericRead, smb2.FileDirectoryFile)
-	if st := c.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`dir\b.txt`)); st != 0 {
+	if st := c.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`dir\b.txt`, true)); st != 0 {
 		t.Fatalf("rename: %v", st)
 	}
 	c.expectQuiet()
@@ -244,14 +233,7 @@ func TestRenameBreakBeforeLaterAnswers(t *testing.T) {
 		if _, _, l := createLease(t, m); h.Status != 0 || l == nil || l.State != rh {
 			t.Fatalf("second open: %v %+v", smb2.Status(h.Status), l)
 		}
-		b := make([]byte, 32+len(renameInfo(dst)))
-		le16(b, 33)
-		b[2], b[3] = smb2.InfoFile, fscc.FileRenameInformation
-		le32(b[4:], uint32(len(b)-32))
-		le16(b[8:], smb2.HeaderSize+32)
-		putFID(b[16:], id1)
-		copy(b[32:], renameInfo(dst))
-		rmid := c.send(smb2.SetInfo, b)
+		rmid := c.send(smb2.SetInfo, setInfoBody(id1, fscc.FileRenameInformation, renameInfo(dst, true)))
 		cmid := c.send(smb2.Create, oplockCreateBody(dst, 0, smb2.GenericRead, shareAll, smb2.FileOpen, 0))
 		h, m = c.recv()
 		if h.Command != smb2.OplockBreak || m[smb2.HeaderSize+8] != key2 {

@@ -30,6 +30,12 @@ func (w *wireClient) createWith(name string, access, share, disp, options uint32
 // rename sends FileRenameInformation (MS-FSCC 2.4.42.2) for f.
 func (w *wireClient) rename(f smb2.FileID, to string, replace bool) smb2.Status {
 	w.t.Helper()
+	return w.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(to, replace))
+}
+
+// renameInfo is a FILE_RENAME_INFORMATION_TYPE_2 (MS-FSCC 2.4.42.2), which
+// FileLinkInformation shares.
+func renameInfo(to string, replace bool) []byte {
 	n := utf16le.Encode(to)
 	in := make([]byte, 20+len(n))
 	if replace {
@@ -37,7 +43,7 @@ func (w *wireClient) rename(f smb2.FileID, to string, replace bool) smb2.Status 
 	}
 	le32(in[16:], uint32(len(n)))
 	copy(in[20:], n)
-	return w.setInfoRaw(f, fscc.FileRenameInformation, in)
+	return in
 }
 
 // streamNames lists the stream names FileStreamInformation reports for f.

@@ -200,12 +200,9 @@ func (m *Mem) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 func (m *Mem) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	n, err := m.lookup(name)
+	n, err := m.dirNode(name)
 	if err != nil {
-		return nil, pathErr("readdir", name, err)
-	}
-	if !n.dir {
-		return nil, pathErr("readdir", name, ErrNotDir)
+		return nil, err
 	}
 	out := make([]fs.FileInfo, 0, len(n.children))
 	for name, c := range n.children {
@@ -218,6 +215,19 @@ func (m *Mem) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 func (m *Mem) ReadDirNames(ctx context.Context, name string) ([]string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	n, err := m.dirNode(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(n.children))
+	for name := range n.children {
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// dirNode finds the directory name for a listing; the caller holds m.mu.
+func (m *Mem) dirNode(name string) (*memNode, error) {
 	n, err := m.lookup(name)
 	if err != nil {
 		return nil, pathErr("readdir", name, err)
@@ -225,11 +235,7 @@ func (m *Mem) ReadDirNames(ctx context.Context, name string) ([]string, error) {
 	if !n.dir {
 		return nil, pathErr("readdir", name, ErrNotDir)
 	}
-	out := make([]string, 0, len(n.children))
-	for name := range n.children {
-		out = append(out, name)
-	}
-	return out, nil
+	return n, nil
 }
 
 // Mkdir creates a directory.
