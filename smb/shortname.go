@@ -228,11 +228,16 @@ func (sh *shareState) shortName(ctx context.Context, dir, base string) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d = s.dirLocked(dir, names, false)
-	if short, ok := d.byLong[foldKey(base)]; ok {
+	return s.shortOfLocked(s.dirLocked(dir, names, false), dir, base)
+}
+
+// shortOfLocked returns the short name of name in dir's table d, giving it
+// one if it has none yet. The caller holds s.mu.
+func (s *shortNames) shortOfLocked(d *dirShorts, dir, name string) string {
+	if short, ok := d.byLong[foldKey(name)]; ok {
 		return short
 	}
-	short := d.assign(base, "")
+	short := d.assign(name, "")
 	if short != "" {
 		s.total++
 		s.evictLocked(foldKey(dir))
@@ -259,15 +264,7 @@ func (sh *shareState) listedShort(d *dirShorts, dir, name string) string {
 	s := &sh.shorts
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if short, ok := d.byLong[foldKey(name)]; ok {
-		return short
-	}
-	short := d.assign(name, "")
-	if short != "" {
-		s.total++
-		s.evictLocked(foldKey(dir))
-	}
-	return short
+	return s.shortOfLocked(d, dir, name)
 }
 
 // longName returns the name of the file of dir whose short name is short,
