@@ -60,7 +60,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
-	sort.Slice(list, func(i, j int) bool { return dirKeyLess(list[i].Name(), list[j].Name()) })
+	sortDirEntries(list)
 	d.entries = list
 	d.next = 0
 	if d.started {
@@ -106,7 +106,14 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			if name == ".." {
 				p, _ = splitParent(o.name)
 			}
-			if list, err := eaer.EAs(ctx, p); err == nil && len(list) > 0 {
+			list, known := []vfs.EA(nil), false
+			if ei, ok := fi.(vfs.EAInfo); ok && name != "." && name != ".." {
+				list, known = ei.ExtendedAttributes() // read with the entry (Dir)
+			}
+			if !known {
+				list, _ = eaer.EAs(ctx, p)
+			}
+			if len(list) > 0 {
 				eas := make([]fscc.EA, len(list))
 				for i, ea := range list {
 					eas[i] = fscc.EA{Name: ea.Name, Value: ea.Value}
@@ -205,6 +212,28 @@ func dirEntry(name string, fi fs.FileInfo, short string) fscc.DirEntry {
 // pattern: a search matches short names too (MS-FSA 2.1.5.6.3).
 func matchShort(pattern, short string) bool {
 	return short != "" && fscc.MatchPattern(pattern, short)
+}
+
+// sortDirEntries orders a listing as dirKeyLess does, upper-casing each
+// name once rather than at every comparison.
+func sortDirEntries(list []fs.FileInfo) {
+	keys := make([]string, len(list))
+	idx := make([]int, len(list))
+	for i, fi := range list {
+		keys[i], idx[i] = strings.ToUpper(fi.Name()), i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		i, j := idx[a], idx[b]
+		if keys[i] != keys[j] {
+			return keys[i] < keys[j]
+		}
+		return list[i].Name() < list[j].Name()
+	})
+	sorted := make([]fs.FileInfo, len(list))
+	for k, i := range idx {
+		sorted[k] = list[i]
+	}
+	copy(list, sorted)
 }
 
 // dirKeyLess orders names as an NTFS index does: by upper-cased name.

@@ -89,20 +89,35 @@ func decodeAttrs(b []byte) (storedAttrs, bool) {
 // match names case-insensitively).
 type dirInfo struct {
 	fs.FileInfo
-	once   sync.Once
-	load   func() (storedAttrs, bool, time.Time) // nil: loaded
+	once sync.Once
+	load func() dirLoaded // nil: loaded
+	dirLoaded
+}
+
+// dirLoaded is what a dirInfo reads from the file system when first asked,
+// through one O_PATH open of the file.
+type dirLoaded struct {
 	stored storedAttrs
 	has    bool
 	btime  time.Time // from statx; zero when the file system has none
+	eas    []EA      // the file's extended attributes, when easOK
+	easOK  bool
 }
 
 func (i *dirInfo) get() {
 	i.once.Do(func() {
 		if i.load != nil {
-			i.stored, i.has, i.btime = i.load()
+			i.dirLoaded = i.load()
 			i.load = nil
 		}
 	})
+}
+
+// ExtendedAttributes reports the entry's EAs, read with its stored
+// attributes (EAInfo): a listing's EaSize costs no further open.
+func (i *dirInfo) ExtendedAttributes() ([]EA, bool) {
+	i.get()
+	return i.eas, i.easOK
 }
 
 func (i *dirInfo) FileAttributes() (uint32, bool) {
@@ -176,19 +191,23 @@ func readAttrs(fd int, path string, follow bool) (storedAttrs, bool, time.Time) 
 func fdPath(fd uintptr) string { return "/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10) }
 
 // loadAttrs reads the stored Attrs and birth time of name.
-func (d *DirFS) loadAttrs(name string) (storedAttrs, bool, time.Time) {
+func (d *DirFS) loadAttrs(name string) dirLoaded {
 	f, err := d.root.OpenFile(name, unix.O_PATH|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return storedAttrs{}, false, time.Time{}
+		return dirLoaded{}
 	}
 	defer f.Close()
-	return readAttrs(0, fdPath(f.Fd()), true)
+	p := fdPath(f.Fd())
+	var l dirLoaded
+	l.stored, l.has, l.btime = readAttrs(0, p, true)
+	l.eas, l.easOK = readEAsAt(p)
+	return l
 }
 
 // decorate adds the stored Attrs and birth time of name to fi, read when
 // first asked for.
 func (d *DirFS) decorate(name string, fi fs.FileInfo) fs.FileInfo {
-	return &dirInfo{FileInfo: fi, load: func() (storedAttrs, bool, time.Time) { return d.loadAttrs(name) }}
+	return &dirInfo{FileInfo: fi, load: func() dirLoaded { return d.loadAttrs(name) }}
 }
 
 // decorateList does what decorate does for the entries of the directory
@@ -196,7 +215,7 @@ func (d *DirFS) decorate(name string, fi fs.FileInfo) fs.FileInfo {
 func (d *DirFS) decorateList(dir string, list []fs.FileInfo) {
 	for i, fi := range list {
 		name := path.Join(dir, fi.Name())
-		list[i] = &dirInfo{FileInfo: fi, load: func() (storedAttrs, bool, time.Time) { return d.loadAttrs(name) }}
+		list[i] = &dirInfo{FileInfo: fi, load: func() dirLoaded { return d.loadAttrs(name) }}
 	}
 }
 

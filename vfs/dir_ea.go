@@ -37,6 +37,42 @@ func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
 	return out, nil
 }
 
+// readEAsAt reads the EAs of the file at p (an fdPath of an O_PATH open),
+// sizing its buffers by the lists the kernel returns; false when they
+// cannot be read.
+func readEAsAt(p string) ([]EA, bool) {
+	n, err := unix.Listxattr(p, nil)
+	if errors.Is(err, unix.ENOTSUP) {
+		return nil, true
+	}
+	if err != nil {
+		return nil, false
+	}
+	if n == 0 {
+		return nil, true
+	}
+	buf := make([]byte, n)
+	if n, err = unix.Listxattr(p, buf); err != nil {
+		return nil, false
+	}
+	var out []EA
+	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
+		if !strings.HasPrefix(attr, eaPrefix) {
+			continue
+		}
+		sz, err := unix.Getxattr(p, attr, nil)
+		if err != nil {
+			continue
+		}
+		v := make([]byte, sz)
+		if sz, err = unix.Getxattr(p, attr, v); err != nil {
+			continue
+		}
+		out = append(out, EA{Name: attr[len(eaPrefix):], Value: v[:sz]})
+	}
+	return out, true
+}
+
 // xattrsWithPrefix lists the xattr names of fd that start with prefix; a
 // file system without xattrs has none.
 func xattrsWithPrefix(fd int, prefix string) ([]string, error) {

@@ -22,6 +22,14 @@ type BirthTimer interface{ BirthTime() time.Time }
 // and unique within the backend (an inode number).
 type FileIDer interface{ FileID() uint64 }
 
+// EAInfo is a FileInfo that carries its file's extended attributes, read
+// with the rest of what it describes (Dir reads them with the stored
+// attributes, through the same open): a directory listing's EaSize then
+// costs no call per entry. False means they are not known: ask EAer.
+type EAInfo interface {
+	ExtendedAttributes() ([]EA, bool)
+}
+
 // Linkser is a FileInfo that knows its hard link count.
 type Linkser interface{ Links() uint32 }
 
