@@ -28,6 +28,11 @@ import (
 // exclusive. Go's RWMutex makes a shared request that comes after a waiting
 // exclusive one wait for it, so the order holds in both directions.
 //
+// OPLOCK_BREAK acknowledgments and CHANGE_NOTIFY hold nothing: an
+// acknowledgment is what an exclusive SET_INFO may be waiting for, and a
+// lone CHANGE_NOTIFY is served on the reading goroutine, which must never
+// wait.
+//
 // Goroutines start in no fixed order, so the connection's reading goroutine
 // takes the shared hold itself for a lone request it can look into (preHold)
 // before it reads the next frame: a CLOSE read after it then finds it held.
@@ -85,15 +90,16 @@ func (req *Request) releaseHolds() {
 
 // sharedFileIDOffset is where the body of a request that holds its handle
 // shared carries the FileId (MS-SMB2 2.2), or -1: commands without one,
-// the exclusive ones (CLOSE, SET_INFO, FLUSH) and OPLOCK_BREAK
-// acknowledgments, which hold nothing.
+// the exclusive ones (CLOSE, SET_INFO, FLUSH), and OPLOCK_BREAK
+// acknowledgments and CHANGE_NOTIFY, which hold nothing: they must never
+// wait (a lone CHANGE_NOTIFY is served on the reading goroutine).
 func sharedFileIDOffset(cmd smb2.Command) int {
 	switch cmd {
 	case smb2.Read, smb2.Write:
 		return 16
 	case smb2.QueryInfo:
 		return 24
-	case smb2.Lock, smb2.Ioctl, smb2.QueryDirectory, smb2.ChangeNotify:
+	case smb2.Lock, smb2.Ioctl, smb2.QueryDirectory:
 		return 8
 	}
 	return -1

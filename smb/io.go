@@ -67,7 +67,7 @@ type holdMode int
 const (
 	holdShared holdMode = iota
 	holdExclusive
-	holdNone // an OPLOCK_BREAK acknowledgment, which must never wait
+	holdNone // OPLOCK_BREAK acknowledgments and CHANGE_NOTIFY, which must never wait
 )
 
 func (req *Request) openHeld(id smb2.FileID, mode holdMode) (*Open, smb2.Status) {
