@@ -427,7 +427,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	var leaseCtx *smb2.CreateContext
 	switch {
-	case lr != nil && (!o.isDir || s.grantsDirLease(lr)):
+	case lr != nil && (!o.isDir || s.grantsDirLease(req, lr)):
 		c := s.grantLease(sh, node, o, lr)
 		leaseCtx = &c
 	case !o.isDir && lr == nil:

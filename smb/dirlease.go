@@ -55,10 +55,11 @@ func (w leaseOwner) covers(l *lease) bool {
 }
 
 // grantsDirLease reports whether a CREATE of a directory asking for lease
-// lr gets one: a version 2 lease context (so SMB 3.x), unless the server
-// turned directory leasing off.
-func (s *Server) grantsDirLease(lr *leaseRequest) bool {
-	return !s.DisableDirectoryLeasing && lr.V2
+// lr gets one: a version 2 lease context on a connection that negotiated
+// directory leasing (SMB 3.x, the client offering it, the server not
+// turning it off).
+func (s *Server) grantsDirLease(req *Request, lr *leaseRequest) bool {
+	return lr.V2 && req.conn.neg.serverCaps&smb2.GlobalCapDirectoryLeasing != 0
 }
 
 // parentBreaksLocked breaks the leases of the directory holding name, but

@@ -2,6 +2,7 @@ package smb
 
 import (
 	"encoding/binary"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -244,5 +245,34 @@ func TestDirectoryLeaseRenameAndSetInfo(t *testing.T) {
 	c2.closeFile(c2.open(`d\h.txt`, smb2.FileReadData, 0))
 	if h, _ := c1.roundTrip(smb2.Echo, []byte{4, 0, 0, 0}, true, false); h.Command != smb2.Echo {
 		t.Fatalf("after an open for reading c1 got %v", h.Command)
+	}
+}
+
+// DIRECTORY_LEASING is announced only to a client that offers it, as
+// ENCRYPTION is at 3.0: impacket (up to 0.13), which does not, fails every
+// open at the share root when told.
+func TestDirectoryLeasingCapabilityNeedsTheClients(t *testing.T) {
+	srv := &Server{Shares: []Share{{Name: "s", FS: vfs.NewMem()}}}
+	t.Cleanup(func() { srv.Close() })
+	for _, offer := range []bool{false, true} {
+		client, server := net.Pipe()
+		go srv.ServeConn(server)
+		w := &wireClient{t: t, c: client}
+		neg := make([]byte, 36+2)
+		binary.LittleEndian.PutUint16(neg, 36)
+		binary.LittleEndian.PutUint16(neg[2:], 1)
+		if offer {
+			binary.LittleEndian.PutUint32(neg[8:], smb2.GlobalCapDirectoryLeasing)
+		}
+		binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
+		h, resp := w.roundTrip(smb2.Negotiate, neg, false, false)
+		client.Close()
+		if h.Status != 0 {
+			t.Fatalf("negotiate: %v", smb2.Status(h.Status))
+		}
+		caps := binary.LittleEndian.Uint32(resp[smb2.HeaderSize+24:])
+		if got := caps&smb2.GlobalCapDirectoryLeasing != 0; got != offer {
+			t.Errorf("client offers directory leasing: %v; server announces it: %v", offer, got)
+		}
 	}
 }

@@ -83,7 +83,7 @@ func (w *wireClient) login(user, password string) {
 	binary.LittleEndian.PutUint16(neg, 36)
 	binary.LittleEndian.PutUint16(neg[2:], 1)
 	binary.LittleEndian.PutUint16(neg[4:], smb2.NegotiateSigningEnabled)
-	binary.LittleEndian.PutUint32(neg[8:], smb2.GlobalCapEncryption)
+	binary.LittleEndian.PutUint32(neg[8:], smb2.GlobalCapEncryption|smb2.GlobalCapDirectoryLeasing)
 	binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
 	if h, _ := w.roundTrip(smb2.Negotiate, neg, false, false); h.Status != 0 {
 		t.Fatalf("negotiate: %v", smb2.Status(h.Status))
