@@ -55,15 +55,13 @@ func closeAppInstanceLocked(n *fileNode, id, client [16]byte) []func() {
 	}
 	var out []func()
 	for _, o := range victims {
-		f, p, ok := o.markClosed()
-		if !ok {
+		rest := o.closeLocked()
+		if rest == nil {
 			continue
 		}
-		finish := o.releaseLocked()
 		out = append(out, func() {
 			o.session.removeOpen(o)
-			closeBackend(f, p)
-			finish()
+			rest()
 			o.noteDirClosed()
 		})
 	}

@@ -2,7 +2,6 @@ package smb
 
 import (
 	"encoding/binary"
-	"net"
 	"testing"
 
 	"github.com/cifsd/cifsd/smb2"
@@ -11,19 +10,7 @@ import (
 // dialGUID is dial with the ClientGuid given.
 func dialGUID(t *testing.T, srv *Server, guid byte) *wireClient {
 	t.Helper()
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close() })
-	go srv.ServeConn(server)
-	w := &wireClient{t: t, c: client}
-	neg := make([]byte, 36+2)
-	binary.LittleEndian.PutUint16(neg, 36)
-	binary.LittleEndian.PutUint16(neg[2:], 1)
-	binary.LittleEndian.PutUint16(neg[4:], smb2.NegotiateSigningEnabled)
-	neg[12] = guid
-	binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
-	if h, _ := w.roundTrip(smb2.Negotiate, neg, false, false); h.Status != 0 {
-		t.Fatalf("negotiate: %v", smb2.Status(h.Status))
-	}
+	w, _ := dialWith(t, srv, 0, guid)
 	w.mustSetup("alice", 0)
 	if st := w.tcon("s"); st != smb2.StatusSuccess {
 		t.Fatalf("tree connect: %v", st)

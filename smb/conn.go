@@ -129,6 +129,7 @@ func (c *conn) serve() {
 		idle = 15 * time.Minute
 	}
 	var hdr [4]byte
+	var peekBuf [maxPeekFrame]byte
 	first := true
 	for {
 		if idle > 0 {
@@ -155,7 +156,12 @@ func (c *conn) serve() {
 			continue
 		}
 		first = false
-		if len(frame) <= maxCancelFrame && c.serveCancelInline(frame) {
+		// What the reading goroutine decides for a frame it looks into:
+		// a lone CANCEL or CHANGE_NOTIFY is served here, in order; a
+		// lone request on a handle takes its hold now (inuse.go).
+		h, msg, peeked := c.peekFrame(frame, &peekBuf)
+		if peeked && isLoneCancel(&h, len(frame)) {
+			c.cancelRequest(&h)
 			release()
 			continue
 		}
@@ -170,10 +176,10 @@ func (c *conn) serve() {
 			return
 		}
 		c.reqs.Add(1)
-		inline := c.keepsOrder(frame) // CHANGE_NOTIFY is served in order (notify_order.go)
-		var pre *Open                 // held for the request before the next frame is read (inuse.go)
-		if !inline {
-			pre = c.preHold(frame)
+		inline := peeked && keepsOrder(&h, len(frame)) // notify_order.go
+		var pre *Open                                  // held for the request before the next frame is read
+		if peeked && !inline {
+			pre = c.preHold(&h, msg)
 		}
 		serve := func() {
 			defer func() {
@@ -287,29 +293,43 @@ func (c *conn) shutdown() {
 // 64-byte header, 4-byte body and a transform header.
 const maxCancelFrame = smb2.HeaderSize + 4 + smbcrypto.TransformHeaderSize
 
-// serveCancelInline handles a frame that is one CANCEL on the reading
-// goroutine, before any later frame starts, so the cancelled operation's
-// final response precedes the responses to what the client sent next
-// (frames are otherwise served concurrently). It reports whether it did.
-func (c *conn) serveCancelInline(frame []byte) bool {
+// isLoneCancel reports whether a frame of frameLen bytes whose (first)
+// header is h is one CANCEL. The reading goroutine handles it itself,
+// before any later frame starts, so the cancelled operation's final
+// response precedes the responses to what the client sent next (frames
+// are otherwise served concurrently).
+func isLoneCancel(h *smb2.Header, frameLen int) bool {
+	return frameLen <= maxCancelFrame && h.Command == smb2.Cancel && h.NextCommand == 0
+}
+
+// maxPeekFrame bounds the encrypted frames peekFrame decrypts a copy of: a
+// CANCEL, a CHANGE_NOTIFY, a READ, QUERY_INFO or QUERY_DIRECTORY request,
+// not a WRITE's data.
+const maxPeekFrame = 512
+
+// peekFrame returns the (first) request header and message of a frame, for
+// the reading goroutine to decide how it is served. An encrypted frame of
+// at most maxPeekFrame bytes is decrypted into a copy in buf (decryption
+// works in place; handleFrame decrypts the frame itself again, which is
+// cheap for a frame this small); false for a larger encrypted frame, one
+// that does not decrypt, or one that holds no request.
+func (c *conn) peekFrame(frame []byte, buf *[maxPeekFrame]byte) (smb2.Header, []byte, bool) {
+	var h smb2.Header
 	msg := frame
 	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
-		// Decrypt a copy (decryption works in place): if this is not a
-		// CANCEL the normal path decrypts the frame again, which is cheap
-		// for a frame this small.
-		var buf [maxCancelFrame]byte
+		if len(frame) > maxPeekFrame {
+			return h, nil, false
+		}
 		_, plain, err := c.decrypt(buf[:copy(buf[:], frame)])
 		if err != nil {
-			return false
+			return h, nil, false
 		}
 		msg = plain
 	}
-	var h smb2.Header
-	if h.Decode(msg) != nil || h.Command != smb2.Cancel || h.NextCommand != 0 || h.IsResponse() {
-		return false
+	if h.Decode(msg) != nil || h.IsResponse() {
+		return h, nil, false
 	}
-	c.cancelRequest(&h)
-	return true
+	return h, msg, true
 }
 
 // handleFrame decrypts, decompresses and serves one frame. *pre is the

@@ -53,15 +53,8 @@ func putFID(b []byte, f smb2.FileID) {
 
 func (w *wireClient) write(f smb2.FileID, off uint64, data []byte) {
 	w.t.Helper()
-	b := make([]byte, 48+len(data))
-	le16(b, 49)
-	le16(b[2:], smb2.HeaderSize+48)
-	le32(b[4:], uint32(len(data)))
-	le64(b[8:], off)
-	putFID(b[16:], f)
-	copy(b[48:], data)
-	if h, _ := w.roundTrip(smb2.Write, b, true, false); h.Status != 0 {
-		w.t.Fatalf("write: %v", smb2.Status(h.Status))
+	if st := w.rawWrite(f, off, data); st != 0 {
+		w.t.Fatalf("write: %v", st)
 	}
 }
 

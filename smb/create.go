@@ -196,12 +196,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	// A new name is announced to watchers once the share lock is released
 	// (this defer runs after the unlock below); so are the opens of the
-	// same app instance closed.
+	// same app instance closed and the directory's leases broken.
 	var created, overwritten bool
-	sendDirBreaks := func() {}
 	var afterUnlock []func()
 	defer func() {
-		sendDirBreaks() // dirlease.go
 		for _, f := range afterUnlock {
 			f()
 		}
@@ -427,7 +425,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	var leaseCtx *smb2.CreateContext
 	switch {
-	case lr != nil && (!o.isDir || s.grantsDirLease(req, lr)):
+	case lr != nil && (!o.isDir || grantsDirLease(req, lr)):
 		c := s.grantLease(sh, node, o, lr)
 		leaseCtx = &c
 	case !o.isDir && lr == nil:
@@ -459,8 +457,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if action != fileOpened {
 		// A new or replaced child changes its directory's listing.
 		var b breaks
-		sh.parentBreaksLocked(name, o.dirOwner, &b)
-		sendDirBreaks = b.sendLocked()
+		sh.parentBreaksLocked(name, o.dirOwner, &b) // dirlease.go
+		afterUnlock = append(afterUnlock, b.sendLocked())
 	}
 	return ok(resp)
 }

@@ -58,7 +58,7 @@ func (w leaseOwner) covers(l *lease) bool {
 // lr gets one: a version 2 lease context on a connection that negotiated
 // directory leasing (SMB 3.x, the client offering it, the server not
 // turning it off).
-func (s *Server) grantsDirLease(req *Request, lr *leaseRequest) bool {
+func grantsDirLease(req *Request, lr *leaseRequest) bool {
 	return lr.V2 && req.conn.neg.serverCaps&smb2.GlobalCapDirectoryLeasing != 0
 }
 

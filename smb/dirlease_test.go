@@ -2,10 +2,8 @@ package smb
 
 import (
 	"encoding/binary"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -167,15 +165,7 @@ func TestDirectoryLeaseOff(t *testing.T) {
 // On a backend that watches for changes (Dir on Linux), a file created in
 // the directory behind cifsd's back breaks the directory's lease too.
 func TestDirectoryLeaseOutsideChange(t *testing.T) {
-	root := t.TempDir()
-	d, err := vfs.Dir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, ok := vfs.FS(d).(vfs.Watcher); !ok || runtime.GOOS != "linux" {
-		t.Skip("no backend watch on this system")
-	}
+	root, d := watchingDir(t)
 	c1, _ := notifyPair(t, d)
 	h, m := c1.roundTrip(smb2.Create, dirLeaseCreateBody("d", 2, rwh, true, 0), true, false)
 	if _, _, l := createLease(t, m); h.Status != 0 || l == nil || l.State == 0 {
@@ -255,21 +245,11 @@ func TestDirectoryLeasingCapabilityNeedsTheClients(t *testing.T) {
 	srv := &Server{Shares: []Share{{Name: "s", FS: vfs.NewMem()}}}
 	t.Cleanup(func() { srv.Close() })
 	for _, offer := range []bool{false, true} {
-		client, server := net.Pipe()
-		go srv.ServeConn(server)
-		w := &wireClient{t: t, c: client}
-		neg := make([]byte, 36+2)
-		binary.LittleEndian.PutUint16(neg, 36)
-		binary.LittleEndian.PutUint16(neg[2:], 1)
+		var offered uint32
 		if offer {
-			binary.LittleEndian.PutUint32(neg[8:], smb2.GlobalCapDirectoryLeasing)
+			offered = smb2.GlobalCapDirectoryLeasing
 		}
-		binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
-		h, resp := w.roundTrip(smb2.Negotiate, neg, false, false)
-		client.Close()
-		if h.Status != 0 {
-			t.Fatalf("negotiate: %v", smb2.Status(h.Status))
-		}
+		_, resp := dialWith(t, srv, offered, 0)
 		caps := binary.LittleEndian.Uint32(resp[smb2.HeaderSize+24:])
 		if got := caps&smb2.GlobalCapDirectoryLeasing != 0; got != offer {
 			t.Errorf("client offers directory leasing: %v; server announces it: %v", offer, got)

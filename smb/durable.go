@@ -303,15 +303,9 @@ func (s *Server) expireDurable(o *Open, d *durableState) {
 func (b *breaks) purgeLocked() []func() {
 	var out []func()
 	for _, o := range b.purge {
-		f, p, ok := o.markClosed() // a disconnected open has no notifies
-		if !ok {
-			continue
+		if rest := o.closeLocked(); rest != nil {
+			out = append(out, rest)
 		}
-		finish := o.releaseLocked()
-		out = append(out, func() {
-			closeBackend(f, p)
-			finish()
-		})
 	}
 	b.purge = nil
 	return out

@@ -34,11 +34,16 @@ func (o *Open) eas(ctx context.Context) ([]fscc.EA, error) {
 	if err != nil {
 		return nil, err
 	}
+	return fsccEAs(list), nil
+}
+
+// fsccEAs is a backend's list of EAs as package fscc encodes them.
+func fsccEAs(list []vfs.EA) []fscc.EA {
 	out := make([]fscc.EA, len(list))
 	for i, ea := range list {
 		out[i] = fscc.EA{Name: ea.Name, Value: ea.Value}
 	}
-	return out, nil
+	return out
 }
 
 // queryEAs answers FileFullEaInformation.

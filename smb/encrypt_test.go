@@ -79,15 +79,7 @@ func (w *wireClient) roundTrip(cmd smb2.Command, body []byte, sign, encrypt bool
 // login negotiates 3.0.2 and authenticates with raw NTLMSSP (NTLMv2).
 func (w *wireClient) login(user, password string) {
 	t := w.t
-	neg := make([]byte, 36+2)
-	binary.LittleEndian.PutUint16(neg, 36)
-	binary.LittleEndian.PutUint16(neg[2:], 1)
-	binary.LittleEndian.PutUint16(neg[4:], smb2.NegotiateSigningEnabled)
-	binary.LittleEndian.PutUint32(neg[8:], smb2.GlobalCapEncryption|smb2.GlobalCapDirectoryLeasing)
-	binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
-	if h, _ := w.roundTrip(smb2.Negotiate, neg, false, false); h.Status != 0 {
-		t.Fatalf("negotiate: %v", smb2.Status(h.Status))
-	}
+	w.negotiate302(smb2.GlobalCapEncryption|smb2.GlobalCapDirectoryLeasing, 0)
 	setup := func(tok []byte) (smb2.Header, []byte) {
 		b := make([]byte, 24+len(tok))
 		binary.LittleEndian.PutUint16(b, 25)

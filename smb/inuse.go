@@ -3,7 +3,6 @@ package smb
 import (
 	"encoding/binary"
 
-	"github.com/cifsd/cifsd/internal/smbcrypto"
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
 )
@@ -105,32 +104,13 @@ func sharedFileIDOffset(cmd smb2.Command) int {
 	return -1
 }
 
-// maxPeekFrame bounds the encrypted frames preHold decrypts a copy of: a
-// READ, QUERY_INFO or QUERY_DIRECTORY request, not a WRITE's data.
-const maxPeekFrame = 512
-
-// preHold takes, in the reading goroutine, the shared hold of the open a
-// lone request names, and returns the open (nil when there is none to
-// take or it is held exclusive now: the request's goroutine then waits its
-// turn in req.open). The request's first element adopts it (adoptHold).
-func (c *conn) preHold(frame []byte) *Open {
-	msg := frame
-	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
-		if len(frame) > maxPeekFrame {
-			return nil
-		}
-		var buf [maxPeekFrame]byte
-		_, plain, err := c.decrypt(buf[:copy(buf[:], frame)])
-		if err != nil {
-			return nil
-		}
-		msg = plain
-	}
-	if len(msg) < smb2.HeaderSize+16 || [4]byte(msg[:4]) != smb2.ProtocolID {
-		return nil
-	}
-	var h smb2.Header
-	if h.Decode(msg) != nil || h.NextCommand != 0 || h.IsResponse() {
+// preHold takes, in the reading goroutine, the shared hold of the open the
+// lone request h (message msg) names, and returns the open: nil when there
+// is none to take or it is held exclusive now (the request's goroutine then
+// waits its turn in req.open). The request's first element adopts it
+// (serveCompound).
+func (c *conn) preHold(h *smb2.Header, msg []byte) *Open {
+	if h.NextCommand != 0 {
 		return nil
 	}
 	off := sharedFileIDOffset(h.Command)

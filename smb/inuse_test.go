@@ -3,7 +3,6 @@ package smb
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -117,9 +116,7 @@ func TestStreamRenameOrderedWithIO(t *testing.T) {
 				// between the 8th and the 9th, none waiting.
 				chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 128) }
 				write := func(i int) {
-					b := writeBody(s, chunk(i))
-					binary.LittleEndian.PutUint64(b[8:], uint64(i*128))
-					w.send(smb2.Write, b)
+					w.send(smb2.Write, writeAtBody(s, uint64(i*128), chunk(i)))
 				}
 				for i := range 8 {
 					write(i)

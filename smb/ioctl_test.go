@@ -26,14 +26,7 @@ func TestIoctlNoOpenFSCTLsNeedAllOnesFileID(t *testing.T) {
 // rawWrite sends a WRITE of data at off and returns the status.
 func (w *wireClient) rawWrite(f smb2.FileID, off uint64, data []byte) smb2.Status {
 	w.t.Helper()
-	b := make([]byte, 48+len(data))
-	le16(b, 49)
-	le16(b[2:], smb2.HeaderSize+48)
-	le32(b[4:], uint32(len(data)))
-	le64(b[8:], off)
-	putFID(b[16:], f)
-	copy(b[48:], data)
-	h, _ := w.roundTrip(smb2.Write, b, true, false)
+	h, _ := w.roundTrip(smb2.Write, writeAtBody(f, off, data), true, false)
 	return smb2.Status(h.Status)
 }
 

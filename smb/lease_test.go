@@ -120,11 +120,15 @@ func leaseAckBody(key byte, state uint32) []byte {
 	return b
 }
 
-func writeBody(id smb2.FileID, data []byte) []byte {
+func writeBody(id smb2.FileID, data []byte) []byte { return writeAtBody(id, 0, data) }
+
+// writeAtBody is a WRITE of data at off.
+func writeAtBody(id smb2.FileID, off uint64, data []byte) []byte {
 	b := make([]byte, 48+len(data))
 	binary.LittleEndian.PutUint16(b, 49)
 	binary.LittleEndian.PutUint16(b[2:], smb2.HeaderSize+48)
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(data)))
+	binary.LittleEndian.PutUint64(b[8:], off)
 	binary.LittleEndian.PutUint64(b[16:], id.Persistent)
 	binary.LittleEndian.PutUint64(b[24:], id.Volatile)
 	copy(b[48:], data)

@@ -30,10 +30,7 @@ func notifyPair(t *testing.T, fsys vfs.FS) (watcher, changer *wireClient) {
 // changes the request completes with as "action:name".
 func awaitNotify(t *testing.T, w *wireClient, dir smb2.FileID, filter uint32, change func()) []string {
 	t.Helper()
-	mid := w.send(smb2.ChangeNotify, notifyBody(dir, filter))
-	if h, _ := w.recv(); h.MessageID != mid || smb2.Status(h.Status) != smb2.StatusPending {
-		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
-	}
+	mid := w.pendingNotify(dir, filter)
 	change()
 	h, resp := w.recvFinal(mid)
 	if h.Status != 0 {
@@ -72,22 +69,11 @@ func TestChangeNotifyReportsModifications(t *testing.T) {
 // serves is reported too (inotify on Linux), and only once for what cifsd
 // itself creates.
 func TestChangeNotifyReportsOutsideChanges(t *testing.T) {
-	root := t.TempDir()
-	d, err := vfs.Dir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, ok := vfs.FS(d).(vfs.Watcher); !ok || runtime.GOOS != "linux" {
-		t.Skip("no backend watch on this system")
-	}
+	root, d := watchingDir(t)
 	w1, w2 := notifyPair(t, d)
 	dir := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
 	// The first request starts the backend's watch; give it a moment.
-	mid := w1.send(smb2.ChangeNotify, notifyBody(dir, notifyChangeFileName))
-	if h, _ := w1.recv(); h.MessageID != mid || smb2.Status(h.Status) != smb2.StatusPending {
-		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
-	}
+	mid := w1.pendingNotify(dir, notifyChangeFileName)
 	time.Sleep(100 * time.Millisecond)
 	if err := os.WriteFile(filepath.Join(root, "dir", "outside.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -185,4 +171,21 @@ func TestChangeNotifyOverwrite(t *testing.T) {
 	if strings.Join(got, ",") != "3:f.txt" {
 		t.Fatalf("after an overwrite: %q, want [3:f.txt]", got)
 	}
+}
+
+// watchingDir is a Dir backend on a temporary directory, whose path it
+// returns too; the test is skipped where the backend does not watch for
+// changes made outside cifsd.
+func watchingDir(t *testing.T) (string, *vfs.DirFS) {
+	t.Helper()
+	root := t.TempDir()
+	d, err := vfs.Dir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, ok := vfs.FS(d).(vfs.Watcher); !ok || runtime.GOOS != "linux" {
+		t.Skip("no backend watch on this system")
+	}
+	return root, d
 }

@@ -49,10 +49,7 @@ func TestChangeNotifyReportsChanges(t *testing.T) {
 		t.Fatal(st)
 	}
 	d := w.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
-	notifyMID := w.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
-	if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending || h.MessageID != notifyMID {
-		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
-	}
+	notifyMID := w.pendingNotify(d, notifyChangeFileName)
 	createMID := w.send(smb2.Create, createBody(`dir\new.txt`))
 	var got []string
 	for range 2 {
@@ -98,10 +95,7 @@ func TestDotDotOpensParent(t *testing.T) {
 	w.open(`dir\sub`, smb2.GenericAll, smb2.FileDirectoryFile)
 	d := w.open(`dir\sub\..`, smb2.GenericAll, smb2.FileDirectoryFile)
 	// Register the watch, then make a change in dir.
-	notifyMID := w.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
-	if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending || h.MessageID != notifyMID {
-		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
-	}
+	notifyMID := w.pendingNotify(d, notifyChangeFileName)
 	createMID := w.send(smb2.Create, createBody(`dir\new.txt`))
 	var got []string
 	for range 2 {
@@ -123,4 +117,15 @@ func TestDotDotOpensParent(t *testing.T) {
 			t.Errorf("open %s: %v, want OBJECT_PATH_SYNTAX_BAD", name, st)
 		}
 	}
+}
+
+// pendingNotify sends CHANGE_NOTIFY on dir and checks that it goes async
+// (STATUS_PENDING); it returns the request's MessageId.
+func (w *wireClient) pendingNotify(dir smb2.FileID, filter uint32) uint64 {
+	w.t.Helper()
+	mid := w.send(smb2.ChangeNotify, notifyBody(dir, filter))
+	if h, _ := w.recv(); h.MessageID != mid || smb2.Status(h.Status) != smb2.StatusPending {
+		w.t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING", smb2.Status(h.Status))
+	}
+	return mid
 }

@@ -195,6 +195,21 @@ func (o *Open) close() error {
 	return err
 }
 
+// closeLocked closes o as the server does on its own (MS-SMB2 3.3.4.17)
+// while the caller holds sh.mu: it returns the rest of the work, to run
+// once sh.mu is released, or nil when o was closed already.
+func (o *Open) closeLocked() func() {
+	f, p, ok := o.markClosed()
+	if !ok {
+		return nil
+	}
+	finish := o.releaseLocked()
+	return func() {
+		closeBackend(f, p)
+		finish()
+	}
+}
+
 // markClosed marks o closed and ends its pending CHANGE_NOTIFY requests;
 // it returns what is to be closed, and false when o was closed already.
 func (o *Open) markClosed() (vfs.File, *rpc.Pipe, bool) {

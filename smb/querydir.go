@@ -114,11 +114,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 				list, _ = eaer.EAs(ctx, p)
 			}
 			if len(list) > 0 {
-				eas := make([]fscc.EA, len(list))
-				for i, ea := range list {
-					eas[i] = fscc.EA{Name: ea.Name, Value: ea.Value}
-				}
-				e.EaSize = fscc.EaSize(eas)
+				e.EaSize = fscc.EaSize(fsccEAs(list))
 			}
 		}
 		if !fi.IsDir() && name != "." && name != ".." {

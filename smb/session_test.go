@@ -55,19 +55,38 @@ func newTokenServer(t *testing.T) *Server {
 
 func dial(t *testing.T, srv *Server) *wireClient {
 	t.Helper()
+	w, _ := dialWith(t, srv, 0, 0)
+	return w
+}
+
+// dialWith connects to srv and negotiates 3.0.2 offering caps, with a
+// ClientGuid whose first byte is guid; it returns the NEGOTIATE response.
+func dialWith(t *testing.T, srv *Server, caps uint32, guid byte) (*wireClient, []byte) {
+	t.Helper()
 	client, server := net.Pipe()
 	t.Cleanup(func() { client.Close() })
 	go srv.ServeConn(server)
 	w := &wireClient{t: t, c: client}
+	return w, w.negotiate302(caps, guid)
+}
+
+// negotiate302 sends a NEGOTIATE for SMB 3.0.2 with signing enabled,
+// offering caps, with a ClientGuid whose first byte is guid, and returns
+// the response.
+func (w *wireClient) negotiate302(caps uint32, guid byte) []byte {
+	w.t.Helper()
 	neg := make([]byte, 36+2)
 	binary.LittleEndian.PutUint16(neg, 36)
 	binary.LittleEndian.PutUint16(neg[2:], 1)
 	binary.LittleEndian.PutUint16(neg[4:], smb2.NegotiateSigningEnabled)
+	binary.LittleEndian.PutUint32(neg[8:], caps)
+	neg[12] = guid
 	binary.LittleEndian.PutUint16(neg[36:], smb2.Dialect302)
-	if h, _ := w.roundTrip(smb2.Negotiate, neg, false, false); h.Status != 0 {
-		t.Fatalf("negotiate: %v", smb2.Status(h.Status))
+	h, resp := w.roundTrip(smb2.Negotiate, neg, false, false)
+	if h.Status != 0 {
+		w.t.Fatalf("negotiate: %v", smb2.Status(h.Status))
 	}
-	return w
+	return resp
 }
 
 // setup sends one SESSION_SETUP with tok on session w.sid.

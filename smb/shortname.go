@@ -158,10 +158,17 @@ func (s *shortNames) dirLocked(dir string, names []string, sync bool) *dirShorts
 				d.plain[foldKey(n)] = true
 			}
 		}
-		for _, n := range sortedNames(names) {
+		// The names without one get theirs in name order (usually none:
+		// the table keeps up with cifsd's own creates and renames).
+		var fresh []string
+		for _, n := range names {
 			if _, ok := d.byLong[foldKey(n)]; !ok && !fscc.Is83(n) {
-				d.assign(n, "")
+				fresh = append(fresh, n)
 			}
+		}
+		sort.Slice(fresh, func(i, j int) bool { return dirKeyLess(fresh[i], fresh[j]) })
+		for _, n := range fresh {
+			d.assign(n, "")
 		}
 		s.total += d.size() - before
 		s.evictLocked(key)
@@ -186,12 +193,6 @@ func (s *shortNames) evictLocked(keep string) {
 		s.total -= s.dirs[oldest].size()
 		delete(s.dirs, oldest)
 	}
-}
-
-func sortedNames(names []string) []string {
-	out := append([]string(nil), names...)
-	sort.Slice(out, func(i, j int) bool { return dirKeyLess(out[i], out[j]) })
-	return out
 }
 
 // listNames lists dir's names; nil when it cannot be read.
@@ -320,17 +321,26 @@ func (sh *shareState) tunneled(dir, name string) string {
 	s := &sh.shorts
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t := s.tunneledLocked(dir, func(t *tunnelRecord) bool { return strings.EqualFold(t.short, name) }); t != nil {
+		return t.long
+	}
+	return ""
+}
+
+// tunneledLocked returns the newest record of dir younger than tunnelAge
+// that match accepts, or nil. The caller holds s.mu.
+func (s *shortNames) tunneledLocked(dir string, match func(*tunnelRecord) bool) *tunnelRecord {
 	key := foldKey(dir)
 	for i := len(s.tunnel) - 1; i >= 0; i-- {
-		t := s.tunnel[i]
+		t := &s.tunnel[i]
 		if time.Since(t.at) > tunnelAge {
 			break
 		}
-		if t.dir == key && strings.EqualFold(t.short, name) {
-			return t.long
+		if t.dir == key && match(t) {
+			return t
 		}
 	}
-	return ""
+	return nil
 }
 
 // nameRemoved is told that name (a file or directory) no longer exists
@@ -390,22 +400,11 @@ func (sh *shareState) nameAdded(name string) {
 	if _, ok := d.byLong[foldKey(base)]; ok {
 		return
 	}
-	want := ""
-	key := foldKey(dir)
-	for i := len(s.tunnel) - 1; i >= 0; i-- {
-		t := s.tunnel[i]
-		if time.Since(t.at) > tunnelAge {
-			break
-		}
-		if t.dir == key && strings.EqualFold(t.long, base) {
-			want = t.short
-			break
-		}
-	}
-	if want == "" {
+	t := s.tunneledLocked(dir, func(t *tunnelRecord) bool { return strings.EqualFold(t.long, base) })
+	if t == nil {
 		return // given one when first needed
 	}
-	if d.assign(base, want) != "" {
+	if d.assign(base, t.short) != "" {
 		s.total++
 	}
 }

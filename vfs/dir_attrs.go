@@ -200,7 +200,8 @@ func (d *DirFS) loadAttrs(name string) dirLoaded {
 	p := fdPath(f.Fd())
 	var l dirLoaded
 	l.stored, l.has, l.btime = readAttrs(0, p, true)
-	l.eas, l.easOK = readEAsAt(p)
+	eas, err := readEAsAt(p)
+	l.eas, l.easOK = eas, err == nil
 	return l
 }
 

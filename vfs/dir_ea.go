@@ -15,45 +15,28 @@ const eaPrefix = "user.smb_ea."
 
 // EAs returns the extended attributes of name, kept as xattrs.
 func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
-	f, err := d.root.Open(name)
+	f, err := d.root.OpenFile(name, unix.O_PATH, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fd := int(f.Fd())
-	attrs, err := xattrsWithPrefix(fd, eaPrefix)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 64<<10)
-	var out []EA
-	for _, attr := range attrs {
-		vn, err := unix.Fgetxattr(fd, attr, buf)
-		if err != nil {
-			continue
-		}
-		out = append(out, EA{Name: attr[len(eaPrefix):], Value: append([]byte(nil), buf[:vn]...)})
-	}
-	return out, nil
+	return readEAsAt(fdPath(f.Fd()))
 }
 
-// readEAsAt reads the EAs of the file at p (an fdPath of an O_PATH open),
-// sizing its buffers by the lists the kernel returns; false when they
-// cannot be read.
-func readEAsAt(p string) ([]EA, bool) {
+// readEAsAt reads the EAs of the file at p (the fdPath of an open, O_PATH
+// enough), sizing its buffers by the lists the kernel returns. A file
+// system without xattrs has none.
+func readEAsAt(p string) ([]EA, error) {
 	n, err := unix.Listxattr(p, nil)
 	if errors.Is(err, unix.ENOTSUP) {
-		return nil, true
+		return nil, nil
 	}
-	if err != nil {
-		return nil, false
-	}
-	if n == 0 {
-		return nil, true
+	if err != nil || n == 0 {
+		return nil, err
 	}
 	buf := make([]byte, n)
 	if n, err = unix.Listxattr(p, buf); err != nil {
-		return nil, false
+		return nil, err
 	}
 	var out []EA
 	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
@@ -70,7 +53,7 @@ func readEAsAt(p string) ([]EA, bool) {
 		}
 		out = append(out, EA{Name: attr[len(eaPrefix):], Value: v[:sz]})
 	}
-	return out, true
+	return out, nil
 }
 
 // xattrsWithPrefix lists the xattr names of fd that start with prefix; a
