@@ -42,13 +42,17 @@ func TestDurableContextsRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDurableContexts: no decoder panics, and what decodes re-encodes to
-// the same bytes.
+// FuzzDurableContexts: no decoder of the durable and app-instance create
+// contexts panics, and what decodes re-encodes to the same bytes.
 func FuzzDurableContexts(f *testing.F) {
 	f.Add(make([]byte, 32))
 	f.Add(make([]byte, 36))
 	f.Add(make([]byte, 16))
+	f.Add(append([]byte{20, 0}, make([]byte, 18)...)) // an AppInstanceId
 	f.Fuzz(func(t *testing.T, d []byte) {
+		if id, err := DecodeAppInstanceID(d); err == nil && !bytes.Equal(id[:], d[4:20]) {
+			t.Fatalf("AppInstanceId decoded wrong")
+		}
 		CheckDurableRequest(d)
 		DecodeDurableReconnect(d)
 		DecodeDurableResponseV2(d)
