@@ -194,36 +194,107 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	// A new name is announced to watchers once the share lock is released
-	// (this defer runs after the unlock below); so are the opens of the
-	// same app instance closed and the directory's leases broken.
-	var created, overwritten bool
-	var afterUnlock []func()
-	defer func() {
-		for _, f := range afterUnlock {
-			f()
-		}
-		if created {
-			sh.nameAdded(name) // shortname.go
-			sh.notifyChanges(nameFilter(wantDir), change{name, notifyActionAdded})
-		} else if overwritten { // MS-FSA 2.1.5.1.2.1
-			sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{name, notifyActionModified})
-		}
-	}()
+	// The name is reserved from the decision to the publication of the
+	// open (namelock.go): the backend calls between run without the
+	// share lock, and other names are served meanwhile.
+	res, err := sh.reserveNames(ctx, "", name)
+	if err != nil {
+		return statusResponse(smb2.StatusCancelled)
+	}
+	c := &createOp{s: s, req: req, r: &r, sh: sh, res: res, name: name, fi: fi, access: access, acl: acl,
+		quota: quota, wantDir: wantDir, wantFile: wantFile, deleteOnClose: deleteOnClose, disp: disp,
+		lr: lr, appID: appID, hasAppID: hasAppID, dr: &dr}
+	resp := c.run(ctx)
+	res.release()
+	c.announce()
+	return resp
+}
+
+// createOp is one CREATE of a file or directory past its checks of the
+// request: the decision under the share lock (share modes, delete-pending,
+// breaks), the backend calls without it, and the publication of the open
+// under it again. Its name is reserved throughout (namelock.go).
+type createOp struct {
+	s      *Server
+	req    *Request
+	r      *smb2.CreateRequest
+	sh     *shareState
+	res    *reservation
+	name   string
+	fi     fs.FileInfo // the file as resolved; nil when it does not exist
+	access uint32
+	acl    *createACL
+	quota  bool
+
+	wantDir, wantFile, deleteOnClose bool
+	disp                             uint32
+	lr                               *leaseRequest
+	appID                            [16]byte
+	hasAppID                         bool
+	dr                               *durableRequest
+
+	// Results of the backend phase.
+	action      uint32
+	file        vfs.File
+	created     bool
+	overwritten bool
+	// Work left for when no lock is held: closing the opens of the same
+	// app instance, sending breaks.
+	afterUnlock []func()
+}
+
+// run decides, calls the backend and publishes; it returns the response.
+// The caller holds the name's reservation and no lock.
+func (c *createOp) run(ctx context.Context) *Response {
+	sh := c.sh
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	resp := c.decideLocked(ctx)
+	sh.mu.Unlock()
+	if resp != nil {
+		return resp
+	}
+	if resp := c.backend(ctx); resp != nil {
+		return resp
+	}
+	sh.mu.Lock()
+	cr := c.publishLocked()
+	sh.mu.Unlock()
+	c.acl.answerMaximalAccess(ctx, sh, cr.CreateContexts, c.req.Tree.readOnly) // may read descriptors
+	return ok(cr)
+}
+
+// announce tells watchers, short-name tables and the closed opens of the
+// same app instance what the CREATE did, once no lock is held.
+func (c *createOp) announce() {
+	for _, f := range c.afterUnlock {
+		f()
+	}
+	if c.created {
+		c.sh.nameAdded(c.name) // shortname.go
+		c.sh.notifyChanges(nameFilter(c.wantDir), change{c.name, notifyActionAdded})
+	} else if c.overwritten { // MS-FSA 2.1.5.1.2.1
+		c.sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{c.name, notifyActionModified})
+	}
+}
+
+// decideLocked applies share modes, delete-pending and the breaks of other
+// opens' caching (MS-FSA 2.1.5.1.2). It returns a response when the CREATE
+// ends here (a failure, or STATUS_PENDING while breaks are waited for),
+// nil to go on. The caller holds sh.mu.
+func (c *createOp) decideLocked(ctx context.Context) *Response {
+	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
 	node := sh.files[foldKey(name)]
-	if hasAppID {
+	if c.hasAppID {
 		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
-		afterUnlock = closeAppInstanceLocked(node, appID, req.conn.neg.clientGUID)
+		c.afterUnlock = closeAppInstanceLocked(node, c.appID, req.conn.neg.clientGUID)
 		node = sh.files[foldKey(name)]
 	}
-	if node != nil && !node.deletePending && fi != nil && disp == smb2.FileCreate {
+	if node != nil && !node.deletePending && c.fi != nil && c.disp == smb2.FileCreate {
 		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
 		// share modes are checked or oplocks broken.
 		return statusResponse(smb2.StatusObjectNameCollision)
 	}
-	if s.leaseConflict(lr, node) {
+	if s.leaseConflict(c.lr, node) {
 		// MS-SMB2 3.3.5.9.8: a lease key names one file.
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
@@ -233,234 +304,243 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusDeletePending)
 	}
 	// Other opens' caching is broken before this open proceeds (lease.go).
-	node, waited, pending, st := s.breakForCreate(ctx, req, sh, foldKey(name), lr, access, r.ShareAccess, disp, deleteOnClose)
+	node, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, foldKey(name), c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
 	if st == smb2.StatusPending {
 		resp := s.createPending(req, sh, pending)
-		s.durables.notePending(req, &dr) // a replay meanwhile is refused (replay.go)
+		s.durables.notePending(req, c.dr) // a replay meanwhile is refused (replay.go)
 		return resp
 	}
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	if waited {
-		fi = nil // the holder may have changed the file meanwhile
+		c.fi = nil // the holder may have changed the file meanwhile
 	}
 	if node != nil {
 		if node.deletePending {
 			return statusResponse(smb2.StatusDeletePending)
 		}
-		if node.shareConflict(access, r.ShareAccess) {
+		if node.shareConflict(c.access, r.ShareAccess) {
 			return statusResponse(smb2.StatusSharingViolation)
 		}
 	}
-	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), foldKey(name)) {
+	if c.access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), foldKey(name)) {
 		return statusResponse(smb2.StatusSharingViolation) // an open stream of the file (stream.go)
 	}
-	// Re-check under the lock: another create may have made the file.
+	return nil
+}
+
+// fail closes the backend file the CREATE opened, if any, and answers st.
+func (c *createOp) fail(st smb2.Status) *Response {
+	if c.file != nil {
+		c.file.Close()
+		c.file = nil
+	}
+	return statusResponse(st)
+}
+
+// backend opens, creates or replaces the file and applies the attributes,
+// EAs and security descriptor a new file gets. No lock is held: the name's
+// reservation keeps other operations on it out. It returns a response when
+// the CREATE fails, nil to go on.
+func (c *createOp) backend(ctx context.Context) *Response {
+	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
+	fsys := sh.cfg.FS
+	fi := c.fi
 	if fi == nil {
-		if got, err := sh.cfg.FS.Stat(ctx, name); err == nil {
+		// Re-check: the file may have been made or changed meanwhile.
+		if got, err := fsys.Stat(ctx, name); err == nil {
 			fi = got
 		}
 	}
-
-	action := uint32(fileOpened)
+	c.action = fileOpened
 	var newAttrs uint32 // the attributes a created or replaced file gets (attrs.go)
-	fsys := sh.cfg.FS
-	var file vfs.File
 	var err error
 	exists := fi != nil
 	switch {
-	case exists && disp == smb2.FileCreate:
+	case exists && c.disp == smb2.FileCreate:
 		return statusResponse(smb2.StatusObjectNameCollision)
 	case exists && fi.IsDir():
-		if wantFile {
+		if c.wantFile {
 			return statusResponse(smb2.StatusFileIsADirectory)
 		}
-		switch disp {
-		case smb2.FileCreate:
-			return statusResponse(smb2.StatusObjectNameCollision)
+		switch c.disp {
 		case smb2.FileOpen, smb2.FileOpenIf:
 		default:
 			return statusResponse(smb2.StatusInvalidParameter)
 		}
 	case exists:
-		if wantDir {
+		if c.wantDir {
 			return statusResponse(smb2.StatusNotADirectory)
 		}
-		if deleteOnClose && readOnly(fi) {
+		if c.deleteOnClose && readOnly(fi) {
 			return statusResponse(smb2.StatusCannotDelete)
 		}
 		flag := vfs.O_RDWR
 		if req.Tree.readOnly {
 			flag = vfs.O_RDONLY
 		}
-		switch disp {
-		case smb2.FileCreate:
-			return statusResponse(smb2.StatusObjectNameCollision)
+		switch c.disp {
 		case smb2.FileSupersede:
 			flag |= vfs.O_TRUNC
-			action = fileSuperseded
+			c.action = fileSuperseded
 		case smb2.FileOverwrite, smb2.FileOverwriteIf:
 			flag |= vfs.O_TRUNC
-			action = fileOverwritten
+			c.action = fileOverwritten
 		}
-		if readOnly(fi) && (access&(smb2.FileWriteData|smb2.FileAppendData) != 0 || action != fileOpened) {
+		if readOnly(fi) && (c.access&(smb2.FileWriteData|smb2.FileAppendData) != 0 || c.action != fileOpened) {
 			// MS-FSA 2.1.5.1.2.1: a read-only file is not opened for
 			// writing, overwritten or superseded.
 			return statusResponse(smb2.StatusAccessDenied)
 		}
-		if action != fileOpened {
+		if c.action != fileOpened {
 			a, st := createAttributes(r.FileAttributes, storedAttributes(fi), true, false)
 			if st != smb2.StatusSuccess {
 				return statusResponse(st)
 			}
 			newAttrs = a
 		}
-		file, err = fsys.OpenFile(ctx, name, flag, 0)
+		c.file, err = fsys.OpenFile(ctx, name, flag, 0)
 		if err != nil && flag&vfs.O_RDWR != 0 && errors.Is(err, fs.ErrPermission) &&
-			access&accessWriteish == 0 && flag&vfs.O_TRUNC == 0 {
-			file, err = fsys.OpenFile(ctx, name, vfs.O_RDONLY, 0)
+			c.access&accessWriteish == 0 && flag&vfs.O_TRUNC == 0 {
+			c.file, err = fsys.OpenFile(ctx, name, vfs.O_RDONLY, 0)
 		}
 		if err != nil {
+			c.file = nil
 			return statusResponse(statusOf(err))
 		}
-		overwritten = action != fileOpened
+		c.overwritten = c.action != fileOpened
 	default: // the name does not exist
-		switch disp {
+		switch c.disp {
 		case smb2.FileOpen, smb2.FileOverwrite:
 			return statusResponse(smb2.StatusObjectNameNotFound)
 		}
 		if base := name[strings.LastIndexByte(name, '/')+1:]; base == "" {
 			return statusResponse(smb2.StatusObjectNameInvalid)
 		}
-		if deleteOnClose && r.FileAttributes&fscc.FileAttributeReadonly != 0 {
+		if c.deleteOnClose && r.FileAttributes&fscc.FileAttributeReadonly != 0 {
 			// MS-FSA 2.1.5.1.1: a new read-only file cannot be deleted on close.
 			return statusResponse(smb2.StatusCannotDelete)
 		}
-		action = fileCreated
-		newAttrs, st = createAttributes(r.FileAttributes, 0, false, wantDir)
+		c.action = fileCreated
+		var st smb2.Status
+		newAttrs, st = createAttributes(r.FileAttributes, 0, false, c.wantDir)
 		if st != smb2.StatusSuccess {
 			return statusResponse(st)
 		}
-		if wantDir {
+		if c.wantDir {
 			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
 				return statusResponse(statusOf(err))
 			}
 		} else {
 			perm := fs.FileMode(0o666)
-			if r.FileAttributes&0x1 != 0 { // FILE_ATTRIBUTE_READONLY
+			if r.FileAttributes&fscc.FileAttributeReadonly != 0 {
 				perm = 0o444
 			}
-			file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, perm)
+			c.file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, perm)
 			if err != nil {
+				c.file = nil
 				return statusResponse(statusOf(err))
 			}
 		}
 	}
-	if file != nil {
-		fi, err = file.Stat()
+	if c.action == fileOpened {
+		return c.stat(ctx)
+	}
+	if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
+		return c.fail(st)
+	}
+	// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
+	for _, cc := range r.CreateContexts {
+		if cc.Name == smb2.CreateEABuffer {
+			if st := setEAs(ctx, fsys, name, cc.Data); st != smb2.StatusSuccess {
+				return c.fail(st)
+			}
+		}
+	}
+	if resp := c.stat(ctx); resp != nil { // with the attributes just stored
+		return resp
+	}
+	if c.action == fileCreated {
+		c.acl.storeNew(ctx, s, sh, name, c.fi.IsDir())
+	}
+	return nil
+}
+
+// stat describes the file as the CREATE leaves it, in c.fi.
+func (c *createOp) stat(ctx context.Context) *Response {
+	var err error
+	if c.file != nil {
+		c.fi, err = c.file.Stat()
 	} else {
-		fi, err = fsys.Stat(ctx, name)
+		c.fi, err = c.sh.cfg.FS.Stat(ctx, c.name)
 	}
 	if err != nil {
-		if file != nil {
-			file.Close()
-		}
-		return statusResponse(statusOf(err))
+		return c.fail(statusOf(err))
 	}
+	return nil
+}
 
-	if action != fileOpened {
-		if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
-			if file != nil {
-				file.Close()
-			}
-			return statusResponse(st)
-		}
-		if file != nil {
-			fi, err = file.Stat() // with the attributes just stored
-		} else {
-			fi, err = fsys.Stat(ctx, name)
-		}
-		if err != nil {
-			if file != nil {
-				file.Close()
-			}
-			return statusResponse(statusOf(err))
-		}
-		// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
-		for _, cc := range r.CreateContexts {
-			if cc.Name == smb2.CreateEABuffer {
-				if st := setEAs(ctx, fsys, name, cc.Data); st != smb2.StatusSuccess {
-					if file != nil {
-						file.Close()
-					}
-					return statusResponse(st)
-				}
-			}
-		}
-		if action == fileCreated {
-			acl.storeNew(ctx, s, sh, name, fi.IsDir())
-		}
-	}
-	if node == nil {
-		node = sh.nodeLocked(name)
-	}
+// publishLocked makes the open, grants its caching and durability and
+// builds the response. The caller holds sh.mu.
+func (c *createOp) publishLocked() *smb2.CreateResponse {
+	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
+	node := sh.nodeLocked(name)
 	o := &Open{
 		session:        req.Session,
 		tree:           req.Tree,
 		share:          sh,
 		node:           node,
 		name:           name,
-		isDir:          fi.IsDir(),
-		file:           file,
-		access:         access,
+		isDir:          c.fi.IsDir(),
+		file:           c.file,
+		access:         c.access,
 		shareAccess:    r.ShareAccess,
 		createOptions:  r.CreateOptions,
-		deleteOnClose:  deleteOnClose,
+		deleteOnClose:  c.deleteOnClose,
 		channelSeq:     channelSequence(req),
-		appInstance:    appID,
-		hasAppInstance: hasAppID,
+		appInstance:    c.appID,
+		hasAppInstance: c.hasAppID,
 		appClient:      req.conn.neg.clientGUID,
-		dirOwner:       parentOwner(lr),
+		dirOwner:       parentOwner(c.lr),
 	}
 	var leaseCtx *smb2.CreateContext
 	switch {
-	case lr != nil && (!o.isDir || grantsDirLease(req, lr)):
-		c := s.grantLease(sh, node, o, lr)
-		leaseCtx = &c
-	case !o.isDir && lr == nil:
+	case c.lr != nil && (!o.isDir || grantsDirLease(req, c.lr)):
+		lc := s.grantLease(sh, node, o, c.lr)
+		leaseCtx = &lc
+	case !o.isDir && c.lr == nil:
 		o.oplock = grantOplock(node, r.RequestedOplockLevel)
 	}
-	node.opens = append(node.opens, o)
+	node.addOpenLocked(o)
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
-	durCtx := s.grantDurable(req, o, &dr)
+	durCtx := s.grantDurable(req, o, c.dr)
 
-	m := metaOf(fi)
+	m := metaOf(c.fi)
 	if !o.isDir {
-		m.alloc = node.allocCreate(&r, action, m.size) // alloc.go
+		m.alloc = node.allocCreate(r, c.action, m.size) // alloc.go
 	}
-	if quota {
+	if c.quota {
 		m = quotaFileMeta(m)
 	}
-	s.durables.noteReplayable(req, o, &dr, action, m) // replay.go
-	resp := createResponse(m, o.oplock, action, o.id)
-	resp.CreateContexts = s.createContextResponses(req, &r, m)
-	acl.answerMaximalAccess(ctx, sh, resp.CreateContexts, req.Tree.readOnly)
+	s.durables.noteReplayable(req, o, c.dr, c.action, m) // replay.go
+	resp := createResponse(m, o.oplock, c.action, o.id)
+	resp.CreateContexts = s.createContextResponses(req, r, m)
 	if leaseCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
 	}
 	if durCtx != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
 	}
-	created = action == fileCreated
-	if action != fileOpened {
+	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.
 		var b breaks
 		sh.parentBreaksLocked(name, o.dirOwner, &b) // dirlease.go
-		afterUnlock = append(afterUnlock, b.sendLocked())
+		c.afterUnlock = append(c.afterUnlock, b.sendLocked())
 	}
-	return ok(resp)
+	c.created = c.action == fileCreated
+	return resp
 }
 
 // createResponse is a CREATE response for a file described by m.

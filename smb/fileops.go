@@ -53,6 +53,17 @@ func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
 		o.breakHandleCaching(ctx) // others caching handles are told first
 	}
 	sh := o.share
+	// Not while another operation on the name is between its decision
+	// and its backend call: a CREATE would publish an open of a file to
+	// delete (namelock.go).
+	sh.mu.Lock()
+	name := o.node.name
+	sh.mu.Unlock()
+	res, err := sh.reserveNames(ctx, "", name)
+	if err != nil {
+		return smb2.StatusCancelled
+	}
+	defer res.release()
 	sh.mu.Lock()
 	o.node.deletePending = del
 	if !del {
@@ -107,75 +118,23 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	// Others caching handles may close them once told (lease.go).
 	o.breakHandleCaching(ctx)
-	var notify func()
-	defer func() {
-		// After the share lock is released (defers run in reverse).
-		if notify != nil {
-			notify()
-		}
-	}()
+	res, src, err := o.reserveForRename(ctx, dst)
+	if err != nil {
+		return smb2.StatusCancelled
+	}
+	defer res.release()
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	src := o.node.name
-	if dstInfo != nil && foldKey(dst) != foldKey(src) {
-		if !replace {
-			return smb2.StatusObjectNameCollision
-		}
-		if dstInfo.IsDir() {
-			return smb2.StatusAccessDenied
-		}
-		if n := sh.files[foldKey(dst)]; n != nil && len(n.opens) > 0 {
-			return smb2.StatusAccessDenied
-		}
+	dst, st = o.checkRenameLocked(src, dst, clean, dstInfo, replace)
+	sh.mu.Unlock()
+	if st != smb2.StatusSuccess || dst == src {
+		return st
 	}
-	if foldKey(dst) == foldKey(src) && dst == src {
-		return smb2.StatusSuccess
-	}
-	if o.isDir {
-		// Windows refuses to rename a directory with open files below it.
-		prefix := foldKey(src) + "/"
-		for k := range sh.files {
-			if strings.HasPrefix(k, prefix) {
-				return smb2.StatusAccessDenied
-			}
-		}
-	}
-	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
-		return smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)
-	}
-	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
-	// The rename is a DELETE on the file: it must pass the share-mode
-	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
-	for _, x := range o.node.opens {
-		if x != o && (x.shareAccess&smb2.FileShareDelete == 0 ||
-			x.access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0) {
-			return smb2.StatusSharingViolation
-		}
-	}
-	if dstInfo != nil && foldKey(dst) == foldKey(src) {
-		// A change of case only: keep the client's new spelling.
-		dir, _ := splitParent(src)
-		_, base := splitParent(clean)
-		dst = joinName(dir, base)
-	}
+	// The backend call runs without the share lock: the reservation of
+	// both names (and of the subtree of a directory) keeps the decision.
 	if err := sh.cfg.FS.Rename(ctx, src, dst); err != nil {
 		return statusOf(err)
 	}
-	isDir := o.isDir
-	notify = func() {
-		sh.breakParentLeases(o.dirOwner, src, dst) // dirlease.go
-		defer sh.noteRenamed(dst, isDir)           // notify_modify.go
-		sh.nameRemoved(src, isDir)                 // shortname.go
-		sh.nameAdded(dst)
-		srcDir, _ := splitParent(src)
-		dstDir, _ := splitParent(dst)
-		if strings.EqualFold(srcDir, dstDir) {
-			sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRenamedOldName}, change{dst, notifyActionRenamedNewName})
-			return
-		}
-		sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRemoved})
-		sh.notifyChanges(nameFilter(isDir), change{dst, notifyActionAdded})
-	}
+	sh.mu.Lock()
 	n := o.node
 	delete(sh.files, n.key)
 	n.name, n.key = dst, foldKey(dst)
@@ -186,7 +145,100 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		x.name = dst
 		x.mu.Unlock()
 	}
+	sh.mu.Unlock()
+	res.release()
+	isDir := o.isDir
+	sh.breakParentLeases(o.dirOwner, src, dst) // dirlease.go
+	defer sh.noteRenamed(dst, isDir)           // notify_modify.go
+	sh.nameRemoved(src, isDir)                 // shortname.go
+	sh.nameAdded(dst)
+	srcDir, _ := splitParent(src)
+	dstDir, _ := splitParent(dst)
+	if strings.EqualFold(srcDir, dstDir) {
+		sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRenamedOldName}, change{dst, notifyActionRenamedNewName})
+	} else {
+		sh.notifyChanges(nameFilter(isDir), change{src, notifyActionRemoved})
+		sh.notifyChanges(nameFilter(isDir), change{dst, notifyActionAdded})
+	}
 	return smb2.StatusSuccess
+}
+
+// reserveForRename reserves the open's name, its subtree when it is a
+// directory, and the names in also (namelock.go); it returns the
+// reservation and the open's name, which stays its name while the
+// reservation lasts.
+func (o *Open) reserveForRename(ctx context.Context, also ...string) (*reservation, string, error) {
+	sh := o.share
+	for {
+		sh.mu.Lock()
+		src := o.node.name
+		sh.mu.Unlock()
+		sub := ""
+		if o.isDir {
+			sub = src
+		}
+		res, err := sh.reserveNames(ctx, sub, append([]string{src}, also...)...)
+		if err != nil {
+			return nil, "", err
+		}
+		sh.mu.Lock()
+		same := o.node.name == src
+		sh.mu.Unlock()
+		if same {
+			return res, src, nil
+		}
+		res.release() // renamed meanwhile by another open of the file
+	}
+}
+
+// checkRenameLocked decides a rename of the open's file src to dst
+// (MS-FSA 2.1.5.15.12); it returns the name to rename to (dst, or src
+// when there is nothing to do) and the status. The caller holds sh.mu and
+// the reservation of both names.
+func (o *Open) checkRenameLocked(src, dst, clean string, dstInfo fs.FileInfo, replace bool) (string, smb2.Status) {
+	sh := o.share
+	if dstInfo != nil && foldKey(dst) != foldKey(src) {
+		if !replace {
+			return src, smb2.StatusObjectNameCollision
+		}
+		if dstInfo.IsDir() {
+			return src, smb2.StatusAccessDenied
+		}
+		if n := sh.files[foldKey(dst)]; n != nil && len(n.opens) > 0 {
+			return src, smb2.StatusAccessDenied
+		}
+	}
+	if foldKey(dst) == foldKey(src) && dst == src {
+		return src, smb2.StatusSuccess
+	}
+	if o.isDir {
+		// Windows refuses to rename a directory with open files below it.
+		prefix := foldKey(src) + "/"
+		for k := range sh.files {
+			if strings.HasPrefix(k, prefix) {
+				return src, smb2.StatusAccessDenied
+			}
+		}
+	}
+	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
+		return src, smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)
+	}
+	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
+	// The rename is a DELETE on the file: it must pass the share-mode
+	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
+	for _, x := range o.node.opens {
+		if x != o && (x.shareAccess&smb2.FileShareDelete == 0 ||
+			x.access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0) {
+			return src, smb2.StatusSharingViolation
+		}
+	}
+	if dstInfo != nil && foldKey(dst) == foldKey(src) {
+		// A change of case only: keep the client's new spelling.
+		dir, _ := splitParent(src)
+		_, base := splitParent(clean)
+		dst = joinName(dir, base)
+	}
+	return dst, smb2.StatusSuccess
 }
 
 func joinName(dir, base string) string {

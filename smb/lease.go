@@ -304,11 +304,16 @@ func (b *breaks) empty() bool { return len(b.sends) == 0 && len(b.waits) == 0 &&
 // acknowledgement is acknowledged, ends with a close, or breakWait passes
 // (when the holder loses its caching as if it had acknowledged). The
 // caller holds sh.mu; run releases it meanwhile and reports whether it did.
-func runBreaks(ctx context.Context, sh *shareState, b *breaks) bool {
+// The caller's reservation res (nil for none) is given up meanwhile too, so
+// that other CREATEs of the name can start their own breaks, and taken
+// again before sh.mu (namelock.go); if ctx ends first, res is not held on
+// return.
+func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation) bool {
 	if b.empty() {
 		return false
 	}
 	purged := b.purgeLocked()
+	res.releaseLocked()
 	sh.mu.Unlock()
 	for _, f := range purged {
 		f()
@@ -332,6 +337,9 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks) bool {
 				break wait
 			}
 		}
+	}
+	if res != nil {
+		res.acquire(ctx) // fails only when ctx is done, which the caller checks
 	}
 	sh.mu.Lock()
 	if timedOut {
@@ -426,6 +434,12 @@ func (o *Open) breakReadCaching() {
 	if n == nil {
 		return
 	}
+	if c := n.cachers.Load(); c == 0 || c == 1 && o.cacher && o.lease != nil {
+		// Nobody but o's own lease caches the file: nothing to break,
+		// and no share lock taken (a lease never breaks itself; a
+		// level II oplock does, so o's oplock takes the slow path).
+		return
+	}
 	sh := o.share
 	var b breaks
 	sh.mu.Lock()
@@ -453,7 +467,7 @@ func (o *Open) breakHandleCaching(ctx context.Context) {
 	for i := 0; i < 4; i++ {
 		var b breaks
 		handleBreaks(n, o, &b)
-		if !runBreaks(ctx, sh, &b) || ctx.Err() != nil {
+		if !runBreaks(ctx, sh, &b, nil) || ctx.Err() != nil {
 			return
 		}
 	}
@@ -698,7 +712,7 @@ func (c *conn) sendUnsolicited(msg []byte, o *Open) {
 // opens left) and whether it released the share lock. When a wait is due
 // and the CREATE may go async, it returns StatusPending and the breaks to
 // run instead (see createPending). The caller holds sh.mu.
-func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareState, key string, lr *leaseRequest,
+func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareState, res *reservation, key string, lr *leaseRequest,
 	access, shareAccess, disp uint32, deleting bool) (*fileNode, bool, *breaks, smb2.Status) {
 	var own *lease
 	if lr != nil {
@@ -714,7 +728,7 @@ func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareStat
 		if len(b.waits) > 0 && canGoAsync(ctx, req) {
 			return node, waited, &b, smb2.StatusPending
 		}
-		if !runBreaks(ctx, sh, &b) {
+		if !runBreaks(ctx, sh, &b, res) {
 			break
 		}
 		waited = true
@@ -751,7 +765,7 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 	again.holds = nil // the request's own are released when it returns (inuse.go)
 	req.conn.goSafe(func() {
 		sh.mu.Lock()
-		runBreaks(op.ctx, sh, b)
+		runBreaks(op.ctx, sh, b, nil)
 		sh.mu.Unlock()
 		ctx := op.ctx
 		if ctx.Err() != nil {

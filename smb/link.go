@@ -2,6 +2,7 @@ package smb
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 
 	"github.com/cifsd/cifsd/smb2"
@@ -46,35 +47,27 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // access.go
 		return st
 	}
-	sh.mu.Lock()
-	src := o.node.name
-	if o.node.deletePending {
-		sh.mu.Unlock()
-		return smb2.StatusAccessDenied // Open.Link.IsDeleted
+	res, src, err := o.reserveForRename(ctx, dst) // fileops.go
+	if err != nil {
+		return smb2.StatusCancelled
 	}
+	defer res.release()
+	sh.mu.Lock()
+	st = linkDecisionLocked(sh, o.node, src, dst, dstInfo, replace)
+	sh.mu.Unlock()
+	if st != smb2.StatusSuccess || dstInfo != nil && foldKey(dst) == foldKey(src) {
+		return st
+	}
+	// Backend calls without the share lock; both names are reserved.
 	if dstInfo != nil {
-		switch {
-		case foldKey(dst) == foldKey(src):
-			sh.mu.Unlock()
-			return smb2.StatusSuccess // the name it has already
-		case !replace:
-			sh.mu.Unlock()
-			return smb2.StatusObjectNameCollision
-		case dstInfo.IsDir() || sh.files[foldKey(dst)] != nil:
-			// A directory, or a file someone has open, is not replaced.
-			sh.mu.Unlock()
-			return smb2.StatusAccessDenied
-		}
 		if err := sh.cfg.FS.Remove(ctx, dst); err != nil {
-			sh.mu.Unlock()
 			return statusOf(err)
 		}
 	}
-	err := lk.Link(ctx, src, dst)
-	sh.mu.Unlock()
-	if err != nil {
+	if err := lk.Link(ctx, src, dst); err != nil {
 		return statusOf(err)
 	}
+	res.release()
 	if dstInfo != nil {
 		sh.nameRemoved(dst, false) // shortname.go
 		sh.notifyChanges(nameFilter(false), change{dst, notifyActionRemoved})
@@ -82,5 +75,26 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 	sh.nameAdded(dst)
 	sh.breakParentLeases(o.dirOwner, dst) // dirlease.go
 	sh.notifyChanges(nameFilter(false), change{dst, notifyActionAdded})
+	return smb2.StatusSuccess
+}
+
+// linkDecisionLocked decides a link of src (node n) as dst. The caller
+// holds sh.mu and the reservation of both names.
+func linkDecisionLocked(sh *shareState, n *fileNode, src, dst string, dstInfo fs.FileInfo, replace bool) smb2.Status {
+	if n.deletePending {
+		return smb2.StatusAccessDenied // Open.Link.IsDeleted
+	}
+	if dstInfo == nil {
+		return smb2.StatusSuccess
+	}
+	switch {
+	case foldKey(dst) == foldKey(src):
+		return smb2.StatusSuccess // the name it has already
+	case !replace:
+		return smb2.StatusObjectNameCollision
+	case dstInfo.IsDir() || sh.files[foldKey(dst)] != nil:
+		// A directory, or a file someone has open, is not replaced.
+		return smb2.StatusAccessDenied
+	}
 	return smb2.StatusSuccess
 }

@@ -85,18 +85,18 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusInvalidParameter)
 		}
 		if !validRange(l.Offset, l.Length) {
-			n.locks = n.locks[:before]
+			n.setLocksLocked(n.locks[:before])
 			return statusResponse(smb2.StatusInvalidLockRange)
 		}
 		excl := kind == smb2.LockFlagExclusive
 		if n.lockConflict(o, l.Offset, l.Length, excl) {
 			if l.Flags&smb2.LockFlagFailImmediately != 0 {
-				n.locks = n.locks[:before]
+				n.setLocksLocked(n.locks[:before])
 				return statusResponse(smb2.StatusLockNotGranted)
 			}
 			return s.waitLock(req, o, l, seq)
 		}
-		n.locks = append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl})
+		n.setLocksLocked(append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl}))
 	}
 	o.lockSeq.record(seq)
 	return ok(smb2.SimpleBody{})
@@ -196,7 +196,7 @@ func (o *Open) unlockRanges(locks []smb2.LockElement) *Response {
 		if found < 0 {
 			return statusResponse(smb2.StatusRangeNotLocked)
 		}
-		n.locks = append(n.locks[:found], n.locks[found+1:]...)
+		n.setLocksLocked(append(n.locks[:found], n.locks[found+1:]...))
 		n.locksReleased()
 	}
 	return ok(smb2.SimpleBody{})
@@ -242,10 +242,10 @@ func (n *fileNode) tryLocks(o *Open, locks []smb2.LockElement) bool {
 	for _, l := range locks {
 		excl := l.Flags&smb2.LockFlagExclusive != 0
 		if n.lockConflict(o, l.Offset, l.Length, excl) {
-			n.locks = n.locks[:granted]
+			n.setLocksLocked(n.locks[:granted])
 			return false
 		}
-		n.locks = append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl})
+		n.setLocksLocked(append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl}))
 	}
 	return true
 }
@@ -281,7 +281,7 @@ func (n *fileNode) releaseLocksLocked(o *Open) {
 			kept = append(kept, x)
 		}
 	}
-	n.locks = kept
+	n.setLocksLocked(kept)
 	n.locksReleased() // also wakes o's own waiters, which then see it closed
 }
 
@@ -323,7 +323,9 @@ func (n *fileNode) ioConflict(o *Open, off, length uint64, write bool) bool {
 // checkIO answers STATUS_FILE_LOCK_CONFLICT when byte-range locks forbid
 // the READ or WRITE.
 func (o *Open) checkIO(off, length uint64, write bool) smb2.Status {
-	if o.node == nil {
+	if o.node == nil || o.node.numLocks.Load() == 0 {
+		// No byte-range locks: no share lock either (a lock granted
+		// meanwhile is as if granted after this request).
 		return smb2.StatusSuccess
 	}
 	sh := o.share

@@ -26,6 +26,39 @@ type fileNode struct {
 	// (FileAllocationInformation, the AlSi create context), in bytes,
 	// a multiple of allocUnit; it lasts while the file has opens (alloc.go).
 	alloc int64
+
+	// Counts kept under sh.mu and read without it by READ and WRITE, so
+	// that I/O on a file nobody locks or caches takes no share lock.
+	numLocks atomic.Int32 // len(locks)
+	cachers  atomic.Int32 // opens granted an oplock or a lease
+}
+
+// addOpenLocked adds o to n's opens. The caller holds sh.mu.
+func (n *fileNode) addOpenLocked(o *Open) {
+	n.opens = append(n.opens, o)
+	if o.oplock != 0 || o.lease != nil {
+		o.cacher = true
+		n.cachers.Add(1)
+	}
+}
+
+// removeOpenLocked takes o out of n's opens. The caller holds sh.mu.
+func (n *fileNode) removeOpenLocked(o *Open) {
+	for i, x := range n.opens {
+		if x == o {
+			n.opens = append(n.opens[:i], n.opens[i+1:]...)
+			if o.cacher {
+				n.cachers.Add(-1)
+			}
+			return
+		}
+	}
+}
+
+// setLocksLocked replaces n's byte-range locks. The caller holds sh.mu.
+func (n *fileNode) setLocksLocked(l []byteLock) {
+	n.locks = l
+	n.numLocks.Store(int32(len(l)))
 }
 
 // Open is an open file, directory or pipe (MS-SMB2 3.3.1.10 Open).
@@ -64,6 +97,7 @@ type Open struct {
 	breakTo      uint8         // the level the pending break goes to
 	oplockWant   uint8         // the level later breaks require (<= breakTo)
 	lease        *lease        // the lease the open is under (MS-SMB2 3.3.1.10 Open.Lease)
+	cacher       bool          // counted in node.cachers; fixed once published
 	dirOwner     leaseOwner    // the ParentLeaseKey it was created with (dirlease.go); fixed
 	written      bool          // data was written: last-write time is set at close
 
@@ -177,12 +211,28 @@ func (o *Open) close() error {
 		return err
 	}
 	sh := o.share
+	// A close that deletes the file reserves its name first, so the
+	// delete cannot fall between another operation's decision on the
+	// name and its backend call (namelock.go).
+	sh.mu.Lock()
+	deleting, base := o.deleteOnClose || o.node.deletePending, o.node.name
+	if !deleting && o.node.stream != "" {
+		if b := sh.files[foldKey(base)]; b != nil && b.deletePending {
+			deleting = true
+		}
+	}
+	sh.mu.Unlock()
+	var res *reservation
+	if deleting {
+		res, _ = sh.reserveNames(context.Background(), "", base)
+	}
 	sh.mu.Lock()
 	finish := o.releaseLocked()
 	sh.mu.Unlock()
 	if rerr := finish(); rerr != nil && err == nil {
 		err = rerr
 	}
+	res.release()
 	o.mu.Lock()
 	written, name := o.written, o.name
 	o.mu.Unlock()
@@ -257,12 +307,7 @@ func (o *Open) releaseLocked() func() error {
 	o.oplockLost() // a pending break ends with the close
 	o.session.srv.dropLease(o)
 	o.session.srv.dropDurableLocked(o)
-	for i, x := range n.opens {
-		if x == o {
-			n.opens = append(n.opens[:i], n.opens[i+1:]...)
-			break
-		}
-	}
+	n.removeOpenLocked(o)
 	last := len(n.opens) == 0
 	doDelete := last && n.deletePending
 	name, stream := n.name, n.stream

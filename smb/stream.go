@@ -43,8 +43,13 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 			}
 		}
 	}()
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	// The file's name is reserved for the whole CREATE (namelock.go): the
+	// backend calls run without the share lock.
+	res, err := sh.reserveNames(ctx, "", name)
+	if err != nil {
+		return statusResponse(smb2.StatusCancelled)
+	}
+	defer res.release() // before announce's deferred work
 	if baseInfo == nil {
 		// Creating a stream of a missing file creates the file.
 		if disp == smb2.FileOpen || disp == smb2.FileOverwrite {
@@ -67,30 +72,12 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		}
 	}
 	key := streamKey(name, stream)
-	if sh.basePendingLocked(name) {
-		return statusResponse(smb2.StatusDeletePending)
+	sh.mu.Lock()
+	if resp := s.decideStreamLocked(ctx, req, r, res, name, key, lr, access, deleteOnClose); resp != nil {
+		sh.mu.Unlock()
+		return resp
 	}
-	if s.leaseConflict(lr, sh.files[key]) {
-		return statusResponse(smb2.StatusInvalidParameter)
-	}
-	node, _, pending, bst := s.breakForCreate(ctx, req, sh, key, lr, access, r.ShareAccess, disp, deleteOnClose)
-	if bst == smb2.StatusPending {
-		return s.createPending(req, sh, pending)
-	}
-	if bst != smb2.StatusSuccess {
-		return statusResponse(bst)
-	}
-	if node != nil {
-		if node.deletePending {
-			return statusResponse(smb2.StatusDeletePending)
-		}
-		if node.shareConflict(access, r.ShareAccess) {
-			return statusResponse(smb2.StatusSharingViolation)
-		}
-	}
-	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), key) {
-		return statusResponse(smb2.StatusSharingViolation)
-	}
+	sh.mu.Unlock()
 	flag := vfs.O_RDWR
 	action := uint32(fileOpened)
 	switch disp {
@@ -127,6 +114,9 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		file.Close()
 		return statusResponse(statusOf(err))
 	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	node := sh.files[key]
 	if node == nil {
 		node = &fileNode{key: key, name: name, stream: stream}
 		sh.addStreamNodeLocked(node)
@@ -143,7 +133,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	} else {
 		o.oplock = grantOplock(node, r.RequestedOplockLevel)
 	}
-	node.opens = append(node.opens, o)
+	node.addOpenLocked(o)
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	m := metaOf(fi)
@@ -161,6 +151,39 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		announce = append(announce, change{name, notifyActionAddedStream})
 	}
 	return ok(resp)
+}
+
+// decideStreamLocked applies delete-pending, share modes and breaks to a
+// CREATE of the named stream key of name; it returns the response when the
+// CREATE ends here, nil to go on. The caller holds sh.mu.
+func (s *Server) decideStreamLocked(ctx context.Context, req *Request, r *smb2.CreateRequest, res *reservation,
+	name, key string, lr *leaseRequest, access uint32, deleteOnClose bool) *Response {
+	sh := req.Tree.share
+	if sh.basePendingLocked(name) {
+		return statusResponse(smb2.StatusDeletePending)
+	}
+	if s.leaseConflict(lr, sh.files[key]) {
+		return statusResponse(smb2.StatusInvalidParameter)
+	}
+	node, _, pending, bst := s.breakForCreate(ctx, req, sh, res, key, lr, access, r.ShareAccess, r.CreateDisposition, deleteOnClose)
+	if bst == smb2.StatusPending {
+		return s.createPending(req, sh, pending)
+	}
+	if bst != smb2.StatusSuccess {
+		return statusResponse(bst)
+	}
+	if node != nil {
+		if node.deletePending {
+			return statusResponse(smb2.StatusDeletePending)
+		}
+		if node.shareConflict(access, r.ShareAccess) {
+			return statusResponse(smb2.StatusSharingViolation)
+		}
+	}
+	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), key) {
+		return statusResponse(smb2.StatusSharingViolation)
+	}
+	return nil
 }
 
 // streamList lists the streams of the open's file for
@@ -358,19 +381,23 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 		// cifsd renames named streams only, not a file's default stream.
 		return smb2.StatusInvalidParameter
 	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := o.node
 	if strings.EqualFold(to, o.stream) {
 		return smb2.StatusSuccess
 	}
-	for _, x := range n.opens {
-		if x != o {
-			// Other handles to the stream would keep its old name.
-			return smb2.StatusSharingViolation
-		}
+	// The file's name is reserved (stream CREATEs reserve it too): the
+	// backend calls below run without the share lock (namelock.go).
+	res, name, err := o.reserveForRename(ctx) // fileops.go
+	if err != nil {
+		return smb2.StatusCancelled
 	}
-	name := n.name
+	defer res.release()
+	n := o.node
+	sh.mu.Lock()
+	busy := len(n.opens) > 1 // other handles to the stream would keep its old name
+	sh.mu.Unlock()
+	if busy {
+		return smb2.StatusSharingViolation
+	}
 	var newKey string
 	exists := false
 	if to == "" {
@@ -378,7 +405,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 		if !replace {
 			return smb2.StatusObjectNameCollision // the default stream always exists
 		}
-		if sh.files[newKey] != nil {
+		if sh.hasNode(newKey) {
 			return smb2.StatusSharingViolation
 		}
 		fi, err := sh.cfg.FS.Stat(ctx, name)
@@ -402,7 +429,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 			if !replace {
 				return smb2.StatusObjectNameCollision
 			}
-			if sh.files[streamKey(name, to)] != nil {
+			if sh.hasNode(streamKey(name, to)) {
 				return smb2.StatusSharingViolation
 			}
 			if si.Size != 0 {
@@ -413,7 +440,6 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 		newKey = streamKey(name, to)
 	}
 	var dst vfs.File
-	var err error
 	if to == "" {
 		dst, err = sh.cfg.FS.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_TRUNC, 0)
 	} else {
@@ -441,6 +467,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	o.file, o.stream = dst, to
 	o.mu.Unlock()
 	old.Close()
+	sh.mu.Lock()
 	delete(sh.files, n.key)
 	sh.dropStreamNodeLocked(n)
 	n.key, n.stream = newKey, to
@@ -449,7 +476,15 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	} else {
 		sh.addStreamNodeLocked(n)
 	}
+	sh.mu.Unlock()
 	return smb2.StatusSuccess
+}
+
+// hasNode reports whether the file or stream keyed key has a node (opens).
+func (sh *shareState) hasNode(key string) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.files[key] != nil
 }
 
 // copyFile copies the content of src to dst from offset 0.

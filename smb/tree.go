@@ -19,9 +19,12 @@ type shareState struct {
 	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
 	shorts          shortNames   // 8.3 names given, per directory (shortname.go)
 
-	mu      sync.Mutex
-	files   map[string]*fileNode   // by foldKey of the backend name
-	streams map[string][]*fileNode // the named-stream nodes in files, by their file's key (stream.go)
+	// mu guards the in-memory state of the share's files; it is never
+	// held across a backend call (namelock.go).
+	mu       sync.Mutex
+	files    map[string]*fileNode   // by foldKey of the backend name
+	streams  map[string][]*fileNode // the named-stream nodes in files, by their file's key (stream.go)
+	reserved map[string]*nameRes    // names reserved by operations in progress (namelock.go)
 }
 
 func newShareState(cfg *Share) *shareState {
