@@ -185,7 +185,7 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 		return statusResponse(smb2.StatusInternalError)
 	}
 	sess.mu.Lock()
-	owner, encrypt := sess.Identity, sess.encryptData
+	owner, encrypt := sess.Identity(), sess.encryptData
 	sess.mu.Unlock()
 	if res.Anonymous || res.Guest || !sameUser(owner, res.Identity) {
 		// A channel belongs to the session's user (MS-SMB2 3.3.5.5.3).

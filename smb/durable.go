@@ -203,7 +203,7 @@ func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.C
 		v2:         dr.v2,
 		createGuid: dr.createGuid,
 		clientGuid: req.conn.neg.clientGUID,
-		owner:      req.Session.Identity,
+		owner:      req.Session.Identity(),
 		timeout:    def,
 	}
 	if dr.v2 && dr.timeout != 0 {
@@ -457,7 +457,7 @@ func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.Cre
 		return fail(smb2.StatusInvalidParameter)
 	case !d.disconnected:
 		return fail(smb2.StatusObjectNameNotFound) // Open.Session is not NULL
-	case !sameUser(d.owner, req.Session.Identity):
+	case !sameUser(d.owner, req.Session.Identity()):
 		return fail(smb2.StatusAccessDenied)
 	}
 	d.disconnected = false

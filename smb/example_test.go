@@ -1,7 +1,9 @@
 package smb_test
 
 import (
+	"fmt"
 	"net"
+	"os"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/ntlm"
@@ -22,4 +24,31 @@ func ExampleServer() {
 	go srv.Serve(l)
 	srv.Close()
 	// Output:
+}
+
+// The package example: a server sharing an OS directory. vfs.Dir confines
+// every name to the directory (os.Root).
+func Example_directory() {
+	dir, err := os.MkdirTemp("", "cifsd-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	data, err := vfs.Dir(dir)
+	if err != nil {
+		panic(err)
+	}
+	srv := &smb.Server{
+		Shares: []smb.Share{{Name: "data", FS: data}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"alice": "secret"}))),
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	srv.Close()
+	fmt.Println(<-done)
+	// Output: smb: server closed
 }

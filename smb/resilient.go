@@ -43,7 +43,7 @@ func (s *Server) requestResiliency(req *Request, r *smb2.IoctlRequest, reply fun
 		d = &durableState{
 			resilient:  true,
 			clientGuid: req.conn.neg.clientGUID,
-			owner:      req.Session.Identity, // Open.DurableOwner
+			owner:      req.Session.Identity(), // Open.DurableOwner
 			timeout:    timeout,
 		}
 		o.durable = d

@@ -149,7 +149,7 @@ func (s *Server) querySecurity(ctx context.Context, o *Open, info uint32) ([]byt
 	o.mu.Lock()
 	name := o.name
 	o.mu.Unlock()
-	t := tokenOf(o.session.Identity)
+	t := tokenOf(o.session.Identity())
 	if o.pipe != nil {
 		return defaultSD(t, false).Filter(info).Encode(), smb2.StatusSuccess
 	}
@@ -176,7 +176,7 @@ func (s *Server) setSecurity(ctx context.Context, o *Open, info uint32, b []byte
 	o.mu.Lock()
 	name := o.name
 	o.mu.Unlock()
-	sd := o.share.fileSD(ctx, name, o.isDir, tokenOf(o.session.Identity))
+	sd := o.share.fileSD(ctx, name, o.isDir, tokenOf(o.session.Identity()))
 	if info&winacl.OwnerInfo != 0 && in.Owner != nil {
 		sd.Owner = in.Owner
 	}

@@ -4,11 +4,17 @@
 // A Server serves on any net.Listener (Serve) or any single net.Conn
 // (ServeConn):
 //
+//	data, err := vfs.Dir("/srv/data")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	srv := &smb.Server{
-//		Shares: []smb.Share{{Name: "data", FS: vfs.Dir("/srv/data")}},
+//		Shares: []smb.Share{{Name: "data", FS: data}},
 //		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"alice": "secret"}))),
 //	}
 //	log.Fatal(srv.ListenAndServe(":445"))
+//
+// Example_directory is the same as a runnable example.
 package smb
 
 import (

@@ -2,6 +2,7 @@ package smb
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cifsd/cifsd/auth"
@@ -12,8 +13,9 @@ import (
 type Session struct {
 	// ID is the SessionId on the wire.
 	ID uint64
-	// Identity is the authenticated user.
-	Identity auth.Identity
+	// identity is the authenticated user; re-authentication may change
+	// it while requests read it (Identity).
+	identity atomic.Pointer[auth.Identity]
 
 	srv *Server
 	ch  channels // the connections bound to the session (channel.go)
@@ -42,8 +44,24 @@ const (
 	sessionExpired
 )
 
+// Identity is the session's authenticated user. Re-authentication may
+// change it (MS-SMB2 3.3.5.5.3); each call returns the identity as it is
+// then.
+func (s *Session) Identity() auth.Identity {
+	if id := s.identity.Load(); id != nil {
+		return *id
+	}
+	return auth.Identity{}
+}
+
+// setIdentity records the user an authentication established.
+func (s *Session) setIdentity(id auth.Identity) { s.identity.Store(&id) }
+
 // isGuest reports whether the session has no keys of its own.
-func (s *Session) isGuest() bool { return s.Identity.Guest || s.Identity.Anonymous }
+func (s *Session) isGuest() bool {
+	id := s.Identity()
+	return id.Guest || id.Anonymous
+}
 
 // sessionTable holds every session of the server by id.
 type sessionTable struct {

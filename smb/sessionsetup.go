@@ -128,7 +128,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		sess.mu.Unlock()
 		return fail(smb2.StatusAccessDenied)
 	}
-	sess.Identity = res.Identity
+	sess.setIdentity(res.Identity)
 	sess.expires = res.Expires
 	sess.authCtx = nil
 	if !reauth && !sess.isGuest() && len(res.SessionKey) > 0 {
@@ -171,7 +171,7 @@ func (s *Server) reconnected(c *conn, prevID uint64, id auth.Identity) {
 		return
 	}
 	prev.mu.Lock()
-	same := prev.state == sessionValid && !prev.isGuest() && sameUser(prev.Identity, id)
+	same := prev.state == sessionValid && !prev.isGuest() && sameUser(prev.Identity(), id)
 	prev.mu.Unlock()
 	if !same || s.sessions.remove(prevID) == nil {
 		return

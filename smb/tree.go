@@ -44,7 +44,7 @@ func (sh *shareState) admits(s *Session) bool {
 		return true
 	}
 	for _, u := range sh.cfg.Users {
-		if strings.EqualFold(u, s.Identity.User) {
+		if strings.EqualFold(u, s.Identity().User) {
 			return true
 		}
 	}
