@@ -201,7 +201,9 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 		return statusResponse(smb2.StatusInternalError)
 	}
 	sess.addChannel(c, signer)
-	c.authenticated.Store(true)
+	if !c.authenticated.Swap(true) {
+		c.srv.setState(c.nc, StateAuthenticated)
+	}
 	c.log.Info("session bound", "user", res.User, "session", sess.ID, "channels", sess.numChannels())
 	var flags uint16
 	if encrypt {

@@ -81,8 +81,8 @@ type outFrame struct {
 	release func()
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
+func newConn(base context.Context, s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(base)
 	c := &conn{
 		srv:        s,
 		nc:         nc,
@@ -122,8 +122,10 @@ func (c *conn) serve() {
 		c.nc.Close()
 		c.srv.sessions.dropConn(c)
 		c.log.Debug("connection closed")
+		c.srv.setState(c.nc, StateClosed)
 	}()
 	c.log.Debug("connection open")
+	c.srv.setState(c.nc, StateNew)
 	idle := c.srv.IdleTimeout
 	if idle == 0 {
 		idle = 15 * time.Minute

@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestSendAfterConnectionEnd(t *testing.T) {
 	srv := &Server{Shares: []Share{{Name: "s", FS: vfs.NewMem()}}}
 	srv.init()
 	client, server := net.Pipe()
-	c := newConn(srv, server)
+	c := newConn(context.Background(), srv, server)
 	go c.serve()
 	client.Close()
 	<-c.done

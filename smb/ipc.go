@@ -25,9 +25,9 @@ func (s *Server) rpcServer() *rpc.Server {
 
 // shareInfos lists the shares for NetrShareEnum.
 func (s *Server) shareInfos(ctx context.Context) []rpc.ShareInfo {
-	out := make([]rpc.ShareInfo, 0, len(s.Shares)+1)
-	for i := range s.Shares {
-		sh := &s.Shares[i]
+	shares := s.shareSource().Shares(ctx, nil)
+	out := make([]rpc.ShareInfo, 0, len(shares)+1)
+	for _, sh := range shares {
 		out = append(out, rpc.ShareInfo{Name: sh.Name, Type: rpc.ShareTypeDisk, Comment: sh.Comment})
 	}
 	out = append(out, rpc.ShareInfo{Name: "IPC$", Type: rpc.ShareTypeIPC | rpc.ShareTypeSpecial, Comment: "IPC Service"})

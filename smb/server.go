@@ -24,7 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +43,10 @@ var ErrServerClosed = errors.New("smb: server closed")
 type Server struct {
 	// Shares are the disk shares served. IPC$ is always served in addition.
 	Shares []Share
+	// ShareSource, when set, finds the disk shares instead of Shares: per
+	// user or dynamic shares, or shares reloaded while the server runs
+	// (ShareSet).
+	ShareSource ShareSource
 	// Auth authenticates SESSION_SETUP exchanges. Use auth.Negotiate to offer
 	// several mechanisms through SPNEGO. Nil admits nobody (unless
 	// AllowAnonymous).
@@ -88,12 +92,24 @@ type Server struct {
 	// IdleTimeout closes a connection that sent nothing for this long
 	// (0: 15 minutes; negative: never).
 	IdleTimeout time.Duration
+	// BaseContext, when set, gives the base context of the connections
+	// accepted on a listener (as net/http's Server.BaseContext); its
+	// values reach every request's context. Nil: context.Background().
+	BaseContext func(net.Listener) context.Context
+	// ConnContext, when set, derives a connection's context from the base
+	// one (as net/http's Server.ConnContext).
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// ConnState, when set, is called as a connection changes state (see
+	// ConnState). It runs on the connection's goroutine: keep it short.
+	ConnState func(net.Conn, ConnState)
 
 	initOnce sync.Once
 	guid     [16]byte
 	start    time.Time
 	handler  Handler
-	shares   map[string]*shareState // upper-cased name -> share
+	static   *ShareSet   // Shares, when ShareSource is nil
+	states   shareStates // per share: open files, reservations, watchers
+	ipc      *shareState
 	sessions sessionTable
 	keyLogMu sync.Mutex
 	rpcOnce  sync.Once
@@ -142,6 +158,37 @@ const (
 	EncryptionOff
 )
 
+// ConnState is a state of a client connection, reported to
+// Server.ConnState.
+type ConnState int
+
+const (
+	// StateNew: the connection was accepted; nothing was read yet.
+	StateNew ConnState = iota
+	// StateAuthenticated: a session was established on the connection
+	// (its first).
+	StateAuthenticated
+	// StateClosed: the connection is closed and its state released.
+	StateClosed
+)
+
+var connStateNames = [...]string{StateNew: "new", StateAuthenticated: "authenticated", StateClosed: "closed"}
+
+// String returns the state's name.
+func (c ConnState) String() string {
+	if int(c) < len(connStateNames) {
+		return connStateNames[c]
+	}
+	return "ConnState(" + strconv.Itoa(int(c)) + ")"
+}
+
+// setState reports a connection's new state to Server.ConnState.
+func (s *Server) setState(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
+	}
+}
+
 // SigningPolicy says when messages are signed.
 type SigningPolicy int
 
@@ -157,13 +204,12 @@ func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.start = time.Now()
 		randRead(s.guid[:])
-		s.shares = make(map[string]*shareState)
+		static := make([]*Share, len(s.Shares))
 		for i := range s.Shares {
-			sh := &s.Shares[i]
-			s.shares[strings.ToUpper(sh.Name)] = newShareState(sh)
+			static[i] = &s.Shares[i]
 		}
-		ipc := &Share{Name: "IPC$", Comment: "IPC Service", Guest: true}
-		s.shares["IPC$"] = newShareState(ipc)
+		s.static = NewShareSet(static...)
+		s.ipc = newShareState(&Share{Name: "IPC$", Comment: "IPC Service", Guest: true})
 		s.sessions.init()
 		s.conns = make(map[*conn]struct{})
 		s.listeners = make(map[net.Listener]struct{})
@@ -215,6 +261,12 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.listeners, l)
 		s.mu.Unlock()
 	}()
+	base := context.Background()
+	if s.BaseContext != nil {
+		if base = s.BaseContext(l); base == nil {
+			panic("smb: BaseContext returned a nil context")
+		}
+	}
 	var delay time.Duration
 	for {
 		c, err := l.Accept()
@@ -234,14 +286,14 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("smb: accept: %w", err)
 		}
 		delay = 0
-		s.startConn(c)
+		s.startConn(base, c)
 	}
 }
 
 // ServeConn serves one connection and returns when it closes.
 func (s *Server) ServeConn(c net.Conn) error {
 	s.init()
-	cc := s.startConn(c)
+	cc := s.startConn(context.Background(), c)
 	if cc == nil {
 		return ErrServerClosed
 	}
@@ -249,14 +301,19 @@ func (s *Server) ServeConn(c net.Conn) error {
 	return nil
 }
 
-func (s *Server) startConn(c net.Conn) *conn {
+func (s *Server) startConn(base context.Context, c net.Conn) *conn {
+	if s.ConnContext != nil {
+		if base = s.ConnContext(base, c); base == nil {
+			panic("smb: ConnContext returned a nil context")
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
 		return nil
 	}
-	cc := newConn(s, c)
+	cc := newConn(base, s, c)
 	s.conns[cc] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()

@@ -144,7 +144,9 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	}
 	sess.state = sessionValid
 	sess.mu.Unlock()
-	c.authenticated.Store(true)
+	if !c.authenticated.Swap(true) {
+		c.srv.setState(c.nc, StateAuthenticated)
+	}
 	if !reauth && r.PreviousSessionId != 0 && r.PreviousSessionId != sess.ID {
 		s.reconnected(c, r.PreviousSessionId, res.Identity)
 	}
