@@ -73,6 +73,7 @@ func (op *asyncOp) finish(resp *Response) {
 		if resp == nil {
 			return
 		}
+		op.req.runFinals(resp) // OnFinal (request.go)
 		op.sendMu.Lock()
 		if !op.announced {
 			op.held = resp

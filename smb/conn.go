@@ -472,6 +472,9 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre
 			resp = statusResponse(smb2.StatusInternalError)
 		}
 		state.endElement(&hdr, resp.Status)
+		if resp.async == nil {
+			req.runFinals(resp) // OnFinal (request.go); an async one's come with its completion
+		}
 		elems = append(elems, c.encodeResponse(req, resp))
 		if resp.async != nil {
 			pending = append(pending, resp.async)
