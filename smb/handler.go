@@ -43,8 +43,8 @@ type Request struct {
 
 	conn     *conn
 	compound *compoundState
-	signed   bool             // the request carried a valid signature
-	holds    []openHold       // opens the request holds until its handler returns (inuse.go)
+	signed   bool              // the request carried a valid signature
+	holds    []openHold        // opens the request holds until its handler returns (inuse.go)
 	finals   []func(*Response) // OnFinal (request.go)
 }
 
