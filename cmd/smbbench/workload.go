@@ -71,12 +71,15 @@ func dialClient(ctx context.Context, cfg config, id int, dir string) (*client, e
 	return &client{conn: conn, sess: sess, share: share, id: id, dir: dir}, nil
 }
 
+// workDir is the directory the run with n connections works in.
+func workDir(cfg config, n int) string { return fmt.Sprintf("%s-%d-c%d", cfg.dir, os.Getpid(), n) }
+
 // runWorkload runs cfg.ops with n connections in a new directory.
 func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 	if len(cfg.ops) > 0 && cfg.ops[0] != "create" && !slices.Contains(cfg.ops, "create") {
 		return nil, errors.New("every phase works on the files the create phase makes: list create first")
 	}
-	dir := fmt.Sprintf("%s-%d-c%d", cfg.dir, os.Getpid(), n)
+	dir := workDir(cfg, n)
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	clients := make([]*client, 0, n)
