@@ -15,7 +15,9 @@
 #            share behind internal/latencyfs, BENCH_SLOW_DELAY (5ms) added
 #            to every backend call, with BENCH_SLOW_CONNS (1,32) clients for
 #            BENCH_SLOW_TIME (5s) per phase: create, stat, rename, delete
-#            rates and the ratio of the last count's rate to the first's.
+#            rates, the ratio of the last count's rate to the first's, and
+#            the backend calls per operation (counted by the wrapper: what
+#            a delay costs does not depend on how loaded the machine is).
 # Rates are operations per second of wall time, all connections together;
 # the ratio column is cifsd/samba (> 1: cifsd faster).
 #   BENCH_ONLY=samba|cifsd    one server only (no ratios)
@@ -158,11 +160,13 @@ if has_part slow; then
 		-time "$SLOW_TIME" -ops create,stat,rename,delete >"$work/slow.tsv" || die "smbbench -slow failed"
 	first=${SLOW_CONNS%%,*} last=${SLOW_CONNS##*,}
 	echo "bench-meta: slow backend, in-process cifsd, in-memory share + $SLOW_DELAY per backend call, ${SLOW_TIME} per phase, ops/s"
-	printf '%-8s %12s %12s %12s\n' op "$first conn" "$last conns" "$last/$first"
+	printf '%-8s %12s %12s %12s %16s\n' op "$first conn" "$last conns" "$last/$first" "backend calls/op"
 	for op in create stat rename delete; do
 		a=$(awk -v op="$op" -v n="$first" '$2 == n && $3 == op { print $4 }' "$work/slow.tsv")
 		b=$(awk -v op="$op" -v n="$last" '$2 == n && $3 == op { print $4 }' "$work/slow.tsv")
-		printf '%-8s %12s %12s %12s\n' "$op" "${a:--}" "${b:--}" "$(ratio "$b" "$a")"
+		k=$(awk -v op="$op" -v n="$first" '$2 == n && $3 == op { print $7 }' "$work/slow.tsv")
+		printf '%-8s %12s %12s %12s %16s\n' "$op" "${a:--}" "${b:--}" "$(ratio "$b" "$a")" "${k:--}"
 	done
+	echo "(the $last/$first target is >= 20; one connection's ceiling is 1/(calls x $SLOW_DELAY))"
 	echo
 fi

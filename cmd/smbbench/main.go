@@ -22,7 +22,9 @@
 // A phase ends when its time is up or each connection has done its share
 // of the files. Each prints one line, tab-separated, for the bench script:
 //
-//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS
+//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP
+//
+// (the last is "-" but with -slow, where the wrapper counts them.)
 //
 // With -slow D the tool first starts an in-process cifsd server (the smb
 // package as a library) on 127.0.0.1 serving an in-memory share behind
@@ -83,6 +85,7 @@ func run() error {
 		}
 		defer srv.Close()
 		cfg.addr = srv.addr
+		cfg.calls = srv.calls.Calls
 		if cfg.label == "" {
 			cfg.label = "slow"
 		}
@@ -99,7 +102,7 @@ func run() error {
 			return fmt.Errorf("%d connections: %w", n, err)
 		}
 		for _, r := range results {
-			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds())
+			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(), r.callsPerOp())
 		}
 	}
 	return nil
@@ -113,6 +116,15 @@ type config struct {
 	files                   int
 	phase                   time.Duration
 	ops                     []string
+	calls                   func() int64 // backend calls so far (-slow); nil: not counted
+}
+
+// backendCalls returns the backend calls so far, or -1 when not counted.
+func (c config) backendCalls() int64 {
+	if c.calls == nil {
+		return -1
+	}
+	return c.calls()
 }
 
 func parseInts(s string) ([]int, error) {

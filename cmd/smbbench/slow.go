@@ -18,8 +18,9 @@ import (
 // slowServer is an in-process cifsd serving one in-memory share whose
 // every backend call takes delay longer.
 type slowServer struct {
-	srv  *smb.Server
-	addr string
+	srv   *smb.Server
+	addr  string
+	calls latencyfs.Counter
 }
 
 func startSlowServer(share, user, pass string, delay time.Duration) (*slowServer, error) {
@@ -27,14 +28,15 @@ func startSlowServer(share, user, pass string, delay time.Duration) (*slowServer
 	if err != nil {
 		return nil, err
 	}
+	fsys := latencyfs.New(vfs.NewMem(), delay)
 	srv := &smb.Server{
-		Shares: []smb.Share{{Name: share, FS: latencyfs.New(vfs.NewMem(), delay)}},
+		Shares: []smb.Share{{Name: share, FS: fsys}},
 		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{user: pass}))),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	go srv.Serve(l)
 	fmt.Fprintf(os.Stderr, "smbbench: in-process cifsd on %s, in-memory share %q, %v per backend call\n", l.Addr(), share, delay)
-	return &slowServer{srv: srv, addr: l.Addr().String()}, nil
+	return &slowServer{srv: srv, addr: l.Addr().String(), calls: fsys.(latencyfs.Counter)}, nil
 }
 
 func (s *slowServer) Close() error { return s.srv.Close() }

@@ -19,6 +19,15 @@ type result struct {
 	op      string
 	n       int64
 	elapsed time.Duration
+	calls   int64 // backend calls meanwhile (-slow only), else -1
+}
+
+// callsPerOp is the backend calls per operation, "-" when not counted.
+func (r result) callsPerOp() string {
+	if r.calls < 0 || r.n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(r.calls)/float64(r.n))
 }
 
 func (r result) rate() float64 {
@@ -103,6 +112,7 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 	for _, op := range cfg.ops {
 		var r result
 		var err error
+		calls0 := cfg.backendCalls()
 		switch op {
 		case "create":
 			quota := -1 // no count bound: the phase time alone
@@ -175,6 +185,10 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 		}
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", op, err)
+		}
+		r.calls = -1
+		if calls0 >= 0 {
+			r.calls = cfg.backendCalls() - calls0
 		}
 		results = append(results, r)
 	}

@@ -11,7 +11,7 @@ import (
 // File methods take no context, so these waits cannot be cancelled.
 type file struct {
 	inner vfs.File
-	delay time.Duration
+	fs    *FS
 }
 
 // fileCaps is the set of optional File interfaces forwarded together (the
@@ -26,7 +26,7 @@ type fileCaps interface {
 type capFile struct{ *file }
 
 func (l *FS) wrapFile(f vfs.File) vfs.File {
-	w := &file{inner: f, delay: l.delay}
+	w := &file{inner: f, fs: l}
 	if _, ok := f.(fileCaps); ok {
 		return &capFile{w}
 	}
@@ -34,8 +34,9 @@ func (l *FS) wrapFile(f vfs.File) vfs.File {
 }
 
 func (f *file) wait() {
-	if f.delay > 0 {
-		time.Sleep(f.delay)
+	f.fs.calls.Add(1)
+	if f.fs.delay > 0 {
+		time.Sleep(f.fs.delay)
 	}
 }
 

@@ -17,10 +17,14 @@ package latencyfs
 import (
 	"context"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/cifsd/cifsd/vfs"
 )
+
+// Counter is implemented by every FS New returns.
+type Counter interface{ Calls() int64 }
 
 // New returns fsys with delay added to every call of the FS and of the
 // files it opens. The delay honours ctx where a call has one: a cancelled
@@ -52,6 +56,7 @@ type memLike interface {
 type FS struct {
 	inner vfs.FS
 	delay time.Duration
+	calls atomic.Int64 // every call, of the FS and of its files
 }
 
 // Unwrap returns the wrapped FS.
@@ -60,8 +65,13 @@ func (l *FS) Unwrap() vfs.FS { return l.inner }
 // Delay returns the time added to every call.
 func (l *FS) Delay() time.Duration { return l.delay }
 
+// Calls returns how many calls the FS and its files have had so far: the
+// benchmark reports backend calls per operation with it.
+func (l *FS) Calls() int64 { return l.calls.Load() }
+
 // wait sleeps for the delay, or until ctx is done.
 func (l *FS) wait(ctx context.Context) error {
+	l.calls.Add(1)
 	if l.delay <= 0 {
 		return nil
 	}

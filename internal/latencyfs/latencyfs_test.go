@@ -87,3 +87,23 @@ func TestDelay(t *testing.T) {
 		t.Errorf("Stat with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// Calls counts the calls of the FS and of its open files.
+func TestCalls(t *testing.T) {
+	fsys := latencyfs.New(vfs.NewMem(), 0)
+	ctx := context.Background()
+	f, err := fsys.OpenFile(ctx, "a", vfs.O_RDWR|vfs.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Stat(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := fsys.(vfs.NameLister).ReadDirNames(ctx, "."); err != nil {
+		t.Fatal(err)
+	}
+	if got := fsys.(latencyfs.Counter).Calls(); got != 4 {
+		t.Errorf("Calls() = %d after OpenFile, Stat, Close and ReadDirNames, want 4", got)
+	}
+}
