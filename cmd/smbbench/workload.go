@@ -85,8 +85,8 @@ func workDir(cfg config, n int) string { return fmt.Sprintf("%s-%d-c%d", cfg.dir
 
 // runWorkload runs cfg.ops with n connections in a new directory.
 func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
-	if len(cfg.ops) > 0 && cfg.ops[0] != "create" && !slices.Contains(cfg.ops, "create") {
-		return nil, errors.New("every phase works on the files the create phase makes: list create first")
+	if len(cfg.ops) > 0 && (cfg.ops[0] != "create" || slices.Contains(cfg.ops[1:], "create")) {
+		return nil, errors.New("every phase works on the files the create phase makes: list create first, once")
 	}
 	dir := workDir(cfg, n)
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)

@@ -60,6 +60,13 @@ func TestWorkload(t *testing.T) {
 	}
 }
 
+func TestCreateFirst(t *testing.T) {
+	cfg := config{ops: []string{"stat", "create"}}
+	if _, err := runWorkload(context.Background(), cfg, 1); err == nil {
+		t.Error("a workload without create first ran")
+	}
+}
+
 func TestParseOps(t *testing.T) {
 	if _, err := parseOps("create,bogus"); err == nil {
 		t.Error("unknown phase accepted")
