@@ -525,14 +525,8 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		m = quotaFileMeta(m)
 	}
 	s.durables.noteReplayable(req, o, c.dr, c.action, m) // replay.go
-	resp := createResponse(m, o.oplock, c.action, o.id)
-	resp.CreateContexts = s.createContextResponses(req, r, m)
-	if leaseCtx != nil {
-		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
-	}
-	if durCtx != nil {
-		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
-	}
+	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
+		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.
 		var b breaks
@@ -543,11 +537,27 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	return resp
 }
 
-// createResponse is a CREATE response for a file described by m.
-func createResponse(m meta, oplock uint8, action uint32, id smb2.FileID) *smb2.CreateResponse {
-	return &smb2.CreateResponse{
-		OplockLevel:    oplock,
-		CreateAction:   action,
+// createAnswer is what a CREATE response tells of an open: the one
+// builder of the response for a new open (create.go, stream.go), a durable
+// reconnect (durable.go) and a replay (replay.go).
+type createAnswer struct {
+	id     smb2.FileID
+	meta   meta   // the file or stream as answered
+	file   *meta  // the file QFid and MxAc answer for, when not meta (a stream's file)
+	oplock uint8  // the oplock level answered
+	action uint32 // FILE_OPENED, FILE_CREATED ... (MS-SMB2 2.2.14)
+	// The lease and durable contexts answered, when there are.
+	lease, durable *smb2.CreateContext
+}
+
+// createReply builds the CREATE response of a: its fields, then the
+// contexts, in the order Windows answers them: MxAc and QFid (for the
+// ones asked), the lease, the durable handle.
+func (s *Server) createReply(req *Request, r *smb2.CreateRequest, a createAnswer) *smb2.CreateResponse {
+	m := a.meta
+	resp := &smb2.CreateResponse{
+		OplockLevel:    a.oplock,
+		CreateAction:   a.action,
 		CreationTime:   m.creation,
 		LastAccessTime: m.access,
 		LastWriteTime:  m.write,
@@ -555,8 +565,20 @@ func createResponse(m meta, oplock uint8, action uint32, id smb2.FileID) *smb2.C
 		AllocationSize: uint64(m.alloc),
 		EndofFile:      uint64(m.size),
 		FileAttributes: m.attrs,
-		FileId:         id,
+		FileId:         a.id,
 	}
+	of := a.meta
+	if a.file != nil {
+		of = *a.file
+	}
+	resp.CreateContexts = s.createContextResponses(req, r, of)
+	if a.lease != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *a.lease)
+	}
+	if a.durable != nil {
+		resp.CreateContexts = append(resp.CreateContexts, *a.durable)
+	}
+	return resp
 }
 
 // createContextResponses answers the create contexts cifsd understands

@@ -363,15 +363,8 @@ func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.Creat
 	}
 	m := metaOf(fi)
 	o.applyAlloc(&m) // alloc.go
-	resp := createResponse(m, oplock, fileOpened, o.id)
-	resp.CreateContexts = s.createContextResponses(req, r, m)
-	if leaseCtx != nil {
-		resp.CreateContexts = append(resp.CreateContexts, *leaseCtx)
-	}
-	if durCtx != nil {
-		resp.CreateContexts = append(resp.CreateContexts, *durCtx)
-	}
-	return resp, smb2.StatusSuccess
+	return s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: oplock, action: fileOpened,
+		lease: leaseCtx, durable: durCtx}), smb2.StatusSuccess
 }
 
 // leaseResponse is the lease context answering for l as it is. The caller

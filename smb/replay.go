@@ -187,14 +187,15 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 		// Answered with the level asked for; the open keeps its own.
 		oplock = r.RequestedOplockLevel
 	}
-	resp := createResponse(rs.meta, oplock, rs.action, o.id)
-	resp.CreateContexts = s.createContextResponses(req, r, rs.meta)
+	a := createAnswer{id: o.id, meta: rs.meta, oplock: oplock, action: rs.action}
 	if o.lease != nil {
-		resp.CreateContexts = append(resp.CreateContexts, leaseResponse(o.lease))
+		lc := leaseResponse(o.lease)
+		a.lease = &lc
 	}
 	if d != nil && !d.resilient && (o.lease != nil || oplock == smb2.OplockLevelBatch) {
-		resp.CreateContexts = append(resp.CreateContexts, *durableResponse(d))
+		a.durable = durableResponse(d)
 	}
+	resp := s.createReply(req, r, a)
 	sh.mu.Unlock()
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	return ok(resp)

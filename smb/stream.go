@@ -127,9 +127,10 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		access: access, shareAccess: r.ShareAccess, createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose, dirOwner: parentOwner(lr),
 	}
-	var ctxs []smb2.CreateContext
+	var leaseCtx *smb2.CreateContext
 	if lr != nil {
-		ctxs = append(ctxs, s.grantLease(sh, node, o, lr))
+		lc := s.grantLease(sh, node, o, lr)
+		leaseCtx = &lc
 	} else {
 		o.oplock = grantOplock(node, r.RequestedOplockLevel)
 	}
@@ -143,10 +144,9 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	if baseInfo != nil {
 		base = metaOf(baseInfo)
 	}
-	ctxs = append(ctxs, s.createContextResponses(req, r, base)...)
 	m.attrs &^= 0x10 // a stream is not a directory
-	resp := createResponse(m, o.oplock, action, o.id)
-	resp.CreateContexts = ctxs
+	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, file: &base, oplock: o.oplock, action: action,
+		lease: leaseCtx})
 	if action == fileCreated {
 		announce = append(announce, change{name, notifyActionAddedStream})
 	}
