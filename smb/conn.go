@@ -21,7 +21,8 @@ import (
 // the socket's write side.
 type conn struct {
 	srv        *Server
-	nc         net.Conn
+	nc         net.Conn  // deadlines, close, addresses
+	tr         transport // the messages (transport.go)
 	remoteAddr string
 	log        *slog.Logger
 	ctx        context.Context
@@ -86,6 +87,7 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv:        s,
 		nc:         nc,
+		tr:         &directTCP{rw: nc},
 		remoteAddr: nc.RemoteAddr().String(),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -130,7 +132,6 @@ func (c *conn) serve() {
 	if idle == 0 {
 		idle = 15 * time.Minute
 	}
-	var hdr [4]byte
 	var peekBuf [maxPeekFrame]byte
 	first := true
 	for {
@@ -141,7 +142,7 @@ func (c *conn) serve() {
 		if c.authenticated.Load() {
 			limit = maxFrameSize
 		}
-		frame, release, err := readFrame(c.nc, &hdr, limit)
+		frame, release, err := c.tr.readMessage(limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 				c.log.Debug("read", "err", err)
@@ -216,7 +217,7 @@ func (c *conn) writeLoop() {
 	failed := false
 	for f := range c.out {
 		if !failed {
-			if _, err := f.bufs.WriteTo(c.nc); err != nil {
+			if err := c.tr.writeMessage(f.bufs); err != nil {
 				failed = true
 				c.close()
 			}
@@ -227,15 +228,9 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// send queues one frame made of bufs (without the transport header).
+// send queues one message made of bufs (framed by the transport).
 func (c *conn) send(bufs net.Buffers, release func()) {
-	n := 0
-	for _, b := range bufs {
-		n += len(b)
-	}
-	all := make(net.Buffers, 0, len(bufs)+1)
-	all = append(all, frameHeader(n))
-	all = append(all, bufs...)
+	all := bufs
 	// Async completions may race with the end of the connection: the
 	// read lock keeps out open while we send.
 	c.outMu.RLock()

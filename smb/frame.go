@@ -1,14 +1,9 @@
 package smb
 
-import (
-	"encoding/binary"
-	"fmt"
-	"io"
-	"sync"
-)
+import "sync"
 
-// Direct TCP transport framing (MS-SMB2 2.1): each message is preceded by a
-// 4-byte header, a zero byte and a 24-bit big-endian length.
+// Message buffers and the limits on a message's size; the framing of
+// messages on the wire is the transport's (transport.go).
 
 // maxFrameSize bounds a frame from the client: the largest READ/WRITE we
 // negotiate plus room for headers, a transform header and a compound.
@@ -42,34 +37,3 @@ func getBuf(n int) ([]byte, func()) {
 // PAC included) fit easily, and an unauthenticated client cannot make the
 // server hold megabytes per frame.
 const preAuthFrameSize = 256 << 10
-
-// readFrame reads one transport frame of at most limit bytes into a pooled
-// buffer.
-func readFrame(r io.Reader, hdr *[4]byte, limit int) ([]byte, func(), error) {
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, nil, err
-	}
-	if hdr[0] != 0 {
-		return nil, nil, fmt.Errorf("smb: bad transport frame type %#x", hdr[0])
-	}
-	n := int(binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF)
-	if n > limit {
-		return nil, nil, fmt.Errorf("smb: frame of %d bytes exceeds %d", n, limit)
-	}
-	if n < 4 {
-		return nil, nil, fmt.Errorf("smb: frame of %d bytes is too short", n)
-	}
-	b, release := getBuf(n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		release()
-		return nil, nil, err
-	}
-	return b, release, nil
-}
-
-// frameHeader returns the 4-byte transport header for a message of n bytes.
-func frameHeader(n int) []byte {
-	b := make([]byte, 4)
-	binary.BigEndian.PutUint32(b, uint32(n)&0xFFFFFF)
-	return b
-}
