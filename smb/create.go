@@ -458,13 +458,12 @@ func (c *createOp) backend(ctx context.Context) *Response {
 			}
 		}
 	}
-	if resp := c.stat(ctx); resp != nil { // with the attributes just stored
-		return resp
-	}
 	if c.action == fileCreated {
-		c.acl.storeNew(ctx, s, sh, name, c.fi.IsDir())
+		c.acl.storeNew(ctx, s, sh, name, c.wantDir)
 	}
-	return nil
+	// Described last, with the attributes, EAs and descriptor stored: the
+	// change time answered is the one a query finds (smb2.create.open).
+	return c.stat(ctx)
 }
 
 // stat describes the file as the CREATE leaves it, in c.fi.
