@@ -36,11 +36,11 @@ func TestShareEnum(t *testing.T) {
 		return []ShareInfo{{Name: "data", Comment: "files"}, {Name: "IPC$", Type: ShareTypeIPC | ShareTypeSpecial}}
 	}}
 	ctx := context.Background()
-	p, err := s.Open(ctx, `\PIPE\srvsvc`)
+	p, err := s.Open(ctx, `\PIPE\srvsvc`, &Caller{User: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Write(ctx, bindPDU(srvsvcIf, 3)); err != nil {
+	if err := p.Write(ctx, bindPDU(srvsvcInterface.uuid, 3)); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 4096)
@@ -109,14 +109,14 @@ func TestShareEnum(t *testing.T) {
 }
 
 func FuzzPipeWrite(f *testing.F) {
-	f.Add(bindPDU(srvsvcIf, 3))
+	f.Add(bindPDU(srvsvcInterface.uuid, 3))
 	f.Add(requestPDU(15, []byte{1, 0, 2, 0}))
 	f.Add(requestPDU(16, make([]byte, 40)))
 	f.Add(requestPDU(21, make([]byte, 12)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := &Server{Shares: func(context.Context) []ShareInfo { return []ShareInfo{{Name: "x"}} }}
-		p, _ := s.Open(context.Background(), "srvsvc")
-		p.Write(context.Background(), bindPDU(srvsvcIf, 3))
+		p, _ := s.Open(context.Background(), "srvsvc", &Caller{User: "u"})
+		p.Write(context.Background(), bindPDU(srvsvcInterface.uuid, 3))
 		p.Write(context.Background(), b)
 		buf := make([]byte, 1024)
 		for i := 0; i < 100; i++ {

@@ -1,0 +1,42 @@
+package rpc
+
+// wkssvc is the workstation service (MS-WKST): what Windows asks a server
+// it browses.
+var wkssvcInterface = &Interface{
+	Name:  "wkssvc",
+	uuid:  mustUUID("6bffd098-a112-3610-9833-46c3f87e345a"),
+	major: 1,
+	ops: map[uint16]opFunc{
+		0: (*call).wkstaGetInfo,
+	},
+}
+
+// wkstaGetInfo answers NetrWkstaGetInfo (MS-WKST 3.2.4.1) at level 100
+// (WKSTA_INFO_100, 2.2.5.1).
+func (c *call) wkstaGetInfo() ([]byte, uint32) {
+	r := c.r
+	r.uniqueString()
+	level := r.u32()
+	if r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	if level != 100 {
+		w.u32(level)
+		switch level {
+		case 101, 102, 502:
+			w.u32(0)
+		}
+		return w.status(errInvalidLevel), 0
+	}
+	w.u32(level)
+	w.ref()
+	w.u32(500) // PLATFORM_ID_NT
+	w.ref()
+	w.ref()
+	w.u32(10)
+	w.u32(0)
+	w.str(c.s.serverName())
+	w.str(c.s.domain())
+	return w.status(errSuccess), 0
+}
