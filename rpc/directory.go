@@ -167,6 +167,10 @@ func (d *directory) bySID(sid winacl.SID) (Account, bool) {
 // well-known names first, then BUILTIN, then the account domain, then the
 // other domains the server knows. A domain's name alone names the domain.
 func (d *directory) byName(full string) (Account, bool) {
+	if full == "" && len(d.accountSID.Sub) > 0 {
+		// An empty name is the account domain (MS-LSAT 3.1.4.5).
+		return Account{Name: d.accountName, Domain: d.accountName, SID: d.accountSID, Type: SIDTypeDomain}, true
+	}
 	dom, name, qualified := strings.Cut(full, `\`)
 	if !qualified {
 		if n, dm, ok := strings.Cut(full, "@"); ok {

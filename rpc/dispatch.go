@@ -100,6 +100,11 @@ type call struct {
 	p      *Pipe
 	r      *reader
 	caller *Caller
+	// fault, when set, is the answer whatever the operation returns: a
+	// context handle that is not open faults with
+	// nca_s_fault_context_mismatch, as RPC runtimes do (C706 appendix
+	// E), before the operation could say anything.
+	fault uint32
 }
 
 // Fault statuses an operation returns (MS-RPCE 2.2.2.11, MS-ERREF 2.2).
@@ -160,6 +165,9 @@ func (p *Pipe) dispatch(ctx context.Context, iface *Interface, opnum uint16, stu
 	}
 	c := &call{ctx: ctx, s: p.s, p: p, r: &reader{b: stub}, caller: p.caller}
 	out, fault := op(c)
+	if c.fault != 0 {
+		out, fault = nil, c.fault
+	}
 	if fault != 0 {
 		p.s.logger().Debug("rpc fault", "interface", iface.Name, "opnum", opnum, "status", fmt.Sprintf("%#x", fault))
 	}
@@ -199,8 +207,13 @@ func (t *handleTable) close(h [20]byte) bool {
 	return true
 }
 
-// handleOf returns the object behind handle h when it is a T.
+// handleOf returns the object behind handle h when it is a T. A handle
+// that is not open makes the call fault (call.fault).
 func handleOf[T any](c *call, h [20]byte) (T, bool) {
-	v, ok := c.p.handles.m[h].(T)
+	obj, open := c.p.handles.m[h]
+	if !open {
+		c.fault = faultContextMismat
+	}
+	v, ok := obj.(T)
 	return v, ok
 }

@@ -18,16 +18,20 @@ var lsarpcInterface = &Interface{
 		0:  (*call).lsaClose,
 		6:  (*call).lsaOpenPolicy,
 		7:  (*call).lsaQueryInfoPolicy,
-		14: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(true, 1, false) },
-		15: func(c *call) ([]byte, uint32) { return c.lsaLookupSids(true, 1, false) },
+		13: (*call).lsaEnumTrustDom,
+		14: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(1, false) },
+		15: func(c *call) ([]byte, uint32) { return c.lsaLookupSids(1, false) },
 		44: (*call).lsaOpenPolicy,
 		45: (*call).lsaGetUserName,
 		46: (*call).lsaQueryInfoPolicy,
-		57: func(c *call) ([]byte, uint32) { return c.lsaLookupSids(true, 2, true) },
-		58: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(true, 2, true) },
-		68: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(true, 3, true) },
-		76: func(c *call) ([]byte, uint32) { return c.lsaLookupSids(false, 2, true) },
-		77: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(false, 3, true) },
+		57: func(c *call) ([]byte, uint32) { return c.lsaLookupSids(2, true) },
+		58: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(2, true) },
+		68: func(c *call) ([]byte, uint32) { return c.lsaLookupNames(3, true) },
+		// LsarLookupSids3 and LsarLookupNames4 are served only over TCP with
+		// Netlogon's secure channel (MS-LSAT 3.1.4.8, 3.1.4.11): on a named
+		// pipe they are refused.
+		76: func(c *call) ([]byte, uint32) { return nil, faultAccessDenied },
+		77: func(c *call) ([]byte, uint32) { return nil, faultAccessDenied },
 	},
 }
 
@@ -116,8 +120,7 @@ func (c *call) closeHandle() ([]byte, uint32) {
 	}
 	w := &writer{}
 	if !c.p.handles.close(h) {
-		w.handle(h)
-		return w.status(statusInvalidHandle), 0
+		return nil, faultContextMismat
 	}
 	w.handle([20]byte{})
 	return w.status(statusSuccess), 0
@@ -324,16 +327,9 @@ func (rd *refDomains) write(w *writer) {
 // 20480 names; 3.1.4.10: 20480 SIDs).
 const maxLookup = 20480
 
-// lookupHead reads the policy handle (when the call has one) and checks
-// it grants POLICY_LOOKUP_NAMES; calls without one (LsarLookupSids3 and
-// LsarLookupNames4) are refused to null sessions.
-func (c *call) lookupHead(hasHandle bool) uint32 {
-	if !hasHandle {
-		if c.caller.Anonymous {
-			return statusAccessDenied
-		}
-		return statusSuccess
-	}
+// lookupHead reads the policy handle and checks it grants
+// POLICY_LOOKUP_NAMES.
+func (c *call) lookupHead() uint32 {
 	h := c.r.handle()
 	if c.r.err != nil {
 		return statusSuccess // reported by the caller's decode check
@@ -360,25 +356,23 @@ func mappedStatus(mapped, total int) uint32 {
 	return statusSomeNotMapped
 }
 
-// lsaLookupNames answers LsarLookupNames (14), 2 (58), 3 (68) and 4 (77)
-// (MS-LSAT 3.1.4.5-9). variant is the translated SID's form: 1
+// lsaLookupNames answers LsarLookupNames (14), 2 (58) and 3 (68)
+// (MS-LSAT 3.1.4.6-9). variant is the translated SID's form: 1
 // LSA_TRANSLATED_SID, 2 _EX, 3 _EX2.
-func (c *call) lsaLookupNames(hasHandle bool, variant int, ext bool) ([]byte, uint32) {
+func (c *call) lsaLookupNames(variant int, ext bool) ([]byte, uint32) {
 	r := c.r
-	st := c.lookupHead(hasHandle)
+	st := c.lookupHead()
 	count := r.count(maxLookup)
 	var names []string
-	if count > 0 || r.err == nil {
-		if max := r.count(maxLookup); r.err == nil && max < count {
-			r.err = errNDR
-		}
-		heads := make([]ustr, 0, min(count, 1024))
-		for i := 0; i < count && r.err == nil; i++ {
-			heads = append(heads, r.ustrHead())
-		}
-		for _, h := range heads {
-			names = append(names, r.ustrBody(h))
-		}
+	if max := r.count(maxLookup); r.err == nil && max < count {
+		r.err = errNDR
+	}
+	heads := make([]ustr, 0, min(count, 1024))
+	for i := 0; i < count && r.err == nil; i++ {
+		heads = append(heads, r.ustrHead())
+	}
+	for _, h := range heads {
+		names = append(names, r.ustrBody(h))
 	}
 	r.skipTranslated()
 	r.u16() // LookupLevel
@@ -452,11 +446,11 @@ func (c *call) lsaLookupNames(hasHandle bool, variant int, ext bool) ([]byte, ui
 	return w.status(mappedStatus(mapped, len(res))), 0
 }
 
-// lsaLookupSids answers LsarLookupSids (15), 2 (57) and 3 (76) (MS-LSAT
+// lsaLookupSids answers LsarLookupSids (15) and 2 (57) (MS-LSAT
 // 3.1.4.10-12). variant 1 is LSAPR_TRANSLATED_NAME, 2 _EX.
-func (c *call) lsaLookupSids(hasHandle bool, variant int, ext bool) ([]byte, uint32) {
+func (c *call) lsaLookupSids(variant int, ext bool) ([]byte, uint32) {
 	r := c.r
-	st := c.lookupHead(hasHandle)
+	st := c.lookupHead()
 	count := r.count(maxLookup)
 	var sids []winacl.SID
 	if r.u32() != 0 {
@@ -541,3 +535,24 @@ func (c *call) lsaLookupSids(hasHandle bool, variant int, ext bool) ([]byte, uin
 
 // nameEq compares account names as Windows does: case-insensitively.
 func nameEq(a, b string) bool { return strings.EqualFold(a, b) }
+
+// lsaEnumTrustDom answers LsarEnumerateTrustedDomains (MS-LSAD 3.1.4.7.8):
+// a standalone server trusts no domain.
+func (c *call) lsaEnumTrustDom() ([]byte, uint32) {
+	r := c.r
+	h := r.handle()
+	ctx := r.u32()
+	r.u32() // PreferedMaximumLength
+	if r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	st := c.policy(h, policyViewLocalInformation)
+	w.u32(ctx)
+	w.u32(0) // Entries
+	w.u32(0) // Information
+	if st != statusSuccess {
+		return w.status(st), 0
+	}
+	return w.status(statusNoMoreEntries), 0
+}

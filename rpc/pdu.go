@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 )
 
 var le = binary.LittleEndian
@@ -116,7 +117,8 @@ type Pipe struct {
 	maxFrag  int
 
 	mu     sync.Mutex
-	out    [][]byte // pending response PDUs (messages)
+	out    [][]byte      // pending response PDUs (messages)
+	ready  chan struct{} // closed when out grows or the pipe closes
 	closed bool
 }
 
@@ -125,6 +127,10 @@ type Pipe struct {
 func (p *Pipe) Write(ctx context.Context, b []byte) error {
 	p.callMu.Lock()
 	defer p.callMu.Unlock()
+	return p.write(ctx, b)
+}
+
+func (p *Pipe) write(ctx context.Context, b []byte) error {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -155,12 +161,44 @@ func (p *Pipe) Write(ctx context.Context, b []byte) error {
 	return nil
 }
 
-// Read returns pending response bytes. When the current message does not
-// fit in b, more is true and the rest is returned by the next Read
+// maxReadWait bounds how long a Read waits for a response: a client may
+// send its READ before the server has processed the WRITE it follows
+// (requests on one handle run concurrently), as Samba's async calls do.
+const maxReadWait = 30 * time.Second
+
+// Read returns pending response bytes, waiting for a response being
+// computed (until ctx ends or maxReadWait). When the current message does
+// not fit in b, more is true and the rest is returned by the next Read
 // (SMB answers STATUS_BUFFER_OVERFLOW).
-func (p *Pipe) Read(b []byte) (n int, more bool, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p *Pipe) Read(ctx context.Context, b []byte) (n int, more bool, err error) {
+	var timer *time.Timer
+	for {
+		p.mu.Lock()
+		if len(p.out) > 0 || p.closed {
+			n, more, err = p.readLocked(b)
+			p.mu.Unlock()
+			return n, more, err
+		}
+		if p.ready == nil {
+			p.ready = make(chan struct{})
+		}
+		ready := p.ready
+		p.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(maxReadWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return 0, false, ErrPipeEmpty
+		case <-timer.C:
+			return 0, false, ErrPipeEmpty
+		}
+	}
+}
+
+func (p *Pipe) readLocked(b []byte) (n int, more bool, err error) {
 	if len(p.out) == 0 {
 		return 0, false, ErrPipeEmpty
 	}
@@ -175,12 +213,17 @@ func (p *Pipe) Read(b []byte) (n int, more bool, err error) {
 }
 
 // Transceive writes one request and reads its response
-// (FSCTL_PIPE_TRANSCEIVE).
+// (FSCTL_PIPE_TRANSCEIVE), as one step: concurrent transceives each get
+// their own response.
 func (p *Pipe) Transceive(ctx context.Context, in, out []byte) (int, bool, error) {
-	if err := p.Write(ctx, in); err != nil {
+	p.callMu.Lock()
+	defer p.callMu.Unlock()
+	if err := p.write(ctx, in); err != nil {
 		return 0, false, err
 	}
-	return p.Read(out)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readLocked(out)
 }
 
 // Close closes the pipe; its context handles go with it.
@@ -188,8 +231,17 @@ func (p *Pipe) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.out = nil
+	p.wakeLocked()
 	p.mu.Unlock()
 	return nil
+}
+
+// wakeLocked wakes the Reads waiting for output.
+func (p *Pipe) wakeLocked() {
+	if p.ready != nil {
+		close(p.ready)
+		p.ready = nil
+	}
 }
 
 func (p *Pipe) queue(pdu []byte) {
@@ -203,6 +255,7 @@ func (p *Pipe) queue(pdu []byte) {
 		return // the client does not read its answers: drop
 	}
 	p.out = append(p.out, pdu)
+	p.wakeLocked()
 }
 
 // header writes a PDU header.

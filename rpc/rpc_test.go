@@ -44,7 +44,7 @@ func TestShareEnum(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 4096)
-	n, _, err := p.Read(buf)
+	n, _, err := p.Read(ctx, buf)
 	if err != nil || buf[2] != ptypeBindAck {
 		t.Fatalf("bind: type %d, %v", buf[2], err)
 	}
@@ -68,7 +68,7 @@ func TestShareEnum(t *testing.T) {
 	if err := p.Write(ctx, requestPDU(15, w.b)); err != nil {
 		t.Fatal(err)
 	}
-	n, more, err := p.Read(buf)
+	n, more, err := p.Read(ctx, buf)
 	if err != nil || more || buf[2] != ptypeResponse {
 		t.Fatalf("response: type %d more %v err %v", buf[2], more, err)
 	}
@@ -102,7 +102,7 @@ func TestShareEnum(t *testing.T) {
 
 	// An unknown opnum faults.
 	p.Write(ctx, requestPDU(99, nil))
-	p.Read(buf)
+	p.Read(ctx, buf)
 	if buf[2] != ptypeFault || binary.LittleEndian.Uint32(buf[24:]) != ncaOpRangeError {
 		t.Fatalf("unknown opnum: type %d", buf[2])
 	}
@@ -120,7 +120,7 @@ func FuzzPipeWrite(f *testing.F) {
 		p.Write(context.Background(), b)
 		buf := make([]byte, 1024)
 		for i := 0; i < 100; i++ {
-			if _, _, err := p.Read(buf); err != nil {
+			if _, _, err := p.Transceive(context.Background(), nil, buf); err != nil {
 				break
 			}
 		}

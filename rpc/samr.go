@@ -278,13 +278,13 @@ func (w *writer) writeFields(fs ...field) {
 	}
 }
 
-func u8f(v uint8) field     { return field{kind: '1', v: uint64(v)} }
-func u16f(v uint16) field   { return field{kind: '2', v: uint64(v)} }
-func u32f(v uint32) field   { return field{kind: '4', v: uint64(v)} }
-func timef(v uint64) field  { return field{kind: '8', v: v} }
-func strf(s string) field   { return field{kind: 's', s: s} }
-func fieldOf(k byte) field  { return field{kind: k} }
-func neverf() field         { return timef(0x7FFFFFFFFFFFFFFF) }
+func u8f(v uint8) field    { return field{kind: '1', v: uint64(v)} }
+func u16f(v uint16) field  { return field{kind: '2', v: uint64(v)} }
+func u32f(v uint32) field  { return field{kind: '4', v: uint64(v)} }
+func timef(v uint64) field { return field{kind: '8', v: v} }
+func strf(s string) field  { return field{kind: 's', s: s} }
+func fieldOf(k byte) field { return field{kind: k} }
+func neverf() field        { return timef(0x7FFFFFFFFFFFFFFF) }
 func filetimef(t time.Time) field {
 	return timef(uint64(t.UnixNano()/100 + 116444736000000000))
 }

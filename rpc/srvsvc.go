@@ -14,16 +14,21 @@ var srvsvcInterface = &Interface{
 	uuid:  mustUUID("4b324fc8-1670-01d3-1278-5a47bf6ee188"),
 	major: 3,
 	ops: map[uint16]opFunc{
+		0:  func(c *call) ([]byte, uint32) { return c.emptyEnum(false, 0, 1) }, // NetrCharDevEnum
+		3:  func(c *call) ([]byte, uint32) { return c.emptyEnum(true, 0, 1) },  // NetrCharDevQEnum
 		8:  (*call).netConnectionEnum,
 		9:  (*call).netFileEnum,
 		11: (*call).netFileClose,
 		12: (*call).netSessionEnum,
 		13: (*call).netSessionDel,
-		15: (*call).netShareEnum, // NetrShareEnum, what NetShareEnumAll calls
+		15: func(c *call) ([]byte, uint32) { return c.netShareEnum(false) }, // NetrShareEnum, what NetShareEnumAll calls
 		16: (*call).netShareGetInfo,
+		20: (*call).netShareCheck,
 		21: (*call).netServerGetInfo,
+		23: (*call).netDiskEnum,
+		26: func(c *call) ([]byte, uint32) { return c.emptyEnum(false, 0, 1, 2, 3) }, // NetrServerTransportEnum
 		28: (*call).netRemoteTOD,
-		36: (*call).netShareEnum, // NetrShareEnumSticky: the same list
+		36: func(c *call) ([]byte, uint32) { return c.netShareEnum(true) }, // NetrShareEnumSticky
 	},
 }
 
@@ -112,12 +117,12 @@ func (w *writer) writeEnum(e enumRequest, total int, entry func(i int) func()) [
 }
 
 // enumError answers an enumeration with an error and no entries: a null
-// container, or for a level the call does not have, the union's empty
-// default arm.
+// container, or for a level no srvsvc union has, the empty default arm.
 func (w *writer) enumError(e enumRequest, werr uint32) []byte {
 	w.u32(e.level)
 	w.u32(e.level)
-	if werr != errInvalidLevel {
+	switch e.level {
+	case 0, 1, 2, 3, 10, 501, 502, 503:
 		w.u32(0)
 	}
 	w.u32(0) // TotalEntries
@@ -184,12 +189,16 @@ func sharePath(sh ShareInfo) string {
 	return `C:\` + sh.Name
 }
 
-// adminLevel reports whether a share info level shows what only
-// administrators see: the path and use counts (MS-SRVS 3.1.4.8, 3.1.4.10).
+// adminLevel reports whether a share info level shows what MS-SRVS
+// 3.1.4.8 and 3.1.4.10 let a server keep from callers without the right
+// permissions: the path and use counts. As Samba does, authenticated users
+// see them and null sessions do not (the path is the synthetic C:\NAME).
 func adminLevel(level uint32) bool { return level == 2 || level == 502 }
 
-// netShareEnum answers NetrShareEnum (MS-SRVS 3.1.4.8).
-func (c *call) netShareEnum() ([]byte, uint32) {
+// netShareEnum answers NetrShareEnum (MS-SRVS 3.1.4.8) and, sticky,
+// NetrShareEnumSticky (3.1.4.9): the configured shares are all sticky;
+// the latter has no level 501.
+func (c *call) netShareEnum(sticky bool) ([]byte, uint32) {
 	r := c.r
 	r.uniqueString() // ServerName
 	e := r.enumStruct()
@@ -198,14 +207,28 @@ func (c *call) netShareEnum() ([]byte, uint32) {
 	}
 	w := &writer{}
 	switch e.level {
-	case 0, 1, 2, 501, 502:
+	case 0, 1, 2, 502:
+	case 501:
+		if !sticky {
+			break
+		}
+		fallthrough
 	default:
 		return w.enumError(e, errInvalidLevel), 0
 	}
-	if adminLevel(e.level) && !c.caller.Admin {
+	if (adminLevel(e.level) || e.level == 501) && (c.caller.Anonymous || c.caller.Guest) {
 		return w.enumError(e, errAccessDenied), 0
 	}
 	list := c.s.shares(c.ctx)
+	if sticky {
+		var st []ShareInfo
+		for _, sh := range list {
+			if sh.Type&ShareTypeSpecial == 0 {
+				st = append(st, sh)
+			}
+		}
+		list = st
+	}
 	return w.writeEnum(e, len(list), func(i int) func() { return c.shareEntry(w, e.level, list[i]) }), 0
 }
 
@@ -242,7 +265,7 @@ func (c *call) netShareGetInfo() ([]byte, uint32) {
 	if found == nil {
 		return fail(errNetNameDel), 0
 	}
-	if (adminLevel(level) || level == 1501) && !c.caller.Admin {
+	if (adminLevel(level) || level == 1501) && (c.caller.Anonymous || c.caller.Guest) {
 		return fail(errAccessDenied), 0
 	}
 	w.u32(level)
@@ -586,4 +609,93 @@ func (c *call) netConnectionEnum() ([]byte, uint32) {
 		}
 		return func() { w.str(ci.User); w.str(net) }
 	}), 0
+}
+
+// emptyEnum answers the enumerations of what a file server has none of:
+// character devices and their queues (NetrCharDevEnum, NetrCharDevQEnum,
+// MS-SRVS 3.1.4.1-2) and transports it would name
+// (NetrServerTransportEnum, 3.1.4.20), at the given levels. withUser is
+// true for a call that takes a user name before the container.
+func (c *call) emptyEnum(withUser bool, levels ...uint32) ([]byte, uint32) {
+	r := c.r
+	r.uniqueString()
+	if withUser {
+		r.uniqueString()
+	}
+	e := r.enumStruct()
+	if r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	for _, l := range levels {
+		if l == e.level {
+			return w.writeEnum(e, 0, nil), 0
+		}
+	}
+	return w.enumError(e, errInvalidLevel), 0
+}
+
+// netShareCheck answers NetrShareCheck (MS-SRVS 3.1.4.14): whether a
+// local path is shared, and as what.
+func (c *call) netShareCheck() ([]byte, uint32) {
+	r := c.r
+	r.uniqueString()
+	dev := r.stringBody()
+	if r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	for _, sh := range c.s.shares(c.ctx) {
+		if p := sharePath(sh); p != "" && strings.EqualFold(p, dev) {
+			w.u32(sh.Type)
+			return w.status(errSuccess), 0
+		}
+	}
+	w.u32(0)
+	return w.status(2311), 0 // NERR_DeviceNotShared
+}
+
+// netDiskEnum answers NetrServerDiskEnum (MS-SRVS 3.1.4.19) at level 0:
+// the one drive the share paths are reported on.
+func (c *call) netDiskEnum() ([]byte, uint32) {
+	r := c.r
+	r.uniqueString()
+	level := r.u32()
+	r.u32()           // EntriesRead
+	if r.u32() != 0 { // an input buffer: never sent
+		r.err = errNDR
+	}
+	r.u32() // PreferedMaximumLength
+	hasResume := r.u32() != 0
+	if hasResume {
+		r.u32()
+	}
+	if r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	if level != 0 {
+		w.u32(0)
+		w.u32(0)
+		w.u32(0)
+		w.ptr(hasResume)
+		if hasResume {
+			w.u32(0)
+		}
+		return w.status(errInvalidLevel), 0
+	}
+	w.u32(1)
+	w.ref()
+	w.u32(1) // max count
+	w.u32(0) // offset
+	w.u32(1) // actual count
+	// DISK_INFO: [string] WCHAR Disk[3], a varying array.
+	w.u32(0)
+	w.u32(3)
+	w.b = append(w.b, 'C', 0, ':', 0, 0, 0)
+	w.u32(1) // TotalEntries
+	if w.ptr(hasResume) {
+		w.u32(0)
+	}
+	return w.status(errSuccess), 0
 }

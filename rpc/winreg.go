@@ -27,6 +27,7 @@ var winregInterface = &Interface{
 		9:  (*call).regEnumKey,
 		10: (*call).regEnumValue,
 		11: (*call).regFlushKey,
+		14: (*call).regNotify,
 		15: (*call).regOpenKey,
 		16: (*call).regQueryInfoKey,
 		17: (*call).regQueryValue,
@@ -204,8 +205,7 @@ func (c *call) regCloseKey() ([]byte, uint32) {
 	}
 	w := &writer{}
 	if !c.p.handles.close(h) {
-		w.handle(h)
-		return w.status(6), 0 // ERROR_INVALID_HANDLE
+		return nil, faultContextMismat
 	}
 	w.handle([20]byte{})
 	return w.status(errSuccess), 0
@@ -355,54 +355,60 @@ func (r *reader) valueArgs() valueArgs {
 
 // writeValue writes the [out] lpType, lpData, lpcbData and lpcbLen of a
 // value: its data when the client's buffer holds it, ERROR_MORE_DATA and
-// the size needed when not (MS-RRP 3.1.5.17).
+// the size needed when not (MS-RRP 3.1.5.17). lpData's conformance and
+// variance are the lpcbData and lpcbLen returned, as its IDL says.
 func (w *writer) writeValue(a valueArgs, v regValue) uint32 {
 	werr := uint32(errSuccess)
 	n := uint32(len(v.data))
-	if a.hasType {
-		w.ref()
+	length := n
+	if a.hasData && n > a.size {
+		werr, length = errMoreData, 0
+	}
+	if w.ptr(a.hasType) {
 		w.u32(v.typ)
-	} else {
-		w.u32(0)
 	}
-	if a.hasData {
-		w.ref()
-		w.u32(a.size)
-		w.u32(0)
-		if n <= a.size {
-			w.u32(n)
-			w.b = append(w.b, v.data...)
-		} else {
-			w.u32(0)
-			werr = errMoreData
-		}
-	} else {
-		w.u32(0)
-	}
-	if a.hasSize {
-		w.ref()
+	if w.ptr(a.hasData) {
 		w.u32(n)
-	} else {
 		w.u32(0)
-	}
-	if a.hasLen {
-		w.ref()
-		if werr == errSuccess && a.hasData {
-			w.u32(n)
-		} else {
-			w.u32(0)
+		w.u32(length)
+		if length > 0 {
+			w.b = append(w.b, v.data...)
 		}
-	} else {
-		w.u32(0)
+	}
+	if w.ptr(a.hasSize) {
+		w.u32(n)
+	}
+	if w.ptr(a.hasLen) {
+		w.u32(length)
 	}
 	return werr
+}
+
+// nullValue writes the [out] value arguments of a failed call: the
+// pointers the client passed come back, pointing at zero.
+func (w *writer) nullValue(a valueArgs) {
+	if w.ptr(a.hasType) {
+		w.u32(0)
+	}
+	if w.ptr(a.hasData) {
+		w.u32(0)
+		w.u32(0)
+		w.u32(0)
+	}
+	if w.ptr(a.hasSize) {
+		w.u32(0)
+	}
+	if w.ptr(a.hasLen) {
+		w.u32(0)
+	}
 }
 
 // regQueryValue answers BaseRegQueryValue (MS-RRP 3.1.5.17).
 func (c *call) regQueryValue() ([]byte, uint32) {
 	r := c.r
 	h := r.handle()
-	name := r.rrpString()
+	head := r.ustrHead()
+	name := strings.TrimRight(r.ustrBody(head), "\x00")
 	a := r.valueArgs()
 	if r.err != nil {
 		return c.bad()
@@ -411,7 +417,15 @@ func (c *call) regQueryValue() ([]byte, uint32) {
 	k, ok := c.regKeyOf(h)
 	werr := uint32(6)
 	var found *regValue
-	if ok {
+	switch {
+	case !ok:
+	case !head.present:
+		werr = errInvalidParam // no name at all, not the default value's ""
+	case !a.hasType || !a.hasSize || !a.hasLen:
+		// Without somewhere to put the type, size and length there is no
+		// answer (what Windows answers, per smbtorture's winreg tests).
+		werr = errInvalidParam
+	default:
 		werr = errFileNotFound
 		for i := range k.values {
 			if strings.EqualFold(k.values[i].name, name) {
@@ -420,9 +434,7 @@ func (c *call) regQueryValue() ([]byte, uint32) {
 		}
 	}
 	if found == nil {
-		for range 4 {
-			w.u32(0)
-		}
+		w.nullValue(a)
 		return w.status(werr), 0
 	}
 	return w.status(w.writeValue(a, *found)), 0
@@ -521,12 +533,24 @@ func (c *call) regEnumValue() ([]byte, uint32) {
 		w.u16(0)
 		w.u16(nameIn.maxLength)
 		w.u32(0)
-		for range 4 {
-			w.u32(0)
-		}
+		w.nullValue(a)
 		return w.status(werr), 0
 	}
 	v := k.values[idx]
 	w.writeName(v.name, nameIn.maxLength)
 	return w.status(w.writeValue(a, v)), 0
+}
+
+// regNotify answers BaseRegNotifyChangeKeyValue (MS-RRP 3.1.5.13): this
+// registry never changes, so there is nothing to wait for.
+func (c *call) regNotify() ([]byte, uint32) {
+	h := c.r.handle()
+	if c.r.err != nil {
+		return c.bad()
+	}
+	w := &writer{}
+	if _, ok := c.regKeyOf(h); !ok {
+		return w.status(6), 0
+	}
+	return w.status(50), 0 // ERROR_NOT_SUPPORTED
 }

@@ -21,14 +21,14 @@ func (c *call) wkstaGetInfo() ([]byte, uint32) {
 		return c.bad()
 	}
 	w := &writer{}
-	if level != 100 {
+	if level != 100 && level != 101 && level != 102 {
 		w.u32(level)
-		switch level {
-		case 101, 102, 502:
+		if level == 502 {
 			w.u32(0)
 		}
 		return w.status(errInvalidLevel), 0
 	}
+	// WKSTA_INFO_100, _101 and _102 (MS-WKST 2.2.5.1-3).
 	w.u32(level)
 	w.ref()
 	w.u32(500) // PLATFORM_ID_NT
@@ -36,7 +36,20 @@ func (c *call) wkstaGetInfo() ([]byte, uint32) {
 	w.ref()
 	w.u32(10)
 	w.u32(0)
+	if level >= 101 {
+		w.ref() // lan root
+	}
+	if level == 102 {
+		users := 0
+		if c.s.State != nil {
+			users = len(c.s.State.Sessions(c.ctx))
+		}
+		w.u32(uint32(users))
+	}
 	w.str(c.s.serverName())
 	w.str(c.s.domain())
+	if level >= 101 {
+		w.str(`C:\`)
+	}
 	return w.status(errSuccess), 0
 }

@@ -69,7 +69,7 @@ func (s *Server) createPipe(ctx context.Context, req *Request, r *smb2.CreateReq
 // read comes in pieces with STATUS_BUFFER_OVERFLOW (MS-SMB2 3.3.5.12).
 func (s *Server) readPipe(ctx context.Context, req *Request, o *Open, length uint32) *Response {
 	buf := make([]byte, length)
-	n, more, err := o.pipe.Read(buf)
+	n, more, err := o.pipe.Read(ctx, buf)
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
