@@ -13,11 +13,6 @@ var errNDR = errors.New("rpc: malformed NDR")
 // maxNDRString bounds a string read from a request, in characters.
 const maxNDRString = 4096
 
-// maxNDRArray bounds an array read from a request, in elements: the
-// largest any operation served here accepts (SamrLookupNamesInDomain's
-// 1000, LSA lookups' 20480 per MS-LSAT 3.1.4.5).
-const maxNDRArray = 20480
-
 // reader reads NDR (transfer syntax NDR 2.0, little-endian) from a stub,
 // bounds-checked: after an error every read returns zero, so a decoder
 // reads its fields and checks r.err once.
@@ -83,6 +78,9 @@ func (r *reader) count(limit int) int {
 	n := r.u32()
 	if r.err == nil && n > uint32(limit) {
 		r.err = errNDR
+	}
+	if r.err != nil {
+		return 0
 	}
 	return int(n)
 }
