@@ -54,12 +54,12 @@ type (
 )
 
 // samrConnect answers SamrConnect, 2 and 4 (MS-SAMR 3.1.5.1.2-4), whose
-// last field is DesiredAccess. Null sessions get no handle.
+// last field is DesiredAccess. Null and guest sessions get no handle.
 func (c *call) samrConnect() ([]byte, uint32) {
 	if len(c.r.b) < 8 {
 		return c.bad()
 	}
-	if c.caller.Anonymous {
+	if c.caller.Anonymous || c.caller.Guest {
 		w := &writer{}
 		w.handle([20]byte{})
 		return w.status(statusAccessDenied), 0
@@ -85,7 +85,7 @@ func (c *call) samrConnect5() ([]byte, uint32) {
 	w.u32(1)
 	w.u32(3) // Revision
 	w.u32(0) // SupportedFeatures
-	if c.caller.Anonymous {
+	if c.caller.Anonymous || c.caller.Guest {
 		w.handle([20]byte{})
 		return w.status(statusAccessDenied), 0
 	}

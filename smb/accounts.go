@@ -106,10 +106,9 @@ func (d directory) Accounts(ctx context.Context) []rpc.Account {
 
 // sessionIdentities returns the identities of the established sessions.
 func (s *Server) sessionIdentities() []auth.Identity {
-	s.sessions.mu.RLock()
-	defer s.sessions.mu.RUnlock()
-	out := make([]auth.Identity, 0, len(s.sessions.m))
-	for _, sess := range s.sessions.m {
+	sessions := s.liveSessions()
+	out := make([]auth.Identity, 0, len(sessions))
+	for _, sess := range sessions {
 		out = append(out, sess.Identity)
 	}
 	return out

@@ -26,9 +26,13 @@ func hostOf(addr string) string {
 // liveSessions returns the established sessions.
 func (s *Server) liveSessions() []*Session {
 	s.sessions.mu.RLock()
-	defer s.sessions.mu.RUnlock()
-	out := make([]*Session, 0, len(s.sessions.m))
+	all := make([]*Session, 0, len(s.sessions.m))
 	for _, sess := range s.sessions.m {
+		all = append(all, sess)
+	}
+	s.sessions.mu.RUnlock()
+	out := all[:0]
+	for _, sess := range all {
 		sess.mu.Lock()
 		valid := sess.state == sessionValid
 		sess.mu.Unlock()
@@ -97,7 +101,7 @@ func (a adminState) CloseSessions(ctx context.Context, client, user string) int 
 	return n
 }
 
-// PERM_FILE_* (MS-SRVS 2.2.2.9? FILE_INFO_3 fi3_permissions).
+// PERM_FILE_* of FILE_INFO_3's fi3_permissions (MS-SRVS 2.2.4.7).
 const (
 	permFileRead  = 0x1
 	permFileWrite = 0x2
@@ -114,11 +118,14 @@ func (a adminState) Files(ctx context.Context) []rpc.FileInfo {
 			if o.pipe != nil || o.node == nil || o.closed() {
 				continue
 			}
+			o.mu.Lock()
+			name, access := o.name, o.access
+			o.mu.Unlock()
 			var perm uint32
-			if o.access&smb2.FileReadData != 0 {
+			if access&smb2.FileReadData != 0 {
 				perm |= permFileRead
 			}
-			if o.access&(smb2.FileWriteData|smb2.FileAppendData) != 0 {
+			if access&(smb2.FileWriteData|smb2.FileAppendData) != 0 {
 				perm |= permFileWrite
 			}
 			sh := o.share
@@ -132,7 +139,7 @@ func (a adminState) Files(ctx context.Context) []rpc.FileInfo {
 			sh.mu.Unlock()
 			out = append(out, rpc.FileInfo{
 				ID:          fileID(o),
-				Path:        localPath(sh.cfg.Name, o.name),
+				Path:        localPath(sh.cfg.Name, name),
 				User:        sess.Identity.User,
 				Permissions: perm,
 				Locks:       uint32(locks),
