@@ -21,12 +21,25 @@ func (c *call) wkstaGetInfo() ([]byte, uint32) {
 		return c.bad()
 	}
 	w := &writer{}
-	if level != 100 && level != 101 && level != 102 {
+	switch {
+	case level != 100 && level != 101 && level != 102 && level != 502:
 		w.u32(level)
-		if level == 502 {
-			w.u32(0)
-		}
 		return w.status(errInvalidLevel), 0
+	case level != 100 && c.caller.Anonymous:
+		// Level 100 is for anyone; the others for authenticated users
+		// (NetWkstaGetInfo, as a member server answers).
+		w.u32(level)
+		w.u32(0)
+		return w.status(errAccessDenied), 0
+	case level == 502:
+		// WKSTA_INFO_502 (MS-WKST 2.2.5.6): the redirector tunables of a
+		// workstation, which a server does not have; Windows' defaults.
+		w.u32(level)
+		w.ref()
+		for _, v := range wksta502 {
+			w.u32(v)
+		}
+		return w.status(errSuccess), 0
 	}
 	// WKSTA_INFO_100, _101 and _102 (MS-WKST 2.2.5.1-3).
 	w.u32(level)
@@ -52,4 +65,13 @@ func (c *call) wkstaGetInfo() ([]byte, uint32) {
 		w.str(`C:\`)
 	}
 	return w.status(errSuccess), 0
+}
+
+// wksta502 are the 35 fields of WKSTA_INFO_502, char_wait to
+// use_512_byte_max_transfer: Windows' default values, and the booleans
+// of what this server does (opportunistic locking, NT caching).
+var wksta502 = [35]uint32{
+	3600, 250, 16, 600, 50, 60, 512, 17, 6144, 10, 32, 8192, 65535, 40, 45, 0,
+	3, 3, 5, 3600,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
 }
