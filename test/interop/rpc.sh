@@ -98,6 +98,32 @@ exec 7>&-
 wait "$holder" 2>/dev/null || true
 rm -f "$fifo"
 
+# winreg has no rpcclient command: impacket reads the synthetic registry.
+if "$SYS_PYTHON" -c 'import impacket' 2>/dev/null; then
+	out=$(SMB_PORT=$SMB_PORT timeout 60 "$SYS_PYTHON" - "$SMB_HOST" "$SMB_USER" "$SMB_PASS" "$SMB_SHARE" <<'PY' 2>&1 || true
+import os, sys
+from impacket.dcerpc.v5 import transport, rrp
+host, user, pw, share = sys.argv[1:5]
+t = transport.SMBTransport(host, int(os.environ['SMB_PORT']), r'\winreg', username=user, password=pw)
+d = t.get_dce_rpc(); d.connect(); d.bind(rrp.MSRPC_UUID_RRP)
+hklm = rrp.hOpenLocalMachine(d)['phKey']
+k = rrp.hBaseRegOpenKey(d, hklm, 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion')['phkResult']
+print('ProductName=%s' % rrp.hBaseRegQueryValue(d, k, 'ProductName')[1].rstrip('\x00'))
+k = rrp.hBaseRegOpenKey(d, hklm, 'SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Shares')['phkResult']
+print('share value=%s' % rrp.hBaseRegEnumValue(d, k, 0)['lpValueNameOut'].rstrip('\x00'))
+try:
+    rrp.hBaseRegOpenKey(d, hklm, 'SOFTWARE\\NoSuchKey')
+except rrp.DCERPCSessionError as e:
+    print('missing key=%d' % e.get_error_code())
+PY
+)
+	check "winreg: the product name" '^ProductName=cifsd$' "$out"
+	check "winreg: LanmanServer\\Shares lists the share" "^share value=$SMB_SHARE\$" "$out"
+	check "winreg: a missing key is ERROR_FILE_NOT_FOUND" '^missing key=2$' "$out"
+else
+	echo "skip: winreg (no impacket)"
+fi
+
 if [ -n "${CACLS_HOST:-}" ]; then
 	cacls() { timeout 60 smbcacls "//$CACLS_HOST/$SMB_SHARE" rpc-held.txt -U "$SMB_USER%$SMB_PASS" "$@" 2>&1 || true; }
 	out=$(cacls)
