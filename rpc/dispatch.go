@@ -83,6 +83,7 @@ func (s *Server) logger() *slog.Logger {
 // table. Every interface goes through the same binding, fragmentation,
 // fault and handle machinery (pdu.go); only the table differs.
 type Interface struct {
+	// Name is the interface's name ("lsarpc"), for logs.
 	Name         string
 	uuid         [16]byte
 	major, minor uint16

@@ -163,8 +163,10 @@ func (p *Pipe) write(ctx context.Context, b []byte) error {
 
 // maxReadWait bounds how long a Read waits for a response: a client may
 // send its READ before the server has processed the WRITE it follows
-// (requests on one handle run concurrently), as Samba's async calls do.
-const maxReadWait = 30 * time.Second
+// (requests on one handle run concurrently), as Samba's async calls do;
+// that response comes within milliseconds. A READ with nothing coming
+// holds its handle (a CLOSE waits for it), so the wait is short.
+const maxReadWait = 5 * time.Second
 
 // Read returns pending response bytes, waiting for a response being
 // computed (until ctx ends or maxReadWait). When the current message does

@@ -14,8 +14,12 @@ const (
 
 // ShareInfo describes one share for NetrShareEnum and NetrShareGetInfo.
 type ShareInfo struct {
-	Name    string
-	Type    uint32
+	// Name is the share's name.
+	Name string
+	// Type is one of ShareTypeDisk and ShareTypeIPC, with
+	// ShareTypeSpecial for administrative shares (IPC$).
+	Type uint32
+	// Comment is the share's remark.
 	Comment string
 	// Path is the share's local path as NetrShareGetInfo reports it
 	// ("C:\NAME" when empty).
@@ -62,12 +66,18 @@ type FileInfo struct {
 // ConnectionInfo is one tree connect for NetrConnectionEnum (MS-SRVS
 // 2.2.4.2).
 type ConnectionInfo struct {
-	ID     uint32
-	Share  string
-	User   string
+	// ID is the tree connect's id.
+	ID uint32
+	// Share is the share's name.
+	Share string
+	// User is the account of the session the tree connect belongs to.
+	User string
+	// Client is the client's address.
 	Client string
-	Opens  uint32
-	Time   time.Duration
+	// Opens is the number of opens through the tree connect.
+	Opens uint32
+	// Time is how long it has existed (0 when not known).
+	Time time.Duration
 }
 
 // State is the live state srvsvc reports and administers: sessions, tree
