@@ -20,7 +20,10 @@ type Accounts struct {
 	// Users are the local users' names: those the authentication
 	// mechanism knows (ntlm.Passwords' keys).
 	Users []string
-	// Groups are local groups of the account domain and their members.
+	// Groups are local groups of the account domain and their members,
+	// which lsarpc and samr name and enumerate. Membership is not yet part
+	// of the token access checks use (security.go's tokenOf): an ACE for a
+	// group grants its members nothing until it is.
 	Groups []Group
 	// Admins are the members of BUILTIN\Administrators: they may list and
 	// close other users' sessions and open files over srvsvc.
