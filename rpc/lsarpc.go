@@ -193,7 +193,9 @@ func (c *call) lsaQueryInfoPolicy() ([]byte, uint32) {
 		return w.status(st), 0
 	}
 	d := c.s.directory(c.ctx)
-	dom := func(name string, sid winacl.SID, hasSID bool) {
+	// LSAPR_POLICY_PRIMARY_DOM_INFO and _ACCOUNT_DOM_INFO: a name, then
+	// a SID pointer.
+	dom := func(name string, hasSID bool) {
 		w.ustrHead(name)
 		w.ptr(hasSID)
 	}
@@ -201,13 +203,13 @@ func (c *call) lsaQueryInfoPolicy() ([]byte, uint32) {
 	case policyPrimaryDomainInformation:
 		w.ref()
 		w.u16(uint16(level))
-		dom(c.s.domain(), winacl.SID{}, false)
+		dom(c.s.domain(), false)
 		w.ustrBody(c.s.domain())
 	case policyAccountDomainInformation, policyLocalAccountDomainInformation:
 		w.ref()
 		w.u16(uint16(level))
 		has := len(d.accountSID.Sub) > 0
-		dom(d.accountName, d.accountSID, has)
+		dom(d.accountName, has)
 		w.ustrBody(d.accountName)
 		if has {
 			w.sid(d.accountSID)
