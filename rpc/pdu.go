@@ -1,17 +1,30 @@
-// Package rpc is DCE/RPC over SMB named pipes (MS-RPCE, C706): the PDU
-// codec, a small NDR marshaller, and the services a file server answers on
-// IPC$: srvsvc (share and server information) and wkssvc.
+// Package rpc is DCE/RPC over SMB named pipes (MS-RPCE, C706) and the
+// services a Windows file server answers on IPC$.
+//
+// One machinery serves every interface: pdu.go decodes PDUs, binds
+// presentation contexts, reassembles and fragments, and answers faults;
+// dispatch.go routes a request to its interface's operation table; ndr.go
+// is the bounds-checked NDR reader and writer every operation uses. The
+// interfaces are srvsvc (MS-SRVS: shares, sessions, open files, server
+// information), wkssvc (MS-WKST), lsarpc (MS-LSAT, MS-LSAD: SID and name
+// translation), samr (MS-SAMR, read-only: the account directory) and
+// winreg (MS-RRP, read-only: a small synthetic registry).
+//
+// The package knows nothing of SMB: the server's accounts and its live
+// state come in through the Directory and State interfaces, which package
+// smb implements.
 package rpc
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
+	"time"
 )
 
 var le = binary.LittleEndian
@@ -50,58 +63,21 @@ const (
 	maxOutput = 4 << 20
 )
 
-// ErrNoSuchPipe is returned by Open for a pipe that is not served.
-var ErrNoSuchPipe = errors.New("rpc: no such pipe")
-
-// ErrPipeEmpty is returned by Read when no response is pending.
-var ErrPipeEmpty = errors.New("rpc: pipe empty")
-
-// Share types (MS-SRVS 2.2.2.4).
-const (
-	ShareTypeDisk    uint32 = 0x00000000
-	ShareTypeIPC     uint32 = 0x00000003
-	ShareTypeSpecial uint32 = 0x80000000
-)
-
-// ShareInfo describes one share for NetrShareEnum and NetrShareGetInfo.
-type ShareInfo struct {
-	Name    string
-	Type    uint32
-	Comment string
-	Path    string
-}
-
-// Server answers DCE/RPC calls on the pipes it serves.
-type Server struct {
-	// ServerName is the NetBIOS name reported (default "CIFSD").
-	ServerName string
-	// Domain is the workgroup reported (default "WORKGROUP").
-	Domain string
-	// Comment is the server comment.
-	Comment string
-	// Shares lists the shares the caller may see.
-	Shares func(ctx context.Context) []ShareInfo
-	// Logger receives debug logs; nil is slog.Default().
-	Logger *slog.Logger
-}
-
 // interface identifiers.
 type syntaxID struct {
 	uuid    [16]byte
 	version uint32 // major in the low 16 bits, minor in the high
 }
 
+// mustUUID encodes a UUID's string form as it is on the wire (C706
+// appendix A: the first three fields little-endian).
 func mustUUID(s string) [16]byte {
-	var u [16]byte
 	h := strings.ReplaceAll(s, "-", "")
-	if len(h) != 32 {
+	raw, err := hex.DecodeString(h)
+	if err != nil || len(raw) != 16 {
 		panic("bad uuid " + s)
 	}
-	var raw [16]byte
-	for i := 0; i < 16; i++ {
-		fmt.Sscanf(h[2*i:2*i+2], "%02x", &raw[i])
-	}
-	// Little-endian encoding of the first three fields (C706 appendix A).
+	var u [16]byte
 	u[0], u[1], u[2], u[3] = raw[3], raw[2], raw[1], raw[0]
 	u[4], u[5] = raw[5], raw[4]
 	u[6], u[7] = raw[7], raw[6]
@@ -112,55 +88,53 @@ func mustUUID(s string) [16]byte {
 var (
 	ndrSyntax    = syntaxID{mustUUID("8a885d04-1ceb-11c9-9fe8-08002b104860"), 2}
 	bindTimeFeat = mustUUID("6cb71c2c-9812-4540-0000-000000000000")
-	srvsvcIf     = mustUUID("4b324fc8-1670-01d3-1278-5a47bf6ee188")
-	wkssvcIf     = mustUUID("6bffd098-a112-3610-9833-46c3f87e345a")
 )
 
-// handler answers one opnum's stub data.
-type service struct {
-	name   string
-	uuid   [16]byte
-	major  uint16
-	invoke func(s *Server, ctx context.Context, opnum uint16, stub []byte) ([]byte, uint32)
-}
+// ErrNoSuchPipe is returned by Open for a pipe that is not served.
+var ErrNoSuchPipe = errors.New("rpc: no such pipe")
 
-var services = map[string]*service{
-	"srvsvc": {name: "srvsvc", uuid: srvsvcIf, major: 3, invoke: (*Server).srvsvc},
-	"wkssvc": {name: "wkssvc", uuid: wkssvcIf, major: 1, invoke: (*Server).wkssvc},
-}
+// ErrPipeEmpty is returned by Read when no response is pending.
+var ErrPipeEmpty = errors.New("rpc: pipe empty")
 
-// Open returns an endpoint for the named pipe ("srvsvc", "wkssvc"; case
-// and a "\PIPE\" prefix do not matter).
-func (s *Server) Open(ctx context.Context, pipe string) (*Pipe, error) {
-	p := strings.ToLower(strings.TrimLeft(pipe, `\`))
-	p = strings.TrimPrefix(p, `pipe\`)
-	svc := services[p]
-	if svc == nil {
-		return nil, fmt.Errorf("%w: %q", ErrNoSuchPipe, pipe)
-	}
-	return &Pipe{s: s, svc: svc, contexts: make(map[uint16]bool)}, nil
-}
-
-// Pipe is one open of a named pipe: message-mode, bound contexts, and the
-// responses waiting to be read.
+// Pipe is one open of a named pipe: message-mode, the presentation
+// contexts bound on it, its context handles, and the responses waiting to
+// be read.
 type Pipe struct {
-	s        *Server
-	svc      *service
-	mu       sync.Mutex
+	s      *Server
+	name   string
+	ifaces []*Interface // what the pipe's endpoint serves
+	caller *Caller
+
+	// callMu serializes the client's writes: the PDU and reassembly
+	// buffers, the contexts and handles, and the operation running. It is
+	// not mu, so that an operation that closes this very pipe (a
+	// NetrSessionDel of the caller's own session) does not deadlock.
+	callMu   sync.Mutex
 	in       []byte // bytes of a PDU not yet complete
 	req      []byte // stub of a fragmented request being reassembled
-	contexts map[uint16]bool
+	contexts map[uint16]*Interface
+	handles  handleTable
 	maxFrag  int
-	out      [][]byte // pending response PDUs (messages)
-	closed   bool
+
+	mu     sync.Mutex
+	out    [][]byte      // pending response PDUs (messages)
+	ready  chan struct{} // closed when out grows or the pipe closes
+	closed bool
 }
 
 // Write consumes PDU bytes from the client; complete PDUs are processed and
 // their responses queued for Read.
 func (p *Pipe) Write(ctx context.Context, b []byte) error {
+	p.callMu.Lock()
+	defer p.callMu.Unlock()
+	return p.write(ctx, b)
+}
+
+func (p *Pipe) write(ctx context.Context, b []byte) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
 		return ErrNoSuchPipe
 	}
 	if len(p.in)+len(b) > maxRequest+headerSize {
@@ -187,12 +161,46 @@ func (p *Pipe) Write(ctx context.Context, b []byte) error {
 	return nil
 }
 
-// Read returns pending response bytes. When the current message does not
-// fit in b, more is true and the rest is returned by the next Read
+// maxReadWait bounds how long a Read waits for a response: a client may
+// send its READ before the server has processed the WRITE it follows
+// (requests on one handle run concurrently), as Samba's async calls do;
+// that response comes within milliseconds. A READ with nothing coming
+// holds its handle (a CLOSE waits for it), so the wait is short.
+const maxReadWait = 5 * time.Second
+
+// Read returns pending response bytes, waiting for a response being
+// computed (until ctx ends or maxReadWait). When the current message does
+// not fit in b, more is true and the rest is returned by the next Read
 // (SMB answers STATUS_BUFFER_OVERFLOW).
-func (p *Pipe) Read(b []byte) (n int, more bool, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p *Pipe) Read(ctx context.Context, b []byte) (n int, more bool, err error) {
+	var timer *time.Timer
+	for {
+		p.mu.Lock()
+		if len(p.out) > 0 || p.closed {
+			n, more, err = p.readLocked(b)
+			p.mu.Unlock()
+			return n, more, err
+		}
+		if p.ready == nil {
+			p.ready = make(chan struct{})
+		}
+		ready := p.ready
+		p.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(maxReadWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return 0, false, ErrPipeEmpty
+		case <-timer.C:
+			return 0, false, ErrPipeEmpty
+		}
+	}
+}
+
+func (p *Pipe) readLocked(b []byte) (n int, more bool, err error) {
 	if len(p.out) == 0 {
 		return 0, false, ErrPipeEmpty
 	}
@@ -207,24 +215,40 @@ func (p *Pipe) Read(b []byte) (n int, more bool, err error) {
 }
 
 // Transceive writes one request and reads its response
-// (FSCTL_PIPE_TRANSCEIVE).
+// (FSCTL_PIPE_TRANSCEIVE), as one step: concurrent transceives each get
+// their own response.
 func (p *Pipe) Transceive(ctx context.Context, in, out []byte) (int, bool, error) {
-	if err := p.Write(ctx, in); err != nil {
+	p.callMu.Lock()
+	defer p.callMu.Unlock()
+	if err := p.write(ctx, in); err != nil {
 		return 0, false, err
 	}
-	return p.Read(out)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readLocked(out)
 }
 
-// Close closes the pipe.
+// Close closes the pipe; its context handles go with it.
 func (p *Pipe) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.out = nil
+	p.wakeLocked()
 	p.mu.Unlock()
 	return nil
 }
 
+// wakeLocked wakes the Reads waiting for output.
+func (p *Pipe) wakeLocked() {
+	if p.ready != nil {
+		close(p.ready)
+		p.ready = nil
+	}
+}
+
 func (p *Pipe) queue(pdu []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	size := 0
 	for _, o := range p.out {
 		size += len(o)
@@ -233,6 +257,7 @@ func (p *Pipe) queue(pdu []byte) {
 		return // the client does not read its answers: drop
 	}
 	p.out = append(p.out, pdu)
+	p.wakeLocked()
 }
 
 // header writes a PDU header.
@@ -306,7 +331,8 @@ func (p *Pipe) bind(pdu []byte, callID uint32) {
 		var r [24]byte
 		result, reason := uint16(2), uint16(2) // provider rejection: proposed transfer syntaxes not supported
 		var chosen []byte
-		absOK := [16]byte(abs[:16]) == p.svc.uuid && le.Uint16(abs[16:]) == p.svc.major
+		iface := p.lookupInterface([16]byte(abs[:16]), le.Uint16(abs[16:]), le.Uint16(abs[18:]))
+		absOK := iface != nil
 		for t := 0; t < nts; t++ {
 			ts := pdu[pos+20*t : pos+20*t+20]
 			switch {
@@ -324,7 +350,11 @@ func (p *Pipe) bind(pdu []byte, callID uint32) {
 			result, reason = 2, 1 // abstract syntax not supported
 		}
 		if result == 0 {
-			p.contexts[ctxID] = true
+			if len(p.contexts) >= maxContexts {
+				result, reason = 2, 0 // provider rejection, reason not specified
+			} else {
+				p.contexts[ctxID] = iface
+			}
 		}
 		le.PutUint16(r[0:], result)
 		le.PutUint16(r[2:], reason)
@@ -334,7 +364,7 @@ func (p *Pipe) bind(pdu []byte, callID uint32) {
 		results.Write(r[:])
 		pos += 20 * nts
 	}
-	secAddr := `\PIPE\` + p.svc.name + "\x00"
+	secAddr := `\PIPE\` + p.name + "\x00"
 	if alter {
 		secAddr = ""
 	}
@@ -399,11 +429,12 @@ func (p *Pipe) request(ctx context.Context, pdu []byte, callID uint32) {
 		return
 	}
 	stub, p.req = p.req, nil
-	if !p.contexts[ctxID] {
+	iface := p.contexts[ctxID]
+	if iface == nil {
 		p.fault(callID, ctxID, ncaUnkIf)
 		return
 	}
-	out, fault := p.svc.invoke(p.s, ctx, opnum, stub)
+	out, fault := p.dispatch(ctx, iface, opnum, stub)
 	if fault != 0 {
 		p.fault(callID, ctxID, fault)
 		return

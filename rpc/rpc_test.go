@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -36,15 +38,15 @@ func TestShareEnum(t *testing.T) {
 		return []ShareInfo{{Name: "data", Comment: "files"}, {Name: "IPC$", Type: ShareTypeIPC | ShareTypeSpecial}}
 	}}
 	ctx := context.Background()
-	p, err := s.Open(ctx, `\PIPE\srvsvc`)
+	p, err := s.Open(ctx, `\PIPE\srvsvc`, &Caller{User: "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Write(ctx, bindPDU(srvsvcIf, 3)); err != nil {
+	if err := p.Write(ctx, bindPDU(srvsvcInterface.uuid, 3)); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 4096)
-	n, _, err := p.Read(buf)
+	n, _, err := p.Read(ctx, buf)
 	if err != nil || buf[2] != ptypeBindAck {
 		t.Fatalf("bind: type %d, %v", buf[2], err)
 	}
@@ -68,7 +70,7 @@ func TestShareEnum(t *testing.T) {
 	if err := p.Write(ctx, requestPDU(15, w.b)); err != nil {
 		t.Fatal(err)
 	}
-	n, more, err := p.Read(buf)
+	n, more, err := p.Read(ctx, buf)
 	if err != nil || more || buf[2] != ptypeResponse {
 		t.Fatalf("response: type %d more %v err %v", buf[2], more, err)
 	}
@@ -102,27 +104,178 @@ func TestShareEnum(t *testing.T) {
 
 	// An unknown opnum faults.
 	p.Write(ctx, requestPDU(99, nil))
-	p.Read(buf)
+	p.Read(ctx, buf)
 	if buf[2] != ptypeFault || binary.LittleEndian.Uint32(buf[24:]) != ncaOpRangeError {
 		t.Fatalf("unknown opnum: type %d", buf[2])
 	}
 }
 
 func FuzzPipeWrite(f *testing.F) {
-	f.Add(bindPDU(srvsvcIf, 3))
+	f.Add(bindPDU(srvsvcInterface.uuid, 3))
 	f.Add(requestPDU(15, []byte{1, 0, 2, 0}))
 	f.Add(requestPDU(16, make([]byte, 40)))
 	f.Add(requestPDU(21, make([]byte, 12)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := &Server{Shares: func(context.Context) []ShareInfo { return []ShareInfo{{Name: "x"}} }}
-		p, _ := s.Open(context.Background(), "srvsvc")
-		p.Write(context.Background(), bindPDU(srvsvcIf, 3))
+		p, _ := s.Open(context.Background(), "srvsvc", &Caller{User: "u"})
+		p.Write(context.Background(), bindPDU(srvsvcInterface.uuid, 3))
 		p.Write(context.Background(), b)
 		buf := make([]byte, 1024)
 		for i := 0; i < 100; i++ {
-			if _, _, err := p.Read(buf); err != nil {
+			if _, _, err := p.Transceive(context.Background(), nil, buf); err != nil {
 				break
 			}
 		}
 	})
+}
+
+// A READ that arrives before the WRITE it answers (SMB runs requests on
+// one handle concurrently) gets the response once it is computed.
+func TestReadWaitsForTheResponse(t *testing.T) {
+	s, _ := testServer()
+	p := openBound(t, s, "srvsvc", srvsvcInterface, userCaller)
+	ctx := context.Background()
+	got := make(chan byte, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		if _, _, err := p.Read(ctx, buf); err != nil {
+			got <- 0
+			return
+		}
+		got <- buf[2]
+	}()
+	w := &writer{}
+	w.u32(0)
+	w.u32(101)
+	if err := p.Write(ctx, requestPDU(21, w.b)); err != nil {
+		t.Fatal(err)
+	}
+	if typ := <-got; typ != ptypeResponse {
+		t.Fatalf("read got PDU type %d", typ)
+	}
+	// Closing the pipe ends a waiting Read.
+	go func() {
+		_, _, err := p.Read(ctx, make([]byte, 16))
+		if err == nil {
+			got <- 1
+		} else {
+			got <- 0
+		}
+	}()
+	p.Close()
+	if v := <-got; v != 0 {
+		t.Fatal("read on a closed pipe returned data")
+	}
+}
+
+// A request in several fragments is reassembled; a response larger than
+// the negotiated fragment size comes back in several.
+func TestFragmentation(t *testing.T) {
+	s, _ := testServer()
+	many := make([]ShareInfo, 200)
+	for i := range many {
+		many[i] = ShareInfo{Name: fmt.Sprintf("share%03d", i), Comment: strings.Repeat("c", 30)}
+	}
+	s.Shares = func(context.Context) []ShareInfo { return many }
+	p := openBound(t, s, "srvsvc", srvsvcInterface, userCaller)
+	stub := enumStub(nil, 1)
+	ctx := context.Background()
+	for i, part := range [][]byte{stub[:12], stub[12:]} {
+		b := make([]byte, headerSize+8+len(part))
+		flags := byte(pfcFirstFrag)
+		if i == 1 {
+			flags = pfcLastFrag
+		}
+		header(b, ptypeRequest, flags, 9)
+		binary.LittleEndian.PutUint16(b[22:], 15)
+		copy(b[24:], part)
+		if err := p.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frags, total := 0, 0
+	buf := make([]byte, 8192)
+	for {
+		n, _, err := p.Read(ctx, buf)
+		if err != nil || buf[2] != ptypeResponse {
+			t.Fatalf("fragment %d: type %d err %v", frags, buf[2], err)
+		}
+		if n > 4280 {
+			t.Fatalf("fragment of %d bytes, over the bound max_recv_frag", n)
+		}
+		frags++
+		total += n - 24
+		if buf[3]&pfcLastFrag != 0 {
+			break
+		}
+	}
+	if frags < 3 || total < 200*60 {
+		t.Fatalf("%d fragments, %d stub bytes", frags, total)
+	}
+}
+
+func TestWkstaGetInfoLevels(t *testing.T) {
+	s, _ := testServer()
+	for _, tc := range []struct {
+		caller *Caller
+		level  uint32
+		want   uint32
+	}{
+		{nil, 100, errSuccess},
+		{nil, 102, errAccessDenied},
+		{userCaller, 102, errSuccess},
+		{userCaller, 502, errSuccess},
+		{userCaller, 103, errInvalidLevel},
+	} {
+		p := openBound(t, s, "wkssvc", wkssvcInterface, tc.caller)
+		w := &writer{}
+		w.u32(0)
+		w.u32(tc.level)
+		out, fault := invoke(t, p, 0, w.b)
+		if fault != 0 || lastU32(out) != tc.want {
+			t.Errorf("level %d: fault %#x werr %d, want %d", tc.level, fault, lastU32(out), tc.want)
+		}
+		if tc.level == 502 && len(out) != 4+4+35*4+4 {
+			t.Errorf("WKSTA_INFO_502 answer of %d bytes", len(out))
+		}
+	}
+}
+
+// Each endpoint binds only its interfaces; lsarpc's endpoint serves samr
+// too, as lsass does.
+func TestEndpointsBindTheirInterfaces(t *testing.T) {
+	s, _ := testServer()
+	ctx := context.Background()
+	bindResult := func(pipe string, iface *Interface) uint16 {
+		p, err := s.Open(ctx, pipe, userCaller)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1024)
+		n, _, err := p.Transceive(ctx, bindPDU(iface.uuid, iface.major), buf)
+		if err != nil || buf[2] != ptypeBindAck {
+			t.Fatalf("bind: %v", err)
+		}
+		ack := buf[:n]
+		secLen := int(binary.LittleEndian.Uint16(ack[24:]))
+		return binary.LittleEndian.Uint16(ack[(26+secLen+3)&^3+4:])
+	}
+	for _, tc := range []struct {
+		pipe  string
+		iface *Interface
+		ok    bool
+	}{
+		{"lsarpc", lsarpcInterface, true},
+		{"lsarpc", samrInterface, true},
+		{"samr", samrInterface, true},
+		{"srvsvc", lsarpcInterface, false},
+		{"winreg", srvsvcInterface, false},
+	} {
+		if got := bindResult(tc.pipe, tc.iface) == 0; got != tc.ok {
+			t.Errorf("%s on %s: accepted %v", tc.iface.Name, tc.pipe, got)
+		}
+	}
+	if _, err := s.Open(ctx, "spoolss", userCaller); err == nil {
+		t.Error("spoolss opened")
+	}
 }

@@ -107,6 +107,14 @@ run_parts() {
 		IMPACKET_DIALECTS=SMB3_00 \
 			part impacket-encrypt-required timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 		part smb2-refused-when-encryption-required "$REPO_ROOT/test/interop/refused.sh" SMB2_10 || return 0
+		# Administration over IPC$ (rpcclient, smbcacls) and the smbtorture
+		# RPC tests cifsd passes, as an administrator and a second user.
+		# smbtorture's run as bob, an ordinary user, on a server that admits
+		# null sessions (the anonymous srvsvc tests), as Samba by default.
+		restart_cifsd -admin "$SMB_USER" -user bob:bobpass -anonymous -signing enabled || return 0
+		RPC_CIFSD_BIN=$CIFSD_DIR/cifsd part rpc timeout 900 "$REPO_ROOT/test/interop/rpc.sh" || return 0
+		SMB_USER=bob SMB_PASS=bobpass part smbtorture-rpc timeout 900 "$REPO_ROOT/test/interop/rpc-torture.sh" \
+			"$REPO_ROOT/test/smbtorture/pass-rpc.txt" || return 0
 	fi
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list

@@ -8,8 +8,9 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// rpcServer is the DCE/RPC endpoint behind IPC$: share and server listing
-// for smbclient -L, net view and impacket.
+// rpcServer is the DCE/RPC endpoint behind IPC$: srvsvc, wkssvc, lsarpc,
+// samr and winreg, over the server's shares, accounts and live state
+// (accounts.go, rpc_admin.go).
 func (s *Server) rpcServer() *rpc.Server {
 	s.rpcOnce.Do(func() {
 		s.rpc = &rpc.Server{
@@ -17,6 +18,8 @@ func (s *Server) rpcServer() *rpc.Server {
 			Domain:     "WORKGROUP",
 			Comment:    s.Comment,
 			Shares:     s.shareInfos,
+			Accounts:   directory{s},
+			State:      adminState{s},
 			Logger:     s.logger(),
 		}
 	})
@@ -25,19 +28,22 @@ func (s *Server) rpcServer() *rpc.Server {
 
 // shareInfos lists the shares for NetrShareEnum.
 func (s *Server) shareInfos(ctx context.Context) []rpc.ShareInfo {
+	uses := s.treeCounts()
 	shares := s.shareSource().Shares(ctx, nil)
 	out := make([]rpc.ShareInfo, 0, len(shares)+1)
 	for _, sh := range shares {
-		out = append(out, rpc.ShareInfo{Name: sh.Name, Type: rpc.ShareTypeDisk, Comment: sh.Comment})
+		out = append(out, rpc.ShareInfo{Name: sh.Name, Type: rpc.ShareTypeDisk, Comment: sh.Comment,
+			CurrentUses: uses[strings.ToUpper(sh.Name)]})
 	}
-	out = append(out, rpc.ShareInfo{Name: "IPC$", Type: rpc.ShareTypeIPC | rpc.ShareTypeSpecial, Comment: "IPC Service"})
+	out = append(out, rpc.ShareInfo{Name: "IPC$", Type: rpc.ShareTypeIPC | rpc.ShareTypeSpecial, Comment: "IPC Service",
+		CurrentUses: uses["IPC$"]})
 	return out
 }
 
 // createPipe opens a named pipe on IPC$.
 func (s *Server) createPipe(ctx context.Context, req *Request, r *smb2.CreateRequest) *Response {
 	name := strings.TrimPrefix(strings.ToLower(r.Name), `\`)
-	p, err := s.rpcServer().Open(ctx, name)
+	p, err := s.rpcServer().Open(ctx, name, s.callerOf(req.Session))
 	if err != nil {
 		return statusResponse(smb2.StatusObjectNameNotFound)
 	}
@@ -63,7 +69,7 @@ func (s *Server) createPipe(ctx context.Context, req *Request, r *smb2.CreateReq
 // read comes in pieces with STATUS_BUFFER_OVERFLOW (MS-SMB2 3.3.5.12).
 func (s *Server) readPipe(ctx context.Context, req *Request, o *Open, length uint32) *Response {
 	buf := make([]byte, length)
-	n, more, err := o.pipe.Read(buf)
+	n, more, err := o.pipe.Read(ctx, buf)
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}

@@ -51,6 +51,10 @@ type Server struct {
 	// several mechanisms through SPNEGO. Nil admits nobody (unless
 	// AllowAnonymous).
 	Auth auth.Mechanism
+	// Accounts are the local users and groups lsarpc and samr name, and
+	// the administrators srvsvc lets manage sessions and files
+	// (accounts.go).
+	Accounts Accounts
 	// ServerName is the NetBIOS name reported to clients; default "CIFSD".
 	ServerName string
 	// Comment is the server comment shown in share listings.

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	cifsd [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]...
+//	cifsd [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]... [-admin NAME]...
 //
 // With no -share it serves an in-memory share named "share", seeded with a
 // README. Users are given with -user; with none, only guest access is
@@ -54,6 +54,8 @@ func run() error {
 	var memShares listFlag
 	flag.Var(&memShares, "mem-share", "empty in-memory share to serve, NAME (repeatable; contents are lost on exit)")
 	flag.Var(&users, "user", "user allowed to log in, NAME:PASSWORD (repeatable)")
+	var admins listFlag
+	flag.Var(&admins, "admin", "user who administers the server over srvsvc (lists and closes sessions and open files), NAME (repeatable)")
 	guest := flag.Bool("guest", false, "admit unknown users as guest to every share")
 	anonymous := flag.Bool("anonymous", false, "admit null sessions (share listing over IPC$; shares only with -guest)")
 	readOnly := flag.Bool("read-only", false, "serve every share read-only")
@@ -138,7 +140,9 @@ func run() error {
 			return fmt.Errorf("-user %q: want NAME:PASSWORD", u)
 		}
 		passwords[n] = pw
+		srv.Accounts.Users = append(srv.Accounts.Users, n)
 	}
+	srv.Accounts.Admins = admins
 	mech := ntlm.Users(ntlm.Passwords(passwords))
 	mech.AllowGuest = *guest
 	mech.AllowAnonymous = *anonymous
