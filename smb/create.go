@@ -138,6 +138,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
 	}
+	if st := sh.vetoStatus(name); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return statusResponse(st)
+	}
 	access := r.DesiredAccess
 	if access&smb2.MaximumAllowed != 0 {
 		access |= accessFull
@@ -190,6 +193,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel) // oplocks = no (share_policy.go)
 	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -343,7 +347,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 			return statusResponse(st)
 		}
 		if wantDir {
-			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
+			if err := fsys.Mkdir(ctx, name, sh.dirMode(0o777)); err != nil {
 				return statusResponse(statusOf(err))
 			}
 		} else {
@@ -351,7 +355,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 			if r.FileAttributes&0x1 != 0 { // FILE_ATTRIBUTE_READONLY
 				perm = 0o444
 			}
-			file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, perm)
+			file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, sh.createMode(perm))
 			if err != nil {
 				return statusResponse(statusOf(err))
 			}
@@ -369,7 +373,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(statusOf(err))
 	}
 
-	if action != fileOpened {
+	if action != fileOpened && !sh.cfg.NoDOSAttributes { // store dos attributes (share_policy.go)
 		if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
 			if file != nil {
 				file.Close()

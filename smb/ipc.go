@@ -28,6 +28,9 @@ func (s *Server) shareInfos(ctx context.Context) []rpc.ShareInfo {
 	out := make([]rpc.ShareInfo, 0, len(s.Shares)+1)
 	for i := range s.Shares {
 		sh := &s.Shares[i]
+		if !sh.browsable() { // browseable, available (share_policy.go)
+			continue
+		}
 		out = append(out, rpc.ShareInfo{Name: sh.Name, Type: rpc.ShareTypeDisk, Comment: sh.Comment})
 	}
 	out = append(out, rpc.ShareInfo{Name: "IPC$", Type: rpc.ShareTypeIPC | rpc.ShareTypeSpecial, Comment: "IPC Service"})
