@@ -194,7 +194,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel) // oplocks = no (share_policy.go)
-	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
+	appID, hasAppID, st := appInstanceRequested(req, &r)                      // appinstance.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
