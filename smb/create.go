@@ -193,8 +193,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel) // oplocks = no (share_policy.go)
-	appID, hasAppID, st := appInstanceRequested(req, &r)                      // appinstance.go
+	// oplocks = no (share_policy.go)
+	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel)
+	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
