@@ -25,13 +25,15 @@ else
 	(cd "$REPO_ROOT" && timeout 600 go build -o "$work/cifsd" ./cmd/cifsd) || die "build failed"
 fi
 cifsd=$work/cifsd
-port=$(free_port)
 mkdir -p "$work"/{pub,ro,priv,hidden,veto/secret}
 echo kept >"$work/veto/ok.txt"
 echo vetoed >"$work/veto/junk.tmp"
 echo dot >"$work/veto/.profile"
 
-cat >"$work/smb.conf" <<EOF2
+# write_conf PORT: the configuration, serving on 127.0.0.1:PORT.
+write_conf() {
+	local port=$1
+	cat >"$work/smb.conf" <<EOF2
 # cifsd interop configuration: Samba's testparm must accept it too.
 [global]
 	netbios name = CIFSDTEST
@@ -73,6 +75,9 @@ cat >"$work/smb.conf" <<EOF2
 	veto files = /*.tmp/secret/
 	hide dot files = yes
 EOF2
+}
+port=$(free_port)
+write_conf "$port"
 echo "writers:x:2000:bob" >"$work/group"
 
 # Users through the database, as an operator makes them.
@@ -109,9 +114,24 @@ else
 	fail "cifsd config check: $(cat "$work/check.err")"
 fi
 
-"$cifsd" -config "$work/smb.conf" -signing enabled >"$work/cifsd.log" 2>&1 &
-pid=$!
-if ! wait_port "$port" "$pid" 30; then
+# A port free when picked may be taken before cifsd binds it (the machine
+# is shared): pick another a few times.
+started=''
+for attempt in 1 2 3 4 5; do
+	"$cifsd" -config "$work/smb.conf" -signing enabled >"$work/cifsd.log" 2>&1 &
+	pid=$!
+	if wait_port "$port" "$pid" 30; then
+		started=yes
+		break
+	fi
+	kill_wait "$pid"
+	pid=''
+	grep -q 'address already in use' "$work/cifsd.log" || break
+	log "config: port $port taken (attempt $attempt); another"
+	port=$(free_port)
+	write_conf "$port"
+done
+if [ -z "$started" ]; then
 	fail "cifsd -config did not start: $(tail -n 5 "$work/cifsd.log" | tr '\n' ' ')"
 	summary
 	exit 1
