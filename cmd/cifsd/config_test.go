@@ -251,3 +251,14 @@ func TestGroups(t *testing.T) {
 		t.Errorf("groups %v", g)
 	}
 }
+
+// The example configuration shipped in examples/ loads without a warning.
+func TestExampleConfig(t *testing.T) {
+	c, err := loadConfig("../../examples/cifsd.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 0 || len(c.Shares) != 3 {
+		t.Errorf("warnings %q, %d shares", c.Warnings, len(c.Shares))
+	}
+}

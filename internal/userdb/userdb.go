@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -122,7 +123,16 @@ func (db DB) Save(path string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if err := tmp.Chmod(0o600); err != nil {
+	// A new database is its owner's only; a rewritten one keeps the mode
+	// and the owner it had (so a daemon running as its own user, which an
+	// operator let read it, still can after `cifsd user add` as root).
+	mode := fs.FileMode(0o600)
+	old, statErr := os.Stat(path)
+	if statErr == nil {
+		mode = old.Mode().Perm()
+		keepOwner(tmp, old)
+	}
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -75,3 +75,23 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// Rewriting keeps the mode an operator gave the file (say 0640 for a
+// daemon's group).
+func TestSaveKeepsMode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pwd.db")
+	db := DB{"a": ntlm.NTHash("x")}
+	if err := db.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	db["b"] = ntlm.NTHash("y")
+	if err := db.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v after a rewrite, want 0640", fi.Mode())
+	}
+}
