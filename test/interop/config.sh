@@ -6,7 +6,8 @@
 #   valid users refuses other users;
 #   browseable = no hides a share from smbclient -L, reachable by name;
 #   veto files are neither listed nor opened nor creatable;
-#   hide dot files lists dot files with the hidden attribute.
+#   hide dot files lists dot files with the hidden attribute;
+#   flags (-listen, -read-only) override the file.
 # Starts and stops its own cifsd on a free loopback port. CIFSD_BIN names a
 # prebuilt binary; otherwise ./cmd/cifsd is built.
 # Prints ok:/FAIL: per check and "N passed, M failed".
@@ -194,6 +195,21 @@ if smbc alice veto "put $work/payload new.tmp"; then fail "veto files: new.tmp c
 if [ ! -e "$work/veto/new.tmp" ]; then ok "veto files: nothing created on disk"; else fail "veto files: new.tmp on disk"; fi
 if smbc alice veto "cd secret"; then fail "veto files: cd into secret"; else ok "veto files: secret/ not entered ($(why))"; fi
 
+kill_wait "$pid"
+pid=''
+
+# Flags override the file: -listen replaces its address, -read-only makes
+# its writable share read-only.
+port2=$(free_port)
+"$cifsd" -config "$work/smb.conf" -signing enabled -listen "127.0.0.1:$port2" -read-only >"$work/cifsd2.log" 2>&1 &
+pid=$!
+if wait_port "$port2" "$pid" 30; then
+	ok "-listen overrides the file's address"
+	port=$port2
+	if smbc alice pub "put $work/payload flag.txt"; then fail "-read-only: alice wrote on [pub]"; else ok "-read-only overrides read only = no ($(why))"; fi
+else
+	fail "cifsd -config -listen did not start: $(tail -n 3 "$work/cifsd2.log" | tr '\n' ' ')"
+fi
 kill_wait "$pid"
 pid=''
 summary
