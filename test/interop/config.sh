@@ -190,10 +190,26 @@ if smbc alice veto "ls"; then
 else
 	fail "ls on [veto]: $(why)"
 fi
-if smbc alice veto "get junk.tmp $work/got"; then fail "veto files: junk.tmp opened"; else ok "veto files: junk.tmp not opened ($(why))"; fi
-if smbc alice veto "put $work/payload new.tmp"; then fail "veto files: new.tmp created"; else ok "veto files: new.tmp refused ($(why))"; fi
+# refused_as_samba NAME SMBCLIENT-CMD: the command fails with Samba's
+# answer to a vetoed name, OBJECT_NAME_NOT_FOUND (checked against smbd
+# with the same share options).
+refused_as_samba() {
+	local name=$1
+	shift
+	if smbc alice veto "$*"; then
+		fail "veto files: $name succeeded"
+	elif [ "$(why)" = NT_STATUS_OBJECT_NAME_NOT_FOUND ]; then
+		ok "veto files: $name refused with NT_STATUS_OBJECT_NAME_NOT_FOUND"
+	else
+		fail "veto files: $name refused with $(why), Samba answers NT_STATUS_OBJECT_NAME_NOT_FOUND"
+	fi
+}
+refused_as_samba "get junk.tmp" "get junk.tmp $work/got"
+refused_as_samba "put new.tmp" "put $work/payload new.tmp"
 if [ ! -e "$work/veto/new.tmp" ]; then ok "veto files: nothing created on disk"; else fail "veto files: new.tmp on disk"; fi
-if smbc alice veto "cd secret"; then fail "veto files: cd into secret"; else ok "veto files: secret/ not entered ($(why))"; fi
+refused_as_samba "cd secret" "cd secret"
+refused_as_samba "rename to x.tmp" "rename ok.txt x.tmp"
+if [ -f "$work/veto/ok.txt" ]; then ok "veto files: ok.txt not renamed"; else fail "veto files: ok.txt renamed"; fi
 
 kill_wait "$pid"
 pid=''
