@@ -442,6 +442,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	durCtx := s.grantDurable(req, o, &dr)
 
 	m := metaOf(fi)
+	m.attrs = sh.hiddenAttrs(name, fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
 		m.alloc = node.allocCreate(&r, action, m.size) // alloc.go
 	}

@@ -98,7 +98,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			short = shortOf(name)
 		}
 		e := dirEntry(name, fi, short)
-		e.FileAttributes = o.share.hiddenAttrs(name, e.FileAttributes) // hide files (share_policy.go)
+		e.FileAttributes = o.share.hiddenAttrs(name, fi, e.FileAttributes) // hide files (share_policy.go)
 		if withEA {
 			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
 			p := o.name

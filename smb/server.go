@@ -151,11 +151,11 @@ type Share struct {
 	// case-insensitive) matched against each path element: matching names
 	// are neither listed nor opened, created or renamed to ("veto files").
 	VetoFiles []string
-	// HideFiles are name patterns listed with FILE_ATTRIBUTE_HIDDEN
-	// ("hide files"); HideDotFiles does the same for names that begin with
-	// a dot ("hide dot files").
+	// HideFiles are name patterns reported with FILE_ATTRIBUTE_HIDDEN
+	// ("hide files"). Names that begin with a dot are reported hidden
+	// too, unless ShowDotFiles ("hide dot files = no").
 	HideFiles    []string
-	HideDotFiles bool
+	ShowDotFiles bool
 	// CreateMask and DirectoryMask, when not zero, limit the permission
 	// bits of new files and directories; ForceCreateMode and
 	// ForceDirectoryMode are then added ("create mask", "directory mask",

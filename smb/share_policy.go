@@ -2,6 +2,7 @@ package smb
 
 import (
 	"io/fs"
+	"path"
 	"strings"
 	"sync"
 
@@ -140,15 +141,25 @@ func (sh *shareState) listable(list []fs.FileInfo) []fs.FileInfo {
 	return out
 }
 
-// hiddenAttrs adds FILE_ATTRIBUTE_HIDDEN to the attributes listed for name
-// when HideDotFiles or HideFiles hide it (the client then hides it, but it
-// is listed and reachable, unlike a vetoed name).
-func (sh *shareState) hiddenAttrs(name string, attrs uint32) uint32 {
-	if name == "." || name == ".." {
+// hiddenAttrs adjusts the attributes reported for name (a path; fi its
+// file): FILE_ATTRIBUTE_HIDDEN for a name HideFiles matches (the client
+// then hides it, but it is listed and reachable, unlike a vetoed name);
+// with ShowDotFiles, a dot name is not hidden unless the hidden attribute
+// was set on it (metaOf hides dot names, as Samba's "hide dot files = yes"
+// does by default).
+func (sh *shareState) hiddenAttrs(name string, fi fs.FileInfo, attrs uint32) uint32 {
+	base := path.Base(name)
+	if base == "." || base == ".." || base == "/" {
 		return attrs
 	}
-	if sh.cfg.HideDotFiles && strings.HasPrefix(name, ".") || matchAny(sh.cfg.HideFiles, name) {
-		return attrs&^fscc.FileAttributeNormal | fscc.FileAttributeHidden
+	if sh.cfg.ShowDotFiles && strings.HasPrefix(base, ".") && storedAttributes(fi)&fscc.FileAttributeHidden == 0 {
+		attrs &^= fscc.FileAttributeHidden
+		if attrs == 0 {
+			attrs = fscc.FileAttributeNormal
+		}
+	}
+	if matchAny(sh.cfg.HideFiles, base) {
+		attrs = attrs&^fscc.FileAttributeNormal | fscc.FileAttributeHidden
 	}
 	return attrs
 }
@@ -233,4 +244,12 @@ func (sh *shareState) attrStore() (vfs.AttrStore, bool) {
 	}
 	store, ok := sh.cfg.FS.(vfs.AttrStore)
 	return store, ok
+}
+
+// hiddenAttrs is shareState.hiddenAttrs for the open's file.
+func (o *Open) hiddenAttrs(fi fs.FileInfo, attrs uint32) uint32 {
+	o.mu.Lock()
+	name := o.name
+	o.mu.Unlock()
+	return o.share.hiddenAttrs(name, fi, attrs)
 }

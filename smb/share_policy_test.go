@@ -168,23 +168,48 @@ func TestShareVetoAndHideFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := policyServer(t, smb.Share{Name: "v", FS: mem, VetoFiles: []string{"*.tmp", "secret"},
-		HideDotFiles: true, HideFiles: []string{"*.BAK"}})
+		HideFiles: []string{"*.BAK"}},
+		smb.Share{Name: "dots", FS: mem, ShowDotFiles: true})
 	sh := mustMount(t, addr, "alice", "v")
+	const hidden = 0x2
+	attrsOf := func(sh *gosmb2.Share) map[string]uint32 {
+		list, err := sh.ReadDir("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs := map[string]uint32{}
+		for _, fi := range list {
+			attrs[fi.Name()] = fi.Sys().(*gosmb2.FileStat).FileAttributes
+		}
+		return attrs
+	}
+	statAttrs := func(sh *gosmb2.Share, name string) uint32 {
+		fi, err := sh.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*gosmb2.FileStat).FileAttributes
+	}
+	// hide dot files = no: a dot file is neither listed nor reported hidden.
+	dots := mustMount(t, addr, "alice", "dots")
+	if a := attrsOf(dots)[".dot"]; a&hidden != 0 {
+		t.Errorf("ShowDotFiles: .dot listed with attributes %#x", a)
+	}
+	if a := statAttrs(dots, ".dot"); a&hidden != 0 {
+		t.Errorf("ShowDotFiles: .dot's GETINFO attributes %#x", a)
+	}
+	for _, n := range []string{".dot", "old.bak"} {
+		if a := statAttrs(sh, n); a&hidden == 0 {
+			t.Errorf("GETINFO of %s: attributes %#x, want hidden", n, a)
+		}
+	}
 
-	list, err := sh.ReadDir("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs := map[string]uint32{}
-	for _, fi := range list {
-		attrs[fi.Name()] = fi.Sys().(*gosmb2.FileStat).FileAttributes
-	}
+	attrs := attrsOf(sh)
 	for _, n := range []string{"a.tmp", "Secret"} {
 		if _, ok := attrs[n]; ok {
 			t.Errorf("vetoed %s is listed", n)
 		}
 	}
-	const hidden = 0x2
 	if attrs["plain.txt"]&hidden != 0 {
 		t.Error("plain.txt listed hidden")
 	}

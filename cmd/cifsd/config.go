@@ -112,7 +112,7 @@ func interpret(file *smbconf.File) (*Config, error) {
 	c.Global.GroupFile = defaultGroupFile
 	// Share options in [global] are the defaults of every share, as in
 	// Samba; the defaults below are Samba's.
-	tmpl := ShareConf{Share: smb.Share{ReadOnly: true, HideDotFiles: true, CreateMask: 0o744, DirectoryMask: 0o755}}
+	tmpl := ShareConf{Share: smb.Share{ReadOnly: true, CreateMask: 0o744, DirectoryMask: 0o755}}
 	var net netSettings
 	if g := file.Section("global"); g != nil {
 		sh := c.section("global")
@@ -597,7 +597,7 @@ func init() {
 	addShare(listOpt("write list", func(s *ShareConf) *[]string { return &s.WriteList }))
 	addShare(slashOpt("veto files", func(s *ShareConf) *[]string { return &s.VetoFiles }))
 	addShare(slashOpt("hide files", func(s *ShareConf) *[]string { return &s.HideFiles }))
-	addShare(boolOpt("hide dot files", func(s *ShareConf) *bool { return &s.HideDotFiles }, false))
+	addShare(boolOpt("hide dot files", func(s *ShareConf) *bool { return &s.ShowDotFiles }, true))
 	addShare(modeOpt("create mask", func(s *ShareConf) *fs.FileMode { return &s.CreateMask }), "create mode")
 	addShare(modeOpt("directory mask", func(s *ShareConf) *fs.FileMode { return &s.DirectoryMask }), "directory mode")
 	addShare(modeOpt("force create mode", func(s *ShareConf) *fs.FileMode { return &s.ForceCreateMode }))

@@ -99,14 +99,14 @@ func TestConfigShares(t *testing.T) {
 		t.Fatalf("%d shares", len(c.Shares))
 	}
 	p, r := c.Shares[0], c.Shares[1]
-	if p.Path != "/srv/pub" || p.Comment != "public files" || !p.Guest || !p.Hidden || p.HideDotFiles ||
+	if p.Path != "/srv/pub" || p.Comment != "public files" || !p.Guest || !p.Hidden || !p.ShowDotFiles ||
 		p.ReadOnly || p.CreateMask != 0o640 || p.ForceCreateMode != 0o004 || p.DirectoryMask != 0o750 ||
 		p.ForceDirectoryMode != 0o005 || !p.NoDOSAttributes || !p.NoOplocks || !p.Encrypt ||
 		p.MaxConnections != 3 || !p.Unavailable ||
 		!slices.Equal(p.VetoFiles, []string{"*.tmp", ".git"}) || !slices.Equal(p.HideFiles, []string{"*.bak"}) {
 		t.Errorf("pub = %+v", p)
 	}
-	if !r.ReadOnly || !r.HideDotFiles || r.CreateMask != 0o744 || r.DirectoryMask != 0o755 || r.Hidden ||
+	if !r.ReadOnly || r.ShowDotFiles || r.CreateMask != 0o744 || r.DirectoryMask != 0o755 || r.Hidden ||
 		!slices.Equal(r.Users, []string{"alice", "bob smith", "@staff"}) ||
 		!slices.Equal(r.InvalidUsers, []string{"carol"}) || !slices.Equal(r.ReadList, []string{"dave"}) ||
 		!slices.Equal(r.WriteList, []string{"@admins"}) {
