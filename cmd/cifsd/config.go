@@ -6,6 +6,7 @@ package main
 // again to reload.
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -140,7 +141,7 @@ func interpret(file *smbconf.File) (*Config, error) {
 	}
 	listen, err := net.addresses()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file.Name, err)
+		return nil, fmt.Errorf("%s:%d: %w", file.Name, net.line, err)
 	}
 	c.Global.Listen = listen
 	for _, s := range file.Sections {
@@ -216,6 +217,7 @@ func (c *Config) bad(p smbconf.Param, err error) error {
 
 // netSettings gathers the options that decide the listening addresses.
 type netSettings struct {
+	line       int // of the last option among them, for errors
 	interfaces []string
 	bindOnly   bool
 	ports      []int
@@ -396,10 +398,12 @@ func init() {
 		return yesNo(b), nil
 	}})
 	addGlobal(&globalOption{name: "interfaces", set: func(c *Config, n *netSettings, v string) (string, error) {
+		n.line = c.line
 		n.interfaces = smbconf.SplitList(v)
 		return strings.Join(n.interfaces, " "), nil
 	}})
 	addGlobal(&globalOption{name: "bind interfaces only", set: func(c *Config, n *netSettings, v string) (string, error) {
+		n.line = c.line
 		b, err := smbconf.ParseBool(v)
 		n.bindOnly = b
 		return yesNo(b), err
@@ -621,4 +625,15 @@ func init() {
 		s.MaxConnections = n
 		return v, nil
 	}})
+}
+
+// loadUsers reads the user database the configuration names: user name ->
+// NT hash. A missing database is no users (-user, guests or Kerberos may
+// still log in). Run again, it gives the users of a reload.
+func (c *Config) loadUsers() (map[string][]byte, error) {
+	db, err := userdb.Load(c.Global.PasswdFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string][]byte{}, nil
+	}
+	return db, err
 }

@@ -262,3 +262,32 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("warnings %q, %d shares", c.Warnings, len(c.Shares))
 	}
 }
+
+// Any file the parser accepts is interpreted or refused with an error
+// naming a line, never a panic.
+func FuzzInterpret(f *testing.F) {
+	f.Add("[global]\nlog level = 12\nsmb ports = 1 2\n[s]\npath = /x\ncreate mask = 7777\nmax connections = 0\n")
+	f.Add("[global]\nserver signing = disabled\nmap to guest = bad uid\nserver max protocol = NT1\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		file, err := smbconf.Parse("f.conf", strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		c, err := interpret(file)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.conf") {
+				t.Fatalf("error without the file: %v", err)
+			}
+			return
+		}
+		var b bytes.Buffer
+		c.print(&b)
+	})
+}
+
+func TestConfigInterfacesErrorNamesTheLine(t *testing.T) {
+	_, err := parse(t, "[global]\nbind interfaces only = yes\ninterfaces = no-such-if0\n")
+	if err == nil || !strings.Contains(err.Error(), "test.conf:3:") {
+		t.Errorf("err = %v, want one naming test.conf:3", err)
+	}
+}

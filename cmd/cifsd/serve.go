@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/auth"
-	"github.com/cifsd/cifsd/internal/userdb"
 	"github.com/cifsd/cifsd/krb"
 	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb"
@@ -105,14 +104,8 @@ func run(args []string) error {
 		if shareList, err = cfg.openShares(); err != nil {
 			return err
 		}
-		db, err := userdb.Load(g.PasswdFile)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			// No users yet: -user, guests or Kerberos may still log in.
-		case err != nil:
+		if hashes, err = cfg.loadUsers(); err != nil {
 			return err
-		default:
-			hashes = db
 		}
 		// Like smbd: the masks and forced modes decide new files' modes,
 		// not the umask the daemon happened to start with.

@@ -106,7 +106,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, s := range file.Sections {
 			for _, p := range s.Params {
-				if p.Line < 1 || Key(p.Name) == "" && strings.TrimSpace(p.Name) != "" && strings.Trim(p.Name, " \t_") != "" {
+				if p.Line < 1 || p.Line < s.Line || strings.TrimSpace(p.Name) != p.Name || p.Name == "" {
 					t.Fatalf("bad param %+v", p)
 				}
 				SplitList(p.Value)
