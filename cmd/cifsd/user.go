@@ -23,6 +23,11 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("usage: cifsd user add|delete|passwd|list [-config FILE] [-db FILE] [-stdin] [NAME]")
 	}
 	cmd := args[0]
+	switch cmd {
+	case "add", "delete", "passwd", "list":
+	default:
+		return fmt.Errorf("cifsd user: unknown command %q (add, delete, passwd, list)", cmd)
+	}
 	fl := flag.NewFlagSet("cifsd user "+cmd, flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	configFile := fl.String("config", "", "configuration file naming the database (smb passwd file)")
@@ -84,8 +89,6 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return fmt.Errorf("no user %s in %s", name, path)
 		}
 		delete(db, name)
-	default:
-		return fmt.Errorf("cifsd user: unknown command %q (add, delete, passwd, list)", cmd)
 	}
 	if err := db.Save(path); err != nil {
 		return err
