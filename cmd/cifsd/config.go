@@ -422,7 +422,7 @@ func init() {
 			n.ports = append(n.ports, p)
 		}
 		return strings.Trim(fmt.Sprint(n.ports), "[]"), nil
-	}})
+	}}, "tcp port") // ksmbd.conf's name
 	addGlobal(&globalOption{name: "map to guest", set: func(c *Config, _ *netSettings, v string) (string, error) {
 		switch strings.ToLower(v) {
 		case "never":

@@ -26,7 +26,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "add", "delete", "passwd", "list":
 	default:
-		return fmt.Errorf("cifsd user: unknown command %q (add, delete, passwd, list)", cmd)
+		return fmt.Errorf("unknown user command %q (add, delete, passwd, list)", cmd)
 	}
 	fl := flag.NewFlagSet("cifsd user "+cmd, flag.ContinueOnError)
 	fl.SetOutput(stderr)
