@@ -18,6 +18,7 @@ import (
 	"github.com/cifsd/cifsd/internal/userdb"
 	"github.com/cifsd/cifsd/smb"
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // Config is what a configuration file sets.
@@ -636,4 +637,25 @@ func (c *Config) loadUsers() (map[string][]byte, error) {
 		return map[string][]byte{}, nil
 	}
 	return db, err
+}
+
+// openShares opens each share's directory and resolves its groups: the
+// []smb.Share a Server serves. Run again, it gives the shares of a reload.
+func (c *Config) openShares() ([]smb.Share, error) {
+	groups, err := loadGroups(c.Global.GroupFile)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]smb.Share, 0, len(c.Shares))
+	for _, sc := range c.Shares {
+		sh := sc.Share
+		fsys, err := vfs.Dir(sc.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: share [%s]: %w", c.File, sc.Line, sc.Name, err)
+		}
+		sh.FS = fsys
+		sh.InGroup = groups.inGroup
+		out = append(out, sh)
+	}
+	return out, nil
 }
