@@ -89,6 +89,12 @@ func (s *shownSection) set(name, value string) {
 	s.vals[name] = value
 }
 
+// Samba's default create mask and directory mask.
+const (
+	defaultCreateMask    = 0o744
+	defaultDirectoryMask = 0o755
+)
+
 // defaultGroupFile is where @group members come from unless the
 // configuration names another file with "cifsd:group file".
 const defaultGroupFile = "/etc/group"
@@ -114,7 +120,7 @@ func interpret(file *smbconf.File) (*Config, error) {
 	c.Global.GroupFile = defaultGroupFile
 	// Share options in [global] are the defaults of every share, as in
 	// Samba; the defaults below are Samba's.
-	tmpl := ShareConf{Share: smb.Share{ReadOnly: true, CreateMask: 0o744, DirectoryMask: 0o755}}
+	tmpl := ShareConf{Share: smb.Share{ReadOnly: true, CreateMask: defaultCreateMask, DirectoryMask: defaultDirectoryMask}}
 	var net netSettings
 	if g := file.Section("global"); g != nil {
 		sh := c.section("global")

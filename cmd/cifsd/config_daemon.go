@@ -102,11 +102,21 @@ func (c *Config) workgroup() string {
 
 // mergeShares adds the flags' shares to the file's, a flag's share
 // replacing the file's of the same name; -read-only makes every share
-// read-only.
-func mergeShares(file, flags []smb.Share, readOnly bool) []smb.Share {
+// read-only. With a configuration file the daemon's umask is 0 (see
+// apply), so a flag's share gets Samba's default masks as the file's
+// shares do, not world-writable files.
+func (c *Config) mergeShares(file, flags []smb.Share, readOnly bool) []smb.Share {
 	out := append([]smb.Share(nil), file...)
 next:
 	for _, sh := range flags {
+		if c != nil {
+			if sh.CreateMask == 0 {
+				sh.CreateMask = defaultCreateMask
+			}
+			if sh.DirectoryMask == 0 {
+				sh.DirectoryMask = defaultDirectoryMask
+			}
+		}
 		for i := range out {
 			if strings.EqualFold(out[i].Name, sh.Name) {
 				out[i] = sh

@@ -291,3 +291,25 @@ func TestConfigInterfacesErrorNamesTheLine(t *testing.T) {
 		t.Errorf("err = %v, want one naming test.conf:3", err)
 	}
 }
+
+func TestMergeShares(t *testing.T) {
+	file := []smb.Share{{Name: "a", Comment: "file"}, {Name: "b"}}
+	flags := []smb.Share{{Name: "A", Comment: "flag"}, {Name: "c"}}
+	got := (&Config{}).mergeShares(file, flags, true)
+	if len(got) != 3 || got[0].Comment != "flag" || got[2].Name != "c" {
+		t.Fatalf("merged %+v", got)
+	}
+	for _, sh := range got {
+		if !sh.ReadOnly {
+			t.Errorf("%s not read-only under -read-only", sh.Name)
+		}
+	}
+	// With a file, the daemon's umask is 0: a flag's share gets Samba's
+	// default masks rather than world-writable files.
+	if got[2].CreateMask != 0o744 || got[2].DirectoryMask != 0o755 {
+		t.Errorf("flag share masks %o %o", got[2].CreateMask, got[2].DirectoryMask)
+	}
+	if plain := (*Config)(nil).mergeShares(nil, flags, false); plain[1].CreateMask != 0 || plain[1].ReadOnly {
+		t.Errorf("without a file the flags' shares are as given: %+v", plain[1])
+	}
+}

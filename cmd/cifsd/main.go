@@ -155,7 +155,7 @@ func run() error {
 		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: vfs.NewMem(), ReadOnly: *readOnly, Guest: *guest,
 			Comment: "in-memory share"})
 	}
-	srv.Shares = mergeShares(cfgShares, srv.Shares, *readOnly) // the flags' replace the file's
+	srv.Shares = cfg.mergeShares(cfgShares, srv.Shares, *readOnly) // the flags' replace the file's
 	if len(srv.Shares) == 0 && cfg == nil {
 		seed, err := fs.Sub(defaultShare, "defaultshare")
 		if err != nil {
