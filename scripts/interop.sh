@@ -85,6 +85,11 @@ run_parts() {
 		part smbclient timeout 900 "$REPO_ROOT/test/interop/smbclient.sh" || return 0
 	part impacket timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 	if [ "$target" = cifsd ]; then
+		# cifsd -config with users from cifsd user add; share options
+		# checked with smbclient, the file with Samba's testparm (its own
+		# cifsd, on its own port, from the binary built above).
+		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
+			part config timeout 600 "$REPO_ROOT/test/interop/config.sh" || return 0
 		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
 			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
 		# Kerberos, from a throwaway MIT realm, next to NTLM.

@@ -116,7 +116,7 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 			o.setHeldWriteTime(write)
 		}
 	}
-	store, ok := fsys.(vfs.AttrStore)
+	store, ok := o.share.attrStore() // store dos attributes (share_policy.go)
 	if !ok || bi.FileAttributes == 0 && !setBirth && !setChange && !(keepChange && (setAccess || setWrite)) {
 		return smb2.StatusSuccess
 	}

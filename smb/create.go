@@ -138,6 +138,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		s.logger().Debug("create: bad name", "name", r.Name, "status", st)
 		return statusResponse(st)
 	}
+	if st := sh.vetoStatus(name); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return statusResponse(st)
+	}
 	access := r.DesiredAccess
 	if access&smb2.MaximumAllowed != 0 {
 		access |= accessFull
@@ -190,6 +193,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	// oplocks = no (share_policy.go)
+	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel)
 	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -429,7 +434,7 @@ func (c *createOp) backend(ctx context.Context) *Response {
 			return statusResponse(st)
 		}
 		if c.wantDir {
-			if err := fsys.Mkdir(ctx, name, 0o777); err != nil {
+			if err := fsys.Mkdir(ctx, name, sh.dirMode(0o777)); err != nil {
 				return statusResponse(statusOf(err))
 			}
 		} else {
@@ -437,7 +442,7 @@ func (c *createOp) backend(ctx context.Context) *Response {
 			if r.FileAttributes&fscc.FileAttributeReadonly != 0 {
 				perm = 0o444
 			}
-			c.file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, perm)
+			c.file, err = fsys.OpenFile(ctx, name, vfs.O_RDWR|vfs.O_CREATE|vfs.O_EXCL, sh.createMode(perm))
 			if err != nil {
 				c.file = nil
 				return statusResponse(statusOf(err))
@@ -447,8 +452,10 @@ func (c *createOp) backend(ctx context.Context) *Response {
 	if c.action == fileOpened {
 		return c.stat(ctx)
 	}
-	if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
-		return c.fail(st)
+	if !sh.cfg.NoDOSAttributes { // store dos attributes (share_policy.go)
+		if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {
+			return c.fail(st)
+		}
 	}
 	// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
 	for _, cc := range r.CreateContexts {
@@ -517,6 +524,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	durCtx := s.grantDurable(req, o, c.dr)
 
 	m := metaOf(c.fi)
+	m.attrs = sh.hiddenAttrs(name, c.fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
 		m.alloc = node.allocCreate(r, c.action, m.size) // alloc.go
 	}

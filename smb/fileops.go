@@ -105,6 +105,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if clean == "." {
 		return smb2.StatusObjectNameInvalid
 	}
+	if st := o.share.vetoStatus(clean); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return st
+	}
 	sh := o.share
 	dst, dstInfo, st := sh.resolve(ctx, clean)
 	if st != smb2.StatusSuccess {

@@ -104,6 +104,7 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 		return fscc.FileMeta{}, statusOf(err)
 	}
 	m := metaOf(fi)
+	m.attrs = o.hiddenAttrs(fi, m.attrs) // hide files (share_policy.go)
 	if o.stream != "" {
 		// A named stream shares its file's times, attributes and file id
 		// (MS-FSA 2.1.5.12: they are Open.File's); sizes are the stream's.

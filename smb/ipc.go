@@ -32,6 +32,9 @@ func (s *Server) shareInfos(ctx context.Context) []rpc.ShareInfo {
 	shares := s.shareSource().Shares(ctx, nil)
 	out := make([]rpc.ShareInfo, 0, len(shares)+1)
 	for _, sh := range shares {
+		if !sh.browsable() { // browseable, available (share_policy.go)
+			continue
+		}
 		out = append(out, rpc.ShareInfo{Name: sh.Name, Type: rpc.ShareTypeDisk, Comment: sh.Comment,
 			CurrentUses: uses[strings.ToUpper(sh.Name)]})
 	}

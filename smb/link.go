@@ -39,6 +39,9 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 	if stream != "" || clean == "." {
 		return smb2.StatusObjectNameInvalid
 	}
+	if st := o.share.vetoStatus(clean); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return st
+	}
 	dst, dstInfo, st := sh.resolve(ctx, clean)
 	if st != smb2.StatusSuccess {
 		return st

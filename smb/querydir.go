@@ -60,6 +60,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
+	list = o.share.listable(list) // veto files (share_policy.go)
 	sortDirEntries(list)
 	d.entries = list
 	d.next = 0
@@ -97,6 +98,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			short = shortOf(name)
 		}
 		e := dirEntry(name, fi, short)
+		e.FileAttributes = o.share.hiddenAttrs(name, fi, e.FileAttributes) // hide files (share_policy.go)
 		if withEA {
 			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
 			p := o.name

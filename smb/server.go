@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"strconv"
@@ -145,6 +146,56 @@ type Share struct {
 	Users []string
 	// Encrypt requires encryption on this share (SMB 3.x).
 	Encrypt bool
+
+	// The fields below carry smb.conf's share options (share_policy.go
+	// enforces them); their zero values change nothing.
+
+	// InvalidUsers are refused even when listed in Users ("invalid
+	// users"). Users, InvalidUsers, ReadList and WriteList take user names
+	// (case-insensitive) and "@group" entries, resolved by InGroup.
+	InvalidUsers []string
+	// ReadList users get a read-only tree connect on a writable share
+	// ("read list").
+	ReadList []string
+	// WriteList users get a writable tree connect even on a ReadOnly share,
+	// and even when also in ReadList ("write list").
+	WriteList []string
+	// InGroup reports whether user belongs to group, for "@group" entries;
+	// nil: no user belongs to any group.
+	InGroup func(user, group string) bool
+	// Hidden leaves the share out of share listings (NetShareEnum); it can
+	// still be connected to by name ("browseable = no").
+	Hidden bool
+	// Unavailable refuses every tree connect with STATUS_BAD_NETWORK_NAME
+	// and leaves the share out of listings ("available = no").
+	Unavailable bool
+	// MaxConnections limits the share's simultaneous tree connects, over
+	// all sessions (0: no limit); one more is refused with
+	// STATUS_INSUFFICIENT_RESOURCES ("max connections").
+	MaxConnections int
+	// VetoFiles are name patterns ('*' and '?' wildcards,
+	// case-insensitive) matched against each path element: matching names
+	// are neither listed nor opened, created or renamed to ("veto files").
+	VetoFiles []string
+	// HideFiles are name patterns reported with FILE_ATTRIBUTE_HIDDEN
+	// ("hide files"). Names that begin with a dot are reported hidden
+	// too, unless ShowDotFiles ("hide dot files = no").
+	HideFiles    []string
+	ShowDotFiles bool
+	// CreateMask and DirectoryMask, when not zero, limit the permission
+	// bits of new files and directories; ForceCreateMode and
+	// ForceDirectoryMode are then added ("create mask", "directory mask",
+	// "force create mode", "force directory mode"). The backend's own
+	// rules (for Dir, the process umask) apply after them.
+	CreateMask, DirectoryMask           fs.FileMode
+	ForceCreateMode, ForceDirectoryMode fs.FileMode
+	// NoOplocks grants no oplocks and no leases on the share ("oplocks =
+	// no"): every client reads and writes through to the server.
+	NoOplocks bool
+	// NoDOSAttributes keeps FILE_ATTRIBUTE_* bits, creation and change
+	// times a client sets out of the backend's store (vfs.AttrStore): only
+	// what the permission bits say is kept ("store dos attributes = no").
+	NoDOSAttributes bool
 }
 
 // EncryptionPolicy says when SMB 3.x encryption is used.

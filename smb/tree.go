@@ -1,7 +1,6 @@
 package smb
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,6 +17,7 @@ type shareState struct {
 	watch           watchers     // directory opens awaiting changes (notify_changes.go)
 	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
 	shorts          shortNames   // 8.3 names given, per directory (shortname.go)
+	treeCount       treeCount    // tree connects, for MaxConnections (share_policy.go)
 
 	// mu guards the in-memory state of the share's files; it is never
 	// held across a backend call (namelock.go).
@@ -33,22 +33,6 @@ func newShareState(cfg *Share) *shareState {
 		sh.caseInsensitive = true
 	}
 	return sh
-}
-
-// admits reports whether id may connect to the share.
-func (sh *shareState) admits(s *Session) bool {
-	if s.isGuest() {
-		return sh.cfg.Guest
-	}
-	if len(sh.cfg.Users) == 0 {
-		return true
-	}
-	for _, u := range sh.cfg.Users {
-		if strings.EqualFold(u, s.Identity().User) {
-			return true
-		}
-	}
-	return false
 }
 
 // Tree is a tree connect: a session's connection to one share
@@ -67,6 +51,7 @@ type Tree struct {
 
 // disconnect closes the tree's opens.
 func (t *Tree) disconnect() {
+	t.share.release(t) // share_policy.go
 	s := t.session
 	s.mu.Lock()
 	var opens []*Open

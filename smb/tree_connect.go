@@ -28,8 +28,8 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusBadNetworkName)
 	}
 	sess := req.Session
-	if !sh.admits(sess) {
-		return statusResponse(smb2.StatusAccessDenied)
+	if st := sh.admitTree(sess); st != smb2.StatusSuccess { // share_policy.go
+		return statusResponse(st)
 	}
 	encrypt := sh.cfg.Encrypt && !sh.ipc
 	if encrypt && (req.Dialect() < smb2.Dialect300 || !sess.keys.canEncrypt()) {
@@ -42,8 +42,11 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 		Share:    sh.cfg,
 		share:    sh,
 		session:  sess,
-		readOnly: sh.cfg.ReadOnly,
+		readOnly: sh.readOnlyFor(sess), // read list, write list (share_policy.go)
 		encrypt:  encrypt,
+	}
+	if !sh.acquire(t) { // MaxConnections (share_policy.go)
+		return statusResponse(smb2.StatusInsufficientResources)
 	}
 	sess.mu.Lock()
 	if sess.trees == nil {

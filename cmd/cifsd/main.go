@@ -2,11 +2,20 @@
 //
 // Usage:
 //
-//	cifsd [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]... [-admin NAME]...
+//	cifsd [-config FILE] [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]... [-admin NAME]...
+//	cifsd config check FILE
+//	cifsd user add|delete|passwd|list [-config FILE] [-db FILE] [-stdin] [NAME]
+//	cifsd -version
 //
-// With no -share it serves an in-memory share named "share", seeded with a
-// README. Users are given with -user; with none, only guest access is
-// possible, and only when -guest is set.
+// -config reads an smb.conf-style file (Samba's and ksmbd's syntax; see
+// examples/cifsd.conf): its [global] options set the server, its sections
+// are shares, and its users come from the database named by "smb passwd
+// file" (ksmbdpwd.db format, maintained by `cifsd user`). Flags given on
+// the command line override the file.
+//
+// With neither -config nor -share it serves an in-memory share named
+// "share", seeded with a README. Users are given with -user; with none,
+// only guest access is possible, and only when -guest is set.
 package main
 
 import (
@@ -41,7 +50,16 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
-	if err := run(); err != nil {
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "user":
+		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr) // user.go
+	case len(os.Args) > 1 && os.Args[1] == "config":
+		err = runConfig(os.Args[2:], os.Stdout, os.Stderr) // config_check.go
+	default:
+		err = run()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cifsd:", err)
 		os.Exit(1)
 	}
@@ -49,6 +67,8 @@ func main() {
 
 func run() error {
 	var shares, users listFlag
+	configFile := flag.String("config", "", "configuration file (smb.conf syntax; flags given override it)")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	listen := flag.String("listen", ":445", "TCP address to listen on")
 	flag.Var(&shares, "share", "share to serve, NAME=DIR (repeatable)")
 	var memShares listFlag
@@ -69,6 +89,18 @@ func run() error {
 	keytabFile := flag.String("keytab", "", "accept Kerberos tickets for the service keys in FILE (next to -user's NTLM users)")
 	flag.Parse()
 
+	if *showVersion {
+		fmt.Println(version()) // version.go
+		return nil
+	}
+	// The file's settings replace the defaults of the flags not given.
+	cfg, extraListen, err := applyConfigFile(*configFile, fileTargets{ // config.go
+		name: name, logLevel: logLevel, keytab: keytabFile, listen: listen, signing: signing,
+		encrypt: encrypt, multichannel: multichannel, guest: guest, anonymous: anonymous,
+	})
+	if err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
@@ -76,6 +108,10 @@ func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	srv := &smb.Server{ServerName: *name, Logger: log}
+	cfgShares, cfgUsers, err := cfg.apply(srv, log) // config.go
+	if err != nil {
+		return err
+	}
 	switch *signing {
 	case "required":
 		srv.Signing = smb.SigningRequired
@@ -121,7 +157,8 @@ func run() error {
 		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: vfs.NewMem(), ReadOnly: *readOnly, Guest: *guest,
 			Comment: "in-memory share"})
 	}
-	if len(srv.Shares) == 0 {
+	srv.Shares = cfg.mergeShares(cfgShares, srv.Shares, *readOnly) // the flags' replace the file's
+	if len(srv.Shares) == 0 && cfg == nil {
 		seed, err := fs.Sub(defaultShare, "defaultshare")
 		if err != nil {
 			return err
@@ -142,9 +179,15 @@ func run() error {
 		passwords[n] = pw
 		srv.Accounts.Users = append(srv.Accounts.Users, n)
 	}
+	for n := range cfgUsers {
+		if _, dup := passwords[n]; !dup {
+			srv.Accounts.Users = append(srv.Accounts.Users, n)
+		}
+	}
 	srv.Accounts.Admins = admins
-	mech := ntlm.Users(ntlm.Passwords(passwords))
+	mech := ntlm.Users(userStore(cfgUsers, passwords)) // config.go
 	mech.AllowGuest = *guest
+	mech.DomainName = cfg.workgroup()
 	mech.AllowAnonymous = *anonymous
 	srv.AllowAnonymous = *anonymous
 	srv.DisableMultiChannel = !*multichannel
@@ -162,8 +205,8 @@ func run() error {
 		mechs = []auth.Mechanism{k, mech}
 	}
 	srv.Auth = auth.Negotiate(mechs...)
-	if len(passwords) == 0 && !*guest && *keytabFile == "" {
-		log.Warn("no -user given and -guest not set: nobody can log in")
+	if len(passwords)+len(cfgUsers) == 0 && !*guest && *keytabFile == "" {
+		log.Warn("no users (-user or the user database) and guests not admitted: nobody can log in")
 	}
 
 	l, err := net.Listen("tcp", *listen)
@@ -171,11 +214,17 @@ func run() error {
 		return err
 	}
 	log.Info("serving", "addr", l.Addr().String(), "shares", len(srv.Shares))
+	extra, err := listenAll(extraListen, log) // config.go
+	if err != nil {
+		l.Close()
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	serveAll(srv, extra, errc) // config.go
 	select {
 	case err := <-errc:
 		return err
