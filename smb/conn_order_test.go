@@ -3,7 +3,9 @@ package smb
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/cifsd/cifsd/ntlm"
 
 	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/internal/smbcrypto"
 	"github.com/cifsd/cifsd/internal/utf16le"
 	"github.com/cifsd/cifsd/smb2"
 	"github.com/cifsd/cifsd/vfs"
@@ -143,5 +146,107 @@ func TestStreamRenameOrderedWithIO(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sendEncrypted writes a request in a transform header and returns its
+// MessageId; recvDecrypted reads the next message and decrypts it if it is
+// encrypted.
+func (w *wireClient) sendEncrypted(cmd smb2.Command, body []byte, charge uint16) uint64 {
+	w.t.Helper()
+	msg := make([]byte, smb2.HeaderSize+len(body))
+	mid := w.mid
+	h := smb2.Header{Command: cmd, Credits: 10, CreditCharge: charge, MessageID: mid, SessionID: w.sid, TreeID: w.tid}
+	w.mid += uint64(charge)
+	h.Encode(msg)
+	copy(msg[smb2.HeaderSize:], body)
+	out := make([]byte, smbcrypto.TransformHeaderSize+len(msg), smbcrypto.TransformHeaderSize+len(msg)+16)
+	binary.LittleEndian.PutUint64(out[44:], w.sid)
+	if err := w.enc.Encrypt(out[smbcrypto.TransformHeaderSize:], out[:smbcrypto.TransformHeaderSize], msg); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(out))), out...)); err != nil {
+		w.t.Fatal(err)
+	}
+	return mid
+}
+
+func (w *wireClient) recvDecrypted() smb2.Header {
+	w.t.Helper()
+	if _, err := io.ReadFull(w.c, w.hdrBuf[:]); err != nil {
+		w.t.Fatal(err)
+	}
+	resp := make([]byte, binary.BigEndian.Uint32(w.hdrBuf[:]), binary.BigEndian.Uint32(w.hdrBuf[:])+16)
+	if _, err := io.ReadFull(w.c, resp); err != nil {
+		w.t.Fatal(err)
+	}
+	if [4]byte(resp[:4]) == smbcrypto.TransformProtocolID {
+		plain, err := w.dec.Decrypt(resp)
+		if err != nil {
+			w.t.Fatalf("decrypt response: %v", err)
+		}
+		resp = plain
+	}
+	var h smb2.Header
+	if err := h.Decode(resp); err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+// An encrypted WRITE too large for the reading goroutine to decrypt a copy
+// of is ordered once its own goroutine has decrypted it: a CLOSE or a
+// SET_INFO of the end of file sent right behind it (also encrypted, small
+// enough to be looked into at once) runs after it. A layer slows the WRITE
+// down before it reaches its handle, which a CLOSE or SET_INFO served out of
+// order would have closed or truncated by then.
+func TestEncryptedLargeWriteOrderedBeforeCloseAndSetInfo(t *testing.T) {
+	fsys := vfs.NewMem()
+	slow := func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+			if req.Header.Command == smb2.Write {
+				time.Sleep(20 * time.Millisecond)
+			}
+			return next.ServeSMB(ctx, req)
+		})
+	}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: fsys}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+		Layers: []Layer{slow},
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	data := bytes.Repeat([]byte("x"), 64<<10)
+	finals := func(n int) map[uint64]smb2.Status {
+		got := make(map[uint64]smb2.Status)
+		for len(got) < n {
+			h := w.recvDecrypted()
+			if smb2.Status(h.Status) != smb2.StatusPending {
+				got[h.MessageID] = smb2.Status(h.Status)
+			}
+		}
+		return got
+	}
+	eof := make([]byte, 8)
+	binary.LittleEndian.PutUint64(eof, 10)
+	for round := range 3 {
+		name := fmt.Sprintf("f%d", round)
+		f := w.open(name, smb2.GenericAll, 0)
+		wr := w.sendEncrypted(smb2.Write, writeAtBody(f, 0, data), 1)
+		si := w.sendEncrypted(smb2.SetInfo, setInfoBody(f, fscc.FileEndOfFileInformation, eof), 1)
+		got := finals(2)
+		if got[wr] != smb2.StatusSuccess || got[si] != smb2.StatusSuccess {
+			t.Fatalf("round %d: WRITE %v, SET_INFO %v; want both to succeed", round, got[wr], got[si])
+		}
+		if fi, err := fsys.Stat(context.Background(), name); err != nil || fi.Size() != 10 {
+			t.Fatalf("round %d: size after WRITE then end of file 10: %v %v", round, fi, err)
+		}
+		wr = w.sendEncrypted(smb2.Write, writeAtBody(f, 0, data), 1)
+		cl := w.sendEncrypted(smb2.Close, closeBody(f), 1)
+		got = finals(2)
+		if got[wr] != smb2.StatusSuccess || got[cl] != smb2.StatusSuccess {
+			t.Fatalf("round %d: WRITE %v, CLOSE %v; want both to succeed", round, got[wr], got[cl])
+		}
 	}
 }
