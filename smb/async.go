@@ -74,25 +74,34 @@ func (op *asyncOp) finish(resp *Response) {
 			return
 		}
 		op.sendMu.Lock()
+		defer op.sendMu.Unlock()
 		if !op.announced {
 			op.held = resp
-			op.sendMu.Unlock()
 			return
 		}
-		op.sendMu.Unlock()
 		c.sendAsync(op, resp)
 	})
 }
 
-// announce records that the interim response has been queued, and sends a
-// final response that was held back until then.
-func (op *asyncOp) announce() {
-	op.sendMu.Lock()
-	op.announced = true
-	resp := op.held
-	op.held = nil
-	op.sendMu.Unlock()
-	if resp != nil {
-		op.conn.sendAsync(op, resp)
+// announce queues the frame that carries the interim responses of ops
+// (write) and sends the final responses that were held back until then. The
+// operations' send locks are held while the frame is queued, so a final
+// response that comes meanwhile (a CANCEL read at once by the reading
+// goroutine) is queued right after it, not later by this goroutine: the
+// cancelled operation still ends before the answers to what the client sent
+// after the CANCEL.
+func announce(ops []*asyncOp, write func()) {
+	for _, op := range ops {
+		op.sendMu.Lock()
+	}
+	write()
+	for _, op := range ops {
+		op.announced = true
+		resp := op.held
+		op.held = nil
+		op.sendMu.Unlock()
+		if resp != nil {
+			op.conn.sendAsync(op, resp)
+		}
 	}
 }

@@ -464,10 +464,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 	}
 	if len(elems) > 0 {
 		c.seq.waitAnswer(t)
-		c.writeCompound(elems, encrypted, encSess)
-	}
-	for _, op := range pending {
-		op.announce()
+		announce(pending, func() { c.writeCompound(elems, encrypted, encSess) })
 	}
 }
 

@@ -250,3 +250,97 @@ func TestEncryptedLargeWriteOrderedBeforeCloseAndSetInfo(t *testing.T) {
 		}
 	}
 }
+
+// sendCancel sends a CANCEL of the request mid (MS-SMB2 2.2.30): it takes
+// the request's MessageId and no credit.
+func (w *wireClient) sendCancel(mid uint64) {
+	w.t.Helper()
+	msg := make([]byte, smb2.HeaderSize+4)
+	h := smb2.Header{Command: smb2.Cancel, MessageID: mid, SessionID: w.sid, TreeID: w.tid}
+	h.Encode(msg)
+	msg[smb2.HeaderSize] = 4
+	if w.signer != nil {
+		w.signer.Sign(msg)
+	}
+	if _, err := w.c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(msg))), msg...)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// A CANCEL of a pending CHANGE_NOTIFY is handled as it is read: the
+// notify's final STATUS_CANCELLED comes before the answer to an ECHO sent
+// right behind the CANCEL.
+func TestCancelAnswersBeforeLaterRequests(t *testing.T) {
+	fsys := vfs.NewMem()
+	if err := fsys.Mkdir(context.Background(), "d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := attrClient(t, fsys)
+	d := w.open("d", smb2.GenericRead, smb2.FileDirectoryFile)
+	for round := range 5 {
+		n := w.pendingNotify(d, 0x17)
+		w.sendCancel(n)
+		e := w.send(smb2.Echo, []byte{4, 0, 0, 0})
+		h, _ := w.recv()
+		if h.MessageID != n || smb2.Status(h.Status) != smb2.StatusCancelled {
+			t.Fatalf("round %d: first answer after CANCEL: mid %d %v, want the notify (%d) CANCELLED", round, h.MessageID, smb2.Status(h.Status), n)
+		}
+		if h, _ := w.recv(); h.MessageID != e || h.Status != 0 {
+			t.Fatalf("round %d: then mid %d %v, want the ECHO (%d)", round, h.MessageID, smb2.Status(h.Status), e)
+		}
+	}
+}
+
+// A CANCEL that names a request read but not started yet (the second
+// element of a compound whose first is still being served) cancels it when
+// it starts: the CHANGE_NOTIFY ends CANCELLED instead of waiting for a
+// change that never comes.
+func TestCancelBeforeRequestStarts(t *testing.T) {
+	fsys := vfs.NewMem()
+	if err := fsys.Mkdir(context.Background(), "d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	slow := func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+			if req.Header.Command == smb2.QueryInfo {
+				time.Sleep(30 * time.Millisecond)
+			}
+			return next.ServeSMB(ctx, req)
+		})
+	}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: fsys}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+		Layers: []Layer{slow},
+		// The compound goes unsigned (sendCompound).
+		Signing: SigningEnabled,
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	d := w.open("d", smb2.GenericRead, smb2.FileDirectoryFile)
+	qi := make([]byte, 40)
+	le16(qi, 41)
+	qi[2], qi[3] = smb2.InfoFile, fscc.FileBasicInformation
+	le32(qi[4:], 4096)
+	putFID(qi[24:], d)
+	for round := range 3 {
+		mids := w.writeCompound([]compoundElem{
+			{cmd: smb2.QueryInfo, body: qi},
+			{cmd: smb2.ChangeNotify, body: notifyBody(d, 0x17)},
+		})
+		w.sendCancel(mids[1])
+		hs, _ := w.readCompound()
+		if len(hs) != 2 || hs[0].Status != 0 {
+			t.Fatalf("round %d: compound answered %+v", round, hs)
+		}
+		if smb2.Status(hs[1].Status) != smb2.StatusPending {
+			if smb2.Status(hs[1].Status) != smb2.StatusCancelled {
+				t.Fatalf("round %d: CHANGE_NOTIFY %v, want CANCELLED", round, smb2.Status(hs[1].Status))
+			}
+			continue
+		}
+		if h, _ := w.recv(); h.MessageID != mids[1] || smb2.Status(h.Status) != smb2.StatusCancelled {
+			t.Fatalf("round %d: mid %d %v, want the CHANGE_NOTIFY (%d) CANCELLED", round, h.MessageID, smb2.Status(h.Status), mids[1])
+		}
+	}
+}
