@@ -81,10 +81,9 @@ func handleUse(cmd smb2.Command) (holdMode, int) {
 // sequencer holds a connection's tickets.
 type sequencer struct {
 	mu      sync.Mutex
-	live    []*ticket          // tickets not finished, in arrival order
-	byMid   map[uint64]*ticket // classified live tickets by their elements' MessageIds
-	orphans []uint64           // CANCELs that found nothing while a ticket was unclassified
-	changed chan struct{}      // closed when a ticket is classified, sends its breaks or finishes
+	live    []*ticket     // tickets not finished, in arrival order
+	orphans []uint64      // CANCELs that found nothing while a ticket was unclassified
+	changed chan struct{} // closed when a ticket is classified, sends its breaks or finishes
 }
 
 // maxOrphanCancels bounds the CANCELs kept for frames not yet classified.
@@ -229,11 +228,7 @@ func (c *conn) classify(t *ticket, msg []byte) {
 	s := &c.seq
 	s.mu.Lock()
 	t.classified, t.breaking, t.mids = true, breaking, mids
-	if s.byMid == nil {
-		s.byMid = make(map[uint64]*ticket)
-	}
 	for _, mid := range mids {
-		s.byMid[mid] = t
 		for i, o := range s.orphans {
 			if o == mid {
 				t.cancelled = append(t.cancelled, mid)
@@ -402,12 +397,7 @@ func (t *ticket) finish() {
 			break
 		}
 	}
-	for _, mid := range t.mids {
-		if s.byMid[mid] == t {
-			delete(s.byMid, mid)
-		}
-	}
-	t.classified, t.breaking = true, false
+	t.classified, t.breaking, t.mids = true, false, nil
 	s.dropOrphansLocked()
 	broadcastLocked(&s.changed)
 	s.mu.Unlock()
@@ -461,9 +451,13 @@ func (s *sequencer) waitAnswer(t *ticket) {
 func (s *sequencer) cancelQueued(mid uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t := s.byMid[mid]; t != nil {
-		t.cancelled = append(t.cancelled, mid)
-		return
+	for _, t := range s.live {
+		for _, m := range t.mids {
+			if m == mid {
+				t.cancelled = append(t.cancelled, mid)
+				return
+			}
+		}
 	}
 	for _, t := range s.live {
 		if !t.classified {
