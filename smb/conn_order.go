@@ -84,6 +84,28 @@ type sequencer struct {
 	live    []*ticket     // tickets not finished, in arrival order
 	orphans []uint64      // CANCELs that found nothing while a ticket was unclassified
 	changed chan struct{} // closed when a ticket is classified, sends its breaks or finishes
+	// How many live tickets are unclassified, and breaking: when none is,
+	// nobody waits and nothing is scanned.
+	nUnclassified, nBreaking int
+}
+
+// setLocked changes t's state, keeping the counts; under s.mu.
+func (s *sequencer) setLocked(t *ticket, classified, breaking bool) {
+	if t.classified != classified {
+		if classified {
+			s.nUnclassified--
+		} else {
+			s.nUnclassified++
+		}
+	}
+	if t.breaking != breaking {
+		if breaking {
+			s.nBreaking++
+		} else {
+			s.nBreaking--
+		}
+	}
+	t.classified, t.breaking = classified, breaking
 }
 
 // maxOrphanCancels bounds the CANCELs kept for frames not yet classified.
@@ -119,6 +141,7 @@ type openUse struct {
 type useQueue struct {
 	mu      sync.Mutex
 	uses    []*openUse
+	nExcl   int           // exclusive uses among them
 	changed chan struct{} // closed when a use ends
 }
 
@@ -144,6 +167,7 @@ func (s *sequencer) admit(c *conn) *ticket {
 	t := &ticket{c: c, seq: ticketSeq.Add(1)}
 	s.mu.Lock()
 	s.live = append(s.live, t)
+	s.nUnclassified++
 	s.mu.Unlock()
 	return t
 }
@@ -182,8 +206,12 @@ func (c *conn) classify(t *ticket, msg []byte) {
 		} else {
 			rest = nil
 		}
-		if h.Flags&smb2.FlagsRelatedOps == 0 {
-			sess, curKnown = c.srv.sessions.get(h.SessionID), false
+		related := h.Flags&smb2.FlagsRelatedOps != 0
+		if !related {
+			curKnown = false
+		}
+		if !related || h.SessionID != ^uint64(0) { // else the chain's session
+			sess = c.srv.sessions.get(h.SessionID)
 			if sess != nil && !sess.boundTo(c) {
 				sess = nil
 			}
@@ -206,7 +234,7 @@ func (c *conn) classify(t *ticket, msg []byte) {
 		b := m[smb2.HeaderSize+off:]
 		id := smb2.FileID{Persistent: binary.LittleEndian.Uint64(b), Volatile: binary.LittleEndian.Uint64(b[8:])}
 		if id.Persistent == ^uint64(0) && id.Volatile == ^uint64(0) {
-			if h.Flags&smb2.FlagsRelatedOps == 0 || !curKnown {
+			if !related || !curKnown {
 				continue
 			}
 			id = cur
@@ -222,12 +250,16 @@ func (c *conn) classify(t *ticket, msg []byte) {
 			q := &o.uses
 			q.mu.Lock()
 			q.uses = append(q.uses, u)
+			if u.excl {
+				q.nExcl++
+			}
 			q.mu.Unlock()
 		}
 	}
 	s := &c.seq
 	s.mu.Lock()
-	t.classified, t.breaking, t.mids = true, breaking, mids
+	s.setLocked(t, true, breaking)
+	t.mids = mids
 	for _, mid := range mids {
 		for i, o := range s.orphans {
 			if o == mid {
@@ -245,12 +277,9 @@ func (c *conn) classify(t *ticket, msg []byte) {
 // dropOrphansLocked forgets the orphan CANCELs once no frame is left that
 // they could name.
 func (s *sequencer) dropOrphansLocked() {
-	for _, t := range s.live {
-		if !t.classified {
-			return
-		}
+	if s.nUnclassified == 0 {
+		s.orphans = nil
 	}
-	s.orphans = nil
 }
 
 // acquire waits until the element elem of req's ticket may use o, shared
@@ -283,7 +312,10 @@ func (req *Request) acquire(o *Open, excl bool) bool {
 		t.uses = append(t.uses, u)
 		q.uses = append(q.uses, u)
 	}
-	u.excl = u.excl || excl
+	if excl && !u.excl {
+		u.excl = true
+		q.nExcl++
+	}
 	for q.blockedLocked(u) {
 		ch := changedLocked(&q.changed)
 		q.mu.Unlock()
@@ -302,6 +334,9 @@ func (req *Request) acquire(o *Open, excl bool) bool {
 // blockedLocked reports whether u must wait: a conflicting use of o is
 // running, or comes from an earlier ticket of u's connection.
 func (q *useQueue) blockedLocked(u *openUse) bool {
+	if !u.excl && q.nExcl == 0 {
+		return false
+	}
 	for _, x := range q.uses {
 		if x.t == u.t || !(u.excl || x.excl) {
 			continue
@@ -317,6 +352,10 @@ func (q *useQueue) blockedLocked(u *openUse) bool {
 func (s *sequencer) waitClassified(ctx context.Context, t *ticket) bool {
 	for {
 		s.mu.Lock()
+		if s.nUnclassified == 0 {
+			s.mu.Unlock()
+			return true
+		}
 		blocked := false
 		for _, x := range s.live {
 			if x.seq >= t.seq {
@@ -351,6 +390,9 @@ func (u *openUse) release() {
 	for i, x := range q.uses {
 		if x == u {
 			q.uses = append(q.uses[:i], q.uses[i+1:]...)
+			if u.excl {
+				q.nExcl--
+			}
 			break
 		}
 	}
@@ -376,7 +418,7 @@ func (t *ticket) breaksOut() {
 	s := &t.c.seq
 	s.mu.Lock()
 	if t.breaking {
-		t.breaking = false
+		s.setLocked(t, t.classified, false)
 		broadcastLocked(&s.changed)
 	}
 	s.mu.Unlock()
@@ -397,7 +439,8 @@ func (t *ticket) finish() {
 			break
 		}
 	}
-	t.classified, t.breaking, t.mids = true, false, nil
+	s.setLocked(t, true, false)
+	t.mids = nil
 	s.dropOrphansLocked()
 	broadcastLocked(&s.changed)
 	s.mu.Unlock()
@@ -419,6 +462,10 @@ func (s *sequencer) waitAnswer(t *ticket) {
 	}()
 	for {
 		s.mu.Lock()
+		if s.nUnclassified == 0 && s.nBreaking == 0 {
+			s.mu.Unlock()
+			return
+		}
 		blocked := false
 		for _, x := range s.live {
 			if x.seq >= t.seq {
@@ -459,14 +506,11 @@ func (s *sequencer) cancelQueued(mid uint64) {
 			}
 		}
 	}
-	for _, t := range s.live {
-		if !t.classified {
-			if len(s.orphans) == maxOrphanCancels {
-				s.orphans = s.orphans[1:]
-			}
-			s.orphans = append(s.orphans, mid)
-			return
+	if s.nUnclassified > 0 {
+		if len(s.orphans) == maxOrphanCancels {
+			s.orphans = s.orphans[1:]
 		}
+		s.orphans = append(s.orphans, mid)
 	}
 }
 
