@@ -344,3 +344,52 @@ func TestCancelBeforeRequestStarts(t *testing.T) {
 		}
 	}
 }
+
+// A CHANGE_NOTIFY is served in order on its directory handle: a second one
+// sent right behind it waits until it has gone async, so the first takes
+// the change (smb2.notify.double), and a CLOSE sent right behind one ends it
+// with NOTIFY_CLEANUP rather than overtaking it (smb2.notify.dir). A layer
+// slows every CHANGE_NOTIFY down before it reaches its handle.
+func TestChangeNotifyKeepsOrderOnItsHandle(t *testing.T) {
+	fsys := vfs.NewMem()
+	if err := fsys.Mkdir(context.Background(), "d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	slow := func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+			if req.Header.Command == smb2.ChangeNotify {
+				time.Sleep(20 * time.Millisecond)
+			}
+			return next.ServeSMB(ctx, req)
+		})
+	}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: fsys}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+		Layers: []Layer{slow},
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	other := connectNTLM(t, srv, "s") // makes the changes
+	const fileName = 0x1
+	for round := range 3 {
+		d := w.open("d", smb2.GenericRead, smb2.FileDirectoryFile)
+		n1 := w.send(smb2.ChangeNotify, notifyBody(d, fileName))
+		n2 := w.send(smb2.ChangeNotify, notifyBody(d, fileName))
+		for range 2 {
+			if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending {
+				t.Fatalf("round %d: CHANGE_NOTIFY %d: %v, want PENDING", round, h.MessageID, smb2.Status(h.Status))
+			}
+		}
+		other.closeFile(other.open(fmt.Sprintf(`d\f%d`, round), smb2.GenericAll, 0))
+		if h, _ := w.recv(); h.MessageID != n1 || h.Status != 0 {
+			t.Fatalf("round %d: the change answered %d (%v), want the first CHANGE_NOTIFY %d", round, h.MessageID, smb2.Status(h.Status), n1)
+		}
+		n3 := w.send(smb2.ChangeNotify, notifyBody(d, fileName))
+		cl := w.send(smb2.Close, closeBody(d))
+		got := w.answers(3)
+		if got[n2] != smb2.StatusNotifyCleanup || got[n3] != smb2.StatusNotifyCleanup || got[cl] != smb2.StatusSuccess {
+			t.Fatalf("round %d: CHANGE_NOTIFY %v and %v, CLOSE %v; want NOTIFY_CLEANUP twice, then SUCCESS", round, got[n2], got[n3], got[cl])
+		}
+	}
+}
