@@ -191,7 +191,7 @@ func (c *conn) serve() {
 				<-c.sem
 				c.reqs.Done()
 			}()
-			c.handleFrame(frame, t)
+			c.handleFrame(frame, t, peeked)
 		}()
 	}
 }
@@ -321,8 +321,8 @@ func (c *conn) peekFrame(frame []byte, buf *[maxPeekFrame]byte) (smb2.Header, []
 }
 
 // handleFrame decrypts and serves one frame, classifying its ticket t first
-// if the reading goroutine could not look into it (conn_order.go).
-func (c *conn) handleFrame(frame []byte, t *ticket) {
+// unless the reading goroutine did (conn_order.go).
+func (c *conn) handleFrame(frame []byte, t *ticket, classified bool) {
 	encrypted := false
 	var encSess *Session
 	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
@@ -334,7 +334,7 @@ func (c *conn) handleFrame(frame []byte, t *ticket) {
 		}
 		frame, encrypted, encSess = msg, true, sess
 	}
-	if !t.isClassified() {
+	if !classified {
 		c.classify(t, frame)
 	}
 	if len(frame) < smb2.HeaderSize || [4]byte(frame[:4]) != smb2.ProtocolID {

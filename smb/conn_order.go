@@ -172,14 +172,6 @@ func (s *sequencer) admit(c *conn) *ticket {
 	return t
 }
 
-// isClassified reports whether t's uses are known.
-func (t *ticket) isClassified() bool {
-	s := &t.c.seq
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return t.classified
-}
-
 // classify walks the headers of the decrypted frame msg and puts the
 // ticket's uses on the opens they name (MS-SMB2 3.3.5.2.7.2: a related
 // element's 0xFFFF... FileId is the chain's current one; a CREATE in the
