@@ -393,3 +393,57 @@ func TestChangeNotifyKeepsOrderOnItsHandle(t *testing.T) {
 		}
 	}
 }
+
+// A stream rename sent on one channel of a session never runs while a WRITE
+// on the same handle runs on another channel: channels are not ordered
+// against each other, but the rename is still exclusive on its handle, so
+// every WRITE lands in the renamed stream, whichever way they interleave
+// (and -race sees no unsynchronised swap of the handle's file).
+func TestStreamRenameExcludesOtherChannel(t *testing.T) {
+	srv := newTokenServer(t)
+	first := dial(t, srv)
+	first.mustSetup("alice", 0)
+	first.useSessionKey()
+	if st := first.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	second := dial(t, srv)
+	second.useSessionKey()
+	if st, _ := second.bind(first.sid, "alice", true); st != smb2.StatusSuccess {
+		t.Fatalf("bind: %v", st)
+	}
+	second.tid = first.tid
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 128) }
+	for round := range 10 {
+		fname := fmt.Sprintf("f%d", round)
+		s := first.open(fname+":a", smb2.GenericAll, 0)
+		for i := range 16 {
+			first.send(smb2.Write, writeAtBody(s, uint64(i*128), chunk(i)))
+			if i == 4 {
+				second.send(smb2.SetInfo, setInfoBody(s, fscc.FileRenameInformation, renameInfo(":b", false)))
+			}
+		}
+		for mid, st := range first.answers(16) {
+			if st != smb2.StatusSuccess {
+				t.Fatalf("round %d: WRITE %d: %v", round, mid, st)
+			}
+		}
+		if st := second.answers(1); len(st) != 1 {
+			t.Fatalf("round %d: rename: %v", round, st)
+		} else {
+			for _, st := range st {
+				if st != smb2.StatusSuccess {
+					t.Fatalf("round %d: rename: %v", round, st)
+				}
+			}
+		}
+		first.closeFile(s)
+		b := first.open(fname+":b", smb2.GenericRead, 0)
+		for i := range 16 {
+			if data := first.read(b, uint64(i*128), 128); !bytes.Equal(data, chunk(i)) {
+				t.Fatalf("round %d: the renamed stream lost WRITE %d", round, i)
+			}
+		}
+		first.closeFile(b)
+	}
+}
