@@ -40,7 +40,7 @@ func (r *Request) goAsync() *asyncOp {
 	ctx, cancel := context.WithCancel(c.ctx)
 	saved := *r
 	saved.Msg = nil
-	saved.holds = nil // released when the handler returns (inuse.go)
+	saved.holds = nil // out of the connection's order: its uses end when the handler returns (conn_order.go)
 	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
 	c.inflightMu.Lock()
 	c.asyncOps[op.id] = op
@@ -75,25 +75,34 @@ func (op *asyncOp) finish(resp *Response) {
 		}
 		op.req.runFinals(resp) // OnFinal (request.go)
 		op.sendMu.Lock()
+		defer op.sendMu.Unlock()
 		if !op.announced {
 			op.held = resp
-			op.sendMu.Unlock()
 			return
 		}
-		op.sendMu.Unlock()
 		c.sendAsync(op, resp)
 	})
 }
 
-// announce records that the interim response has been queued, and sends a
-// final response that was held back until then.
-func (op *asyncOp) announce() {
-	op.sendMu.Lock()
-	op.announced = true
-	resp := op.held
-	op.held = nil
-	op.sendMu.Unlock()
-	if resp != nil {
-		op.conn.sendAsync(op, resp)
+// announce queues the frame that carries the interim responses of ops
+// (write) and sends the final responses that were held back until then. The
+// operations' send locks are held while the frame is queued, so a final
+// response that comes meanwhile (a CANCEL read at once by the reading
+// goroutine) is queued right after it, not later by this goroutine: the
+// cancelled operation still ends before the answers to what the client sent
+// after the CANCEL.
+func announce(ops []*asyncOp, write func()) {
+	for _, op := range ops {
+		op.sendMu.Lock()
+	}
+	write()
+	for _, op := range ops {
+		op.announced = true
+		resp := op.held
+		op.held = nil
+		op.sendMu.Unlock()
+		if resp != nil {
+			op.conn.sendAsync(op, resp)
+		}
 	}
 }

@@ -21,7 +21,16 @@ type compoundElem struct {
 // NextCommand, padding included).
 func (w *wireClient) sendCompound(elems []compoundElem) ([]smb2.Header, []int) {
 	w.t.Helper()
+	w.writeCompound(elems)
+	return w.readCompound()
+}
+
+// writeCompound sends the requests chained in one frame (unsigned) and
+// returns their MessageIds.
+func (w *wireClient) writeCompound(elems []compoundElem) []uint64 {
+	w.t.Helper()
 	var frame []byte
+	var mids []uint64
 	for i, e := range elems {
 		msg := make([]byte, smb2.HeaderSize+len(e.body))
 		h := smb2.Header{Command: e.cmd, Credits: 10, CreditCharge: 1, MessageID: w.mid, SessionID: w.sid, TreeID: w.tid}
@@ -31,6 +40,7 @@ func (w *wireClient) sendCompound(elems []compoundElem) ([]smb2.Header, []int) {
 		if e.related {
 			h.Flags |= smb2.FlagsRelatedOps
 		}
+		mids = append(mids, w.mid)
 		w.mid++
 		if i < len(elems)-1 {
 			for len(msg)%8 != 0 {
@@ -45,6 +55,13 @@ func (w *wireClient) sendCompound(elems []compoundElem) ([]smb2.Header, []int) {
 	if _, err := w.c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(frame))), frame...)); err != nil {
 		w.t.Fatal(err)
 	}
+	return mids
+}
+
+// readCompound reads one response frame and returns each response's header
+// and its length in the frame (up to NextCommand, padding included).
+func (w *wireClient) readCompound() ([]smb2.Header, []int) {
+	w.t.Helper()
 	if _, err := io.ReadFull(w.c, w.hdrBuf[:]); err != nil {
 		w.t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type conn struct {
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
-	order     breakOrder // breaks before the answers to later requests (breakorder.go)
+	seq       sequencer // the order requests keep (conn_order.go)
 
 	credits       creditWindow
 	inBytes       byteBudget  // frames being served (credits.go)
@@ -58,9 +58,6 @@ type conn struct {
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
 	asyncOps   map[uint64]*asyncOp           // async operations by AsyncId
-	// early holds MessageIds a CANCEL named before their request started
-	// (the request is served on another goroutine); bounded.
-	early []uint64
 }
 
 // negotiateState is what NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
@@ -159,16 +156,15 @@ func (c *conn) serve() {
 			continue
 		}
 		first = false
-		// What the reading goroutine decides for a frame it looks into:
-		// a lone CANCEL or CHANGE_NOTIFY is served here, in order; a
-		// lone request on a handle takes its hold now (inuse.go).
+		// The reading goroutine handles a lone CANCEL itself, and gives
+		// every other frame its ticket before it reads the next one
+		// (conn_order.go).
 		h, msg, peeked := c.peekFrame(frame, &peekBuf)
 		if peeked && isLoneCancel(&h, len(frame)) {
 			c.cancelRequest(&h)
 			release()
 			continue
 		}
-		c.order.note(frame)
 		size := len(frame)
 		c.inBytes.acquire(size)
 		select {
@@ -179,12 +175,11 @@ func (c *conn) serve() {
 			return
 		}
 		c.reqs.Add(1)
-		inline := peeked && keepsOrder(&h, len(frame)) // notify_order.go
-		var pre *Open                                  // held for the request before the next frame is read
-		if peeked && !inline {
-			pre = c.preHold(&h, msg)
+		t := c.seq.admit(c)
+		if peeked {
+			c.classify(t, msg)
 		}
-		serve := func() {
+		go func() {
 			defer func() {
 				if r := recover(); r != nil {
 					c.log.Error("panic serving request", "panic", r, "stack", stack())
@@ -193,21 +188,14 @@ func (c *conn) serve() {
 					}
 					c.close()
 				}
-				if pre != nil { // not adopted by a request (a frame refused whole)
-					pre.inUse.RUnlock()
-				}
+				t.finish()
 				release()
 				c.inBytes.release(size)
 				<-c.sem
 				c.reqs.Done()
 			}()
-			c.handleFrame(frame, &pre)
-		}
-		if inline {
-			serve()
-			continue
-		}
-		go serve()
+			c.handleFrame(frame, t, peeked)
+		}()
 	}
 }
 
@@ -300,8 +288,8 @@ func isLoneCancel(h *smb2.Header, frameLen int) bool {
 }
 
 // maxPeekFrame bounds the encrypted frames peekFrame decrypts a copy of: a
-// CANCEL, a CHANGE_NOTIFY, a READ, QUERY_INFO or QUERY_DIRECTORY request,
-// not a WRITE's data.
+// CANCEL, a CHANGE_NOTIFY, a CLOSE, a READ, QUERY_INFO or QUERY_DIRECTORY
+// request, not a WRITE's data (classified by its own goroutine).
 const maxPeekFrame = 512
 
 // peekFrame returns the (first) request header and message of a frame, for
@@ -329,10 +317,9 @@ func (c *conn) peekFrame(frame []byte, buf *[maxPeekFrame]byte) (smb2.Header, []
 	return h, msg, true
 }
 
-// handleFrame decrypts, decompresses and serves one frame. *pre is the
-// open the reading goroutine took a shared hold of for the frame's request;
-// the request adopts it and sets *pre to nil (inuse.go).
-func (c *conn) handleFrame(frame []byte, pre **Open) {
+// handleFrame decrypts and serves one frame, classifying its ticket t first
+// unless the reading goroutine did (conn_order.go).
+func (c *conn) handleFrame(frame []byte, t *ticket, classified bool) {
 	encrypted := false
 	var encSess *Session
 	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
@@ -344,12 +331,15 @@ func (c *conn) handleFrame(frame []byte, pre **Open) {
 		}
 		frame, encrypted, encSess = msg, true, sess
 	}
+	if !classified {
+		c.classify(t, frame)
+	}
 	if len(frame) < smb2.HeaderSize || [4]byte(frame[:4]) != smb2.ProtocolID {
 		c.log.Debug("not an SMB2 message")
 		c.close()
 		return
 	}
-	c.serveCompound(frame, encrypted, encSess, pre)
+	c.serveCompound(frame, encrypted, encSess, t)
 }
 
 // compoundState carries what related requests of a compound inherit
@@ -396,13 +386,12 @@ type respElem struct {
 	signer  *smbcrypto.Signer // signs the element, when non-nil
 }
 
-func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre **Open) {
+func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *ticket) {
 	state := &compoundState{}
 	var elems []respElem
-	var firstMid uint64
 	var pending []*asyncOp // async operations whose interim this frame carries
 	rest := frame
-	for len(rest) > 0 {
+	for elem := 0; len(rest) > 0; elem++ {
 		var hdr smb2.Header
 		if err := hdr.Decode(rest); err != nil {
 			c.log.Debug("bad header", "err", err)
@@ -434,18 +423,12 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre
 			c.close()
 			return
 		}
-		if len(elems) == 0 {
-			firstMid = hdr.MessageID
-		}
-		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state}
+		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state, holds: t, elem: elem}
 		if encrypted && encSess != nil && hdr.SessionID != encSess.ID && hdr.Flags&smb2.FlagsRelatedOps == 0 {
 			// The transform header's session must be the request's.
+			t.endElement(elem, hdr.Command)
 			elems = append(elems, c.encodeResponse(req, statusResponse(smb2.StatusAccessDenied)))
 			continue
-		}
-		if *pre != nil {
-			req.holds = append(req.holds, openHold{o: *pre})
-			*pre = nil
 		}
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
@@ -453,8 +436,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre
 		} else {
 			resp = c.serveOne(req)
 		}
-		req.releaseHolds()
-		c.order.release(hdr.MessageID)
+		t.endElement(elem, hdr.Command) // answered, or gone async
 		if resp.drop {
 			c.close()
 			return
@@ -481,11 +463,8 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre
 		}
 	}
 	if len(elems) > 0 {
-		c.order.wait(firstMid)
-		c.writeCompound(elems, encrypted, encSess)
-	}
-	for _, op := range pending {
-		op.announce()
+		c.seq.waitAnswer(t)
+		announce(pending, func() { c.writeCompound(elems, encrypted, encSess) })
 	}
 }
 
@@ -502,11 +481,10 @@ func (c *conn) charge(h *smb2.Header) uint16 {
 func (c *conn) serveOne(req *Request) *Response {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	defer req.releaseHolds() // even when the handler panics (inuse.go)
 	mid := req.Header.MessageID
 	c.inflightMu.Lock()
 	c.inflight[mid] = cancel
-	if c.takeEarlyCancel(mid) {
+	if req.holds.takeCancel(mid) {
 		cancel()
 	}
 	c.inflightMu.Unlock()
@@ -515,7 +493,7 @@ func (c *conn) serveOne(req *Request) *Response {
 		delete(c.inflight, mid)
 		c.inflightMu.Unlock()
 	}()
-	resp := c.srv.handler.ServeSMB(c.withBreakOrder(ctx, mid), req)
+	resp := c.srv.handler.ServeSMB(withBreakOrder(ctx, req), req)
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
 	}
@@ -707,7 +685,8 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 		}
 	}
 	if cancel == nil && op == nil && !h.IsAsync() {
-		c.rememberEarlyCancel(h.MessageID)
+		// Read but not started: it starts cancelled (conn_order.go).
+		c.seq.cancelQueued(h.MessageID)
 	}
 	c.inflightMu.Unlock()
 	if cancel != nil {
@@ -719,30 +698,6 @@ func (c *conn) cancelRequest(h *smb2.Header) {
 			op.complete(op.cancelled())
 		}
 	}
-}
-
-// maxEarlyCancels bounds the CANCELs remembered for requests not started.
-const maxEarlyCancels = 32
-
-// rememberEarlyCancel keeps the MessageId of a CANCEL that found no request:
-// its request may be read already but not started yet. Under inflightMu.
-func (c *conn) rememberEarlyCancel(mid uint64) {
-	if len(c.early) == maxEarlyCancels {
-		c.early = c.early[1:]
-	}
-	c.early = append(c.early, mid)
-}
-
-// takeEarlyCancel reports whether a CANCEL named mid before its request
-// started, and forgets it. Under inflightMu.
-func (c *conn) takeEarlyCancel(mid uint64) bool {
-	for i, m := range c.early {
-		if m == mid {
-			c.early = append(c.early[:i], c.early[i+1:]...)
-			return true
-		}
-	}
-	return false
 }
 
 // cancelAsync cancels every async operation when the connection ends.

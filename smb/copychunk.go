@@ -129,7 +129,7 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 	if !copychunkValid(&cc) {
 		return reply(encodeBody(&copychunkLimits), smb2.StatusInvalidParameter)
 	}
-	// The source is not held (inuse.go): a stream rename may swap its
+	// The source is not in line (conn_order.go): a stream rename may swap its
 	// file, so it is read under its lock; a source closed meanwhile fails
 	// the copy with the backend's error.
 	srcFile := src.backendFile()

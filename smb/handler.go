@@ -44,7 +44,8 @@ type Request struct {
 	conn     *conn
 	compound *compoundState
 	signed   bool              // the request carried a valid signature
-	holds    []openHold        // opens the request holds until its handler returns (inuse.go)
+	holds    *ticket           // the frame's place in its connection's order (conn_order.go); nil out of it
+	elem     int               // the request's index in its frame
 	finals   []func(*Response) // OnFinal (request.go)
 }
 

@@ -46,55 +46,6 @@ func (o *Open) checkVolumeRoom(ctx context.Context, off, size uint64) smb2.Statu
 
 func putUint64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
 
-// open finds the open a request names by file id; in a related compound the
-// id 0xFFFFFFFFFFFFFFFF means the file the previous request opened
-// (MS-SMB2 3.3.5.2.7.2).
-//
-// The request holds the open shared until its handler returns (inuse.go).
-func (req *Request) open(id smb2.FileID) (*Open, smb2.Status) {
-	return req.openHeld(id, holdShared)
-}
-
-// openExclusive is open for CLOSE, SET_INFO and FLUSH, which run after the
-// requests sent before them on the handle, and alone (inuse.go).
-func (req *Request) openExclusive(id smb2.FileID) (*Open, smb2.Status) {
-	return req.openHeld(id, holdExclusive)
-}
-
-// How a request holds the open it names (inuse.go).
-type holdMode int
-
-const (
-	holdShared holdMode = iota
-	holdExclusive
-	holdNone // OPLOCK_BREAK acknowledgments and CHANGE_NOTIFY, which must never wait
-)
-
-func (req *Request) openHeld(id smb2.FileID, mode holdMode) (*Open, smb2.Status) {
-	if id.Persistent == ^uint64(0) && id.Volatile == ^uint64(0) {
-		if req.Header.Flags&smb2.FlagsRelatedOps == 0 || !req.compound.hasFileID {
-			return nil, smb2.StatusFileClosed
-		}
-		id = req.compound.fileID
-	}
-	o := req.Session.lookupOpen(id)
-	if o == nil || o.tree != req.Tree {
-		return nil, smb2.StatusFileClosed
-	}
-	if mode != holdNone {
-		req.hold(o, mode == holdExclusive)
-		// A CLOSE may have ended the handle while the request waited.
-		if req.Session.lookupOpen(id) != o || o.closed() {
-			return nil, smb2.StatusFileClosed
-		}
-	}
-	if st := req.checkChannelSequence(o); st != smb2.StatusSuccess {
-		return nil, st
-	}
-	req.compound.fileID, req.compound.hasFileID = o.id, true
-	return o, smb2.StatusSuccess
-}
-
 // checkCredits enforces MS-SMB2 3.3.5.2.5: a request moving n bytes must
 // have been charged ceil(n/64K) credits.
 func (req *Request) checkCredits(n uint32) bool {

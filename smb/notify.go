@@ -21,10 +21,9 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	if r.OutputBufferLength > req.conn.maxIO() || !req.checkCredits(r.OutputBufferLength) {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	// No hold (inuse.go): a lone CHANGE_NOTIFY is served on the reading
-	// goroutine, which must never wait for a SET_INFO on the directory
-	// that may itself wait for a break acknowledgment still to be read.
-	o, st := req.openHeld(r.FileId, holdNone)
+	// Exclusive, in the connection's order (conn_order.go): a second
+	// CHANGE_NOTIFY or a CLOSE sent after it finds it pending.
+	o, st := req.openExclusive(r.FileId)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}

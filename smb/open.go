@@ -68,9 +68,9 @@ type Open struct {
 	tree    *Tree
 	share   *shareState
 
-	// inUse orders the requests on the handle: shared for most, exclusive
-	// for CLOSE, SET_INFO and FLUSH (inuse.go).
-	inUse sync.RWMutex
+	// uses are the requests in line for the handle, or on it: shared for
+	// most, exclusive for CLOSE, SET_INFO, FLUSH, CHANGE_NOTIFY (conn_order.go).
+	uses useQueue
 
 	mu            sync.Mutex
 	node          *fileNode // nil for pipes

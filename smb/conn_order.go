@@ -1,0 +1,590 @@
+package smb
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// The request-ordering model of a connection (doc/ARCHITECTURE.md,
+// "Request order"). Frames are served concurrently, each on its own
+// goroutine; what a client may count on is kept by tickets:
+//
+//   - The reading goroutine gives every frame a ticket, in arrival order,
+//     before it reads the next frame, and classifies it at once when it
+//     can look into it (a plain frame, or an encrypted one of at most
+//     maxPeekFrame bytes): for each element of the compound, the open its
+//     FileId names and whether it uses it shared (READ, WRITE, QUERY_INFO,
+//     LOCK, IOCTL, QUERY_DIRECTORY) or exclusive (CLOSE, SET_INFO, FLUSH,
+//     CHANGE_NOTIFY). These uses go on the open's queue (useQueue). A larger
+//     encrypted frame is classified by its own goroutine once decrypted.
+//   - When an element gets its open (req.open, req.openExclusive) it waits
+//     until every earlier ticket of the connection is classified, and no
+//     conflicting use on the open is either running or from an earlier
+//     ticket of the connection (shared waits for exclusive, exclusive for
+//     all). Uses from other connections (channels of a multichannel
+//     session) are excluded while they run but not ordered: no order exists
+//     between channels.
+//   - A use ends when its element is answered or goes async (a blocking
+//     LOCK, CHANGE_NOTIFY): waits go only to earlier tickets or to running
+//     elements, which never wait for a later one, so there is no cycle.
+//     OPLOCK_BREAK acknowledgments and CANCEL never wait and hold nothing:
+//     they are what a waiting request may be waiting for.
+//   - Answers to a ticket's frame wait (at most orderWait) until every
+//     earlier ticket is classified and has sent the breaks of its SET_INFO
+//     (breaksSent), as an in-order server would (smb2.lease.rename_wait).
+//   - CANCEL is handled by the reading goroutine when it reads it (a lone
+//     CANCEL) and finds its target by MessageId or AsyncId, even a ticket
+//     whose goroutine has not started: it is marked and starts cancelled.
+//   - A final response never goes before its interim one (async.go).
+
+// ticketSeq numbers the tickets of every connection in one sequence, so
+// that within a connection a smaller number means an earlier frame.
+var ticketSeq atomic.Uint64
+
+// How a request uses the open it names.
+type holdMode int
+
+const (
+	holdShared holdMode = iota
+	holdExclusive
+	holdNone // OPLOCK_BREAK acknowledgments, which must never wait
+)
+
+// handleUse returns how a command uses the open it names, and where its
+// body carries the FileId (MS-SMB2 2.2), or -1 when it names none or holds
+// nothing (an OPLOCK_BREAK acknowledgment).
+func handleUse(cmd smb2.Command) (holdMode, int) {
+	switch cmd {
+	case smb2.Read, smb2.Write:
+		return holdShared, 16
+	case smb2.QueryInfo:
+		return holdShared, 24
+	case smb2.Lock, smb2.Ioctl, smb2.QueryDirectory:
+		return holdShared, 8
+	case smb2.Close, smb2.Flush, smb2.ChangeNotify:
+		// A CHANGE_NOTIFY sent after another on its handle takes the
+		// changes only the first did not (smb2.notify.double); a CLOSE
+		// sent after it ends it with NOTIFY_CLEANUP (smb2.notify.dir).
+		return holdExclusive, 8
+	case smb2.SetInfo:
+		return holdExclusive, 16
+	}
+	return holdNone, -1
+}
+
+// sequencer holds a connection's tickets.
+type sequencer struct {
+	mu      sync.Mutex
+	live    []*ticket     // tickets not finished, in arrival order
+	orphans []uint64      // CANCELs that found nothing while a ticket was unclassified
+	changed chan struct{} // closed when a ticket is classified, sends its breaks or finishes
+	// How many live tickets are unclassified, and breaking: when none is,
+	// nobody waits and nothing is scanned.
+	nUnclassified, nBreaking int
+}
+
+// setLocked changes t's state, keeping the counts; under s.mu.
+func (s *sequencer) setLocked(t *ticket, classified, breaking bool) {
+	if t.classified != classified {
+		if classified {
+			s.nUnclassified--
+		} else {
+			s.nUnclassified++
+		}
+	}
+	if t.breaking != breaking {
+		if breaking {
+			s.nBreaking++
+		} else {
+			s.nBreaking--
+		}
+	}
+	t.classified, t.breaking = classified, breaking
+}
+
+// maxOrphanCancels bounds the CANCELs kept for frames not yet classified.
+const maxOrphanCancels = 32
+
+// ticket is a frame's place in its connection's order.
+type ticket struct {
+	c   *conn
+	seq uint64
+
+	// Under c.seq.mu.
+	classified bool
+	breaking   bool     // holds a SET_INFO whose breaks are not out yet
+	mids       []uint64 // the elements' MessageIds
+	cancelled  []uint64 // MessageIds a CANCEL named before they started
+
+	// uses are the ticket's uses of opens, in element order. Only the
+	// frame's goroutine (or the reader before it starts) touches the slice.
+	uses []*openUse
+}
+
+// openUse is one element's use of one open.
+type openUse struct {
+	t        *ticket
+	elem     int // the element's index in the frame
+	o        *Open
+	excl     bool // under o.uses.mu
+	running  bool // under o.uses.mu: the element has the open
+	released bool // owned by the frame's goroutine
+}
+
+// useQueue is an open's uses, by requests waiting for it or running on it.
+type useQueue struct {
+	mu      sync.Mutex
+	uses    []*openUse
+	nExcl   int           // exclusive uses among them
+	changed chan struct{} // closed when a use ends
+}
+
+// changedLocked returns the channel closed at the next change; under mu.
+func changedLocked(ch *chan struct{}) chan struct{} {
+	if *ch == nil {
+		*ch = make(chan struct{})
+	}
+	return *ch
+}
+
+// broadcastLocked wakes the waiters of ch; under its mutex.
+func broadcastLocked(ch *chan struct{}) {
+	if *ch != nil {
+		close(*ch)
+		*ch = nil
+	}
+}
+
+// admit gives the frame just read its ticket. Called by the reading
+// goroutine only.
+func (s *sequencer) admit(c *conn) *ticket {
+	t := &ticket{c: c, seq: ticketSeq.Add(1)}
+	s.mu.Lock()
+	s.live = append(s.live, t)
+	s.nUnclassified++
+	s.mu.Unlock()
+	return t
+}
+
+// classify walks the headers of the decrypted frame msg and puts the
+// ticket's uses on the opens they name (MS-SMB2 3.3.5.2.7.2: a related
+// element's 0xFFFF... FileId is the chain's current one; a CREATE in the
+// chain makes a handle no earlier ticket can name). A malformed frame is
+// classified as far as it goes: serveCompound refuses it.
+func (c *conn) classify(t *ticket, msg []byte) {
+	var mids []uint64
+	breaking := false
+	var sess *Session
+	var cur smb2.FileID
+	curKnown := false
+	rest := msg
+	for elem := 0; len(rest) >= smb2.HeaderSize; elem++ {
+		var h smb2.Header
+		if h.Decode(rest) != nil || h.IsResponse() {
+			break
+		}
+		m := rest
+		if next := h.NextCommand; next != 0 {
+			if next%8 != 0 || next < smb2.HeaderSize || int(next) > len(rest) {
+				break
+			}
+			m, rest = rest[:next], rest[next:]
+		} else {
+			rest = nil
+		}
+		related := h.Flags&smb2.FlagsRelatedOps != 0
+		if !related {
+			curKnown = false
+		}
+		if !related || h.SessionID != ^uint64(0) { // else the chain's session
+			sess = c.srv.sessions.get(h.SessionID)
+			if sess != nil && !sess.boundTo(c) {
+				sess = nil
+			}
+		}
+		if h.Command == smb2.Cancel {
+			continue
+		}
+		mids = append(mids, h.MessageID)
+		switch h.Command {
+		case smb2.SetInfo:
+			breaking = true
+		case smb2.Create:
+			curKnown = false
+			continue
+		}
+		mode, off := handleUse(h.Command)
+		if off < 0 || len(m) < smb2.HeaderSize+off+16 {
+			continue
+		}
+		b := m[smb2.HeaderSize+off:]
+		id := smb2.FileID{Persistent: binary.LittleEndian.Uint64(b), Volatile: binary.LittleEndian.Uint64(b[8:])}
+		if id.Persistent == ^uint64(0) && id.Volatile == ^uint64(0) {
+			if !related || !curKnown {
+				continue
+			}
+			id = cur
+		} else {
+			cur, curKnown = id, true
+		}
+		if sess == nil {
+			continue
+		}
+		if o := sess.lookupOpen(id); o != nil {
+			u := &openUse{t: t, elem: elem, o: o, excl: mode == holdExclusive}
+			t.uses = append(t.uses, u)
+			q := &o.uses
+			q.mu.Lock()
+			q.uses = append(q.uses, u)
+			if u.excl {
+				q.nExcl++
+			}
+			q.mu.Unlock()
+		}
+	}
+	s := &c.seq
+	s.mu.Lock()
+	s.setLocked(t, true, breaking)
+	t.mids = mids
+	for _, mid := range mids {
+		for i, o := range s.orphans {
+			if o == mid {
+				t.cancelled = append(t.cancelled, mid)
+				s.orphans = append(s.orphans[:i], s.orphans[i+1:]...)
+				break
+			}
+		}
+	}
+	s.dropOrphansLocked()
+	broadcastLocked(&s.changed)
+	s.mu.Unlock()
+}
+
+// dropOrphansLocked forgets the orphan CANCELs once no frame is left that
+// they could name.
+func (s *sequencer) dropOrphansLocked() {
+	if s.nUnclassified == 0 {
+		s.orphans = nil
+	}
+}
+
+// acquire waits until the element elem of req's ticket may use o, shared
+// or exclusive, and records that it does. It reports false when the
+// connection ends meanwhile. A request outside the connection's order (an
+// async continuation) does not wait.
+func (req *Request) acquire(o *Open, excl bool) bool {
+	t := req.holds
+	if t == nil {
+		return true
+	}
+	c := t.c
+	if !c.seq.waitClassified(c.ctx, t) {
+		return false
+	}
+	q := &o.uses
+	q.mu.Lock()
+	var u *openUse
+	for _, x := range t.uses {
+		if x.elem == req.elem && x.o == o && !x.released {
+			u = x
+			break
+		}
+	}
+	if u == nil {
+		// Not named at classification (the open did not exist yet, or the
+		// header walk saw another FileId): it joins the line now, still
+		// after the uses of earlier tickets and after whatever runs.
+		u = &openUse{t: t, elem: req.elem, o: o}
+		t.uses = append(t.uses, u)
+		q.uses = append(q.uses, u)
+	}
+	if excl && !u.excl {
+		u.excl = true
+		q.nExcl++
+	}
+	for q.blockedLocked(u) {
+		ch := changedLocked(&q.changed)
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-c.ctx.Done():
+			return false
+		}
+		q.mu.Lock()
+	}
+	u.running = true
+	q.mu.Unlock()
+	return true
+}
+
+// blockedLocked reports whether u must wait: a conflicting use of o is
+// running, or comes from an earlier ticket of u's connection.
+func (q *useQueue) blockedLocked(u *openUse) bool {
+	if !u.excl && q.nExcl == 0 {
+		return false
+	}
+	for _, x := range q.uses {
+		if x.t == u.t || !(u.excl || x.excl) {
+			continue
+		}
+		if x.running || x.t.c == u.t.c && x.t.seq < u.t.seq {
+			return true
+		}
+	}
+	return false
+}
+
+// waitClassified waits until every ticket read before t is classified.
+func (s *sequencer) waitClassified(ctx context.Context, t *ticket) bool {
+	for {
+		s.mu.Lock()
+		if s.nUnclassified == 0 {
+			s.mu.Unlock()
+			return true
+		}
+		blocked := false
+		for _, x := range s.live {
+			if x.seq >= t.seq {
+				break
+			}
+			if !x.classified {
+				blocked = true
+				break
+			}
+		}
+		ch := changedLocked(&s.changed)
+		s.mu.Unlock()
+		if !blocked {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// release ends u.
+func (u *openUse) release() {
+	if u.released {
+		return
+	}
+	u.released = true
+	q := &u.o.uses
+	q.mu.Lock()
+	for i, x := range q.uses {
+		if x == u {
+			q.uses = append(q.uses[:i], q.uses[i+1:]...)
+			if u.excl {
+				q.nExcl--
+			}
+			break
+		}
+	}
+	broadcastLocked(&q.changed)
+	q.mu.Unlock()
+}
+
+// endElement ends the uses of element elem, answered or gone async. The end
+// of a SET_INFO lets later answers go even if it sent no break.
+func (t *ticket) endElement(elem int, cmd smb2.Command) {
+	for _, u := range t.uses {
+		if u.elem == elem {
+			u.release()
+		}
+	}
+	if cmd == smb2.SetInfo {
+		t.breaksOut()
+	}
+}
+
+// breaksOut records that the ticket's breaks are out.
+func (t *ticket) breaksOut() {
+	s := &t.c.seq
+	s.mu.Lock()
+	if t.breaking {
+		s.setLocked(t, t.classified, false)
+		broadcastLocked(&s.changed)
+	}
+	s.mu.Unlock()
+}
+
+// finish ends the ticket when its frame is done (answered, refused, or
+// its goroutine panicked): what it still holds is released.
+func (t *ticket) finish() {
+	for _, u := range t.uses {
+		u.release()
+	}
+	t.uses = nil
+	s := &t.c.seq
+	s.mu.Lock()
+	for i, x := range s.live {
+		if x == t {
+			s.live = append(s.live[:i], s.live[i+1:]...)
+			break
+		}
+	}
+	s.setLocked(t, true, false)
+	t.mids = nil
+	s.dropOrphansLocked()
+	broadcastLocked(&s.changed)
+	s.mu.Unlock()
+}
+
+// orderWait bounds how long an answer waits for an earlier request's
+// breaks: the order is a courtesy, never a deadlock.
+const orderWait = 2 * time.Second
+
+// waitAnswer returns once every ticket read before t is classified and has
+// its breaks out, or after orderWait: a client may count on having seen a
+// break once a request it sent later is answered (smb2.lease.rename_wait).
+func (s *sequencer) waitAnswer(t *ticket) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if s.nUnclassified == 0 && s.nBreaking == 0 {
+			s.mu.Unlock()
+			return
+		}
+		blocked := false
+		for _, x := range s.live {
+			if x.seq >= t.seq {
+				break
+			}
+			if !x.classified || x.breaking {
+				blocked = true
+				break
+			}
+		}
+		ch := changedLocked(&s.changed)
+		s.mu.Unlock()
+		if !blocked {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(orderWait)
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
+// cancelQueued marks the request mid cancelled when its frame is read but
+// the request has not started, or remembers mid while a frame not yet
+// classified may hold it. Called under c.inflightMu.
+func (s *sequencer) cancelQueued(mid uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.live {
+		for _, m := range t.mids {
+			if m == mid {
+				t.cancelled = append(t.cancelled, mid)
+				return
+			}
+		}
+	}
+	if s.nUnclassified > 0 {
+		if len(s.orphans) == maxOrphanCancels {
+			s.orphans = s.orphans[1:]
+		}
+		s.orphans = append(s.orphans, mid)
+	}
+}
+
+// takeCancel reports whether a CANCEL named mid before its request
+// started. Called under c.inflightMu.
+func (t *ticket) takeCancel(mid uint64) bool {
+	s := &t.c.seq
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, m := range t.cancelled {
+		if m == mid {
+			t.cancelled = append(t.cancelled[:i], t.cancelled[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+type breakOrderKey struct{}
+
+// withBreakOrder gives a SET_INFO's context the function that lets later
+// answers go (see breaksSent).
+func withBreakOrder(ctx context.Context, req *Request) context.Context {
+	if req.holds == nil || req.Header.Command != smb2.SetInfo {
+		return ctx
+	}
+	return context.WithValue(ctx, breakOrderKey{}, req.holds.breaksOut)
+}
+
+// breaksSent tells the connection that the request of ctx has sent its
+// break notifications: later answers need not wait for it any more.
+func breaksSent(ctx context.Context) {
+	if f, ok := ctx.Value(breakOrderKey{}).(func()); ok {
+		f()
+	}
+}
+
+// open finds the open a request names by file id; in a related compound the
+// id 0xFFFFFFFFFFFFFFFF means the file the previous request opened
+// (MS-SMB2 3.3.5.2.7.2). The request uses the open shared, in its
+// connection's order, until it is answered or goes async.
+func (req *Request) open(id smb2.FileID) (*Open, smb2.Status) {
+	return req.openHeld(id, holdShared)
+}
+
+// openExclusive is open for CLOSE, SET_INFO, FLUSH and CHANGE_NOTIFY, which
+// run after the requests sent before them on the handle, and alone.
+func (req *Request) openExclusive(id smb2.FileID) (*Open, smb2.Status) {
+	return req.openHeld(id, holdExclusive)
+}
+
+func (req *Request) openHeld(id smb2.FileID, mode holdMode) (*Open, smb2.Status) {
+	if id.Persistent == ^uint64(0) && id.Volatile == ^uint64(0) {
+		if req.Header.Flags&smb2.FlagsRelatedOps == 0 || !req.compound.hasFileID {
+			return nil, smb2.StatusFileClosed
+		}
+		id = req.compound.fileID
+	}
+	o := req.Session.lookupOpen(id)
+	if o == nil || o.tree != req.Tree {
+		return nil, smb2.StatusFileClosed
+	}
+	if mode != holdNone {
+		if !req.acquire(o, mode == holdExclusive) {
+			return nil, smb2.StatusFileClosed
+		}
+		// A CLOSE may have ended the handle while the request waited.
+		if req.Session.lookupOpen(id) != o || o.closed() {
+			return nil, smb2.StatusFileClosed
+		}
+	}
+	if st := req.checkChannelSequence(o); st != smb2.StatusSuccess {
+		return nil, st
+	}
+	req.compound.fileID, req.compound.hasFileID = o.id, true
+	return o, smb2.StatusSuccess
+}
+
+// backendFile is the open's backend file, for a request that does not use
+// the open (a copychunk's source).
+func (o *Open) backendFile() vfs.File {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.file
+}
