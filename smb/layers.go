@@ -153,14 +153,9 @@ func (req *Request) verifySessionSetup() (sess *Session, byMaster bool, st smb2.
 		return sess, signer == sess.keys.signer, smb2.StatusSuccess
 	}
 	if signer != sess.keys.signer && sess.keys.signer.Verify(req.Msg) {
-		if !req.binding() && sess.boundTo(req.conn) {
-			// A re-authentication on a bound channel signed with
-			// Session.SigningKey, which MS-SMB2 3.2.4.1.1 has clients
-			// sign every SESSION_SETUP with.
-			req.signed = true
-			return sess, true, smb2.StatusSuccess
-		}
-		// Signed with Session.SigningKey where the channel's key was due.
+		// Signed with Session.SigningKey where the channel's key was due
+		// (a re-authentication on a bound channel): refused, as Windows
+		// and Samba refuse it.
 		return sess, true, smb2.StatusAccessDenied
 	}
 	return nil, false, smb2.StatusAccessDenied
