@@ -97,6 +97,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.log = s.logger().With("remote", c.remoteAddr)
 	c.credits.init()
+	c.inBytes.limit = s.inFlightLimit() // limits.go
 	return c
 }
 
