@@ -454,6 +454,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, pre
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
 			resp = statusResponse(st)
+			c.signChainError(req, resp) // signing_errors.go
 		} else {
 			resp = c.serveOne(req)
 		}

@@ -59,7 +59,9 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		if h.Flags&smb2.FlagsRelatedOps != 0 && id == ^uint64(0) {
 			if req.compound.sessionID == 0 {
 				// Nothing before it in the chain established a session.
-				return statusResponse(smb2.StatusInvalidParameter)
+				resp := statusResponse(smb2.StatusInvalidParameter)
+				echoSignature(req, resp) // signing_errors.go
+				return resp
 			}
 			id = req.compound.sessionID
 		}
@@ -82,6 +84,8 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.conn, req.Msg) {
 				req.signed = true
 				resp.signWith = old
+			} else {
+				echoSignature(req, resp) // signing_errors.go
 			}
 			return resp
 		}
