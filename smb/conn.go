@@ -140,7 +140,7 @@ func (c *conn) serve() {
 		if c.authenticated.Load() {
 			limit = maxFrameSize
 		}
-		frame, release, err := readFrame(c.nc, &hdr, limit)
+		frame, release, err := readFrame(&idleReader{c: c, idle: idle}, &hdr, limit) // limits.go
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 				c.log.Debug("read", "err", err)

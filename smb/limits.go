@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -188,9 +189,7 @@ func (s *Server) sessionLimitReached(c *conn) bool {
 		return false
 	}
 	n := 0
-	s.sessions.mu.RLock()
-	defer s.sessions.mu.RUnlock()
-	for _, sess := range s.sessions.m {
+	for _, sess := range s.allSessions() {
 		if sess.boundTo(c) {
 			if n++; n >= max {
 				s.refused(RefusedSessions, c.remoteAddr)
@@ -241,4 +240,66 @@ func (r *Request) asyncLimitResponse() *Response {
 // at once.
 func (s *Server) inFlightLimit() int {
 	return limitValue(s.Limits.MaxInFlightBytes, DefaultLimits.MaxInFlightBytes)
+}
+
+// RefusedIdle is reported when a connection without opens is closed for
+// sending nothing for Server.IdleTimeout.
+const RefusedIdle RefusalReason = "idle_timeout"
+
+// idleReader reads one frame from c. The idle timeout (the read deadline
+// the reading loop sets) closes only connections without opens, as
+// Windows' autodisconnect ends only idle sessions without open files: when
+// it passes before the frame's first byte on a connection whose sessions
+// hold opens, the deadline is extended and the read goes on.
+type idleReader struct {
+	c       *conn
+	idle    time.Duration
+	started bool // a byte of the frame was read: a deadline now ends it
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.c.nc.Read(p)
+		if n > 0 {
+			r.started = true
+		}
+		var ne net.Error
+		if err == nil || r.started || r.idle <= 0 || !errors.As(err, &ne) || !ne.Timeout() ||
+			r.c.draining.Load() {
+			return n, err
+		}
+		if !r.c.srv.connHasOpens(r.c) {
+			r.c.srv.refused(RefusedIdle, r.c.remoteAddr)
+			return n, err
+		}
+		r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
+	}
+}
+
+// connHasOpens reports whether a session bound to c holds an open.
+func (s *Server) connHasOpens(c *conn) bool {
+	for _, sess := range s.allSessions() {
+		if !sess.boundTo(c) {
+			continue
+		}
+		sess.mu.Lock()
+		n := len(sess.opens)
+		sess.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allSessions is a snapshot of the server's sessions, taken so that no
+// session or channel lock is taken under the table's.
+func (s *Server) allSessions() []*Session {
+	s.sessions.mu.RLock()
+	defer s.sessions.mu.RUnlock()
+	all := make([]*Session, 0, len(s.sessions.m))
+	for _, sess := range s.sessions.m {
+		all = append(all, sess)
+	}
+	return all
 }

@@ -347,3 +347,38 @@ func TestSilentConnectionsDoNotStopClients(t *testing.T) {
 		t.Fatalf("authenticated client after the timeouts: %v", st)
 	}
 }
+
+// IdleTimeout closes an authenticated connection that holds no open and
+// sends nothing; one whose session holds an open stays.
+func TestIdleTimeoutSparesConnectionsWithOpens(t *testing.T) {
+	srv := newTokenServer(t)
+	var ref refusals
+	srv.IdleTimeout = 200 * time.Millisecond
+	srv.OnRefusal = ref.hook
+	addr := listen(t, srv)
+
+	holding := tcpClient(t, "127.0.0.1", addr) // connected first: idle first
+	holding.negotiate302(0, 1)
+	holding.mustSetup("alice", 0)
+	if st := holding.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	f := holding.open("kept", smb2.GenericAll, 0)
+	idle := tcpClient(t, "127.0.0.1", addr)
+	idle.negotiate302(0, 2)
+	idle.mustSetup("bob", 0)
+	if st := idle.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	if !closedByServer(idle.c) {
+		t.Fatal("an idle connection without opens was not closed")
+	}
+	if n := ref.count(RefusedIdle); n != 1 {
+		t.Errorf("idle timeouts counted: %d, want 1", n)
+	}
+	holding.write(f, 0, []byte("x")) // still served, past its own idle time
+	holding.closeFile(f)
+	if !closedByServer(holding.c) {
+		t.Fatal("once its last open closed, the idle connection was not closed")
+	}
+}

@@ -79,8 +79,9 @@ type Server struct {
 	Layers []Layer
 	// Logger receives the server's logs; nil uses slog.Default().
 	Logger *slog.Logger
-	// IdleTimeout closes a connection that sent nothing for this long
-	// (0: 15 minutes; negative: never).
+	// IdleTimeout closes a connection without open files that sent nothing
+	// for this long (0: 15 minutes; negative: never). A connection whose
+	// sessions hold opens is kept (limits.go).
 	IdleTimeout time.Duration
 	// Limits bound connections, sessions, opens and requests in flight
 	// (limits.go); the zero value takes DefaultLimits.
