@@ -94,3 +94,38 @@ func TestNTLMv1(t *testing.T) {
 }
 
 func newTextLogger(w *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// FuzzAcceptNTLMv1 feeds AUTHENTICATE messages to a mechanism that admits
+// NTLMv1, after a NEGOTIATE with extended session security, so the NTLMv1
+// path (24-byte responses, the LM response's client challenge) sees client
+// bytes too.
+func FuzzAcceptNTLMv1(f *testing.F) {
+	msg := make([]byte, 72)
+	copy(msg, Signature)
+	binary.LittleEndian.PutUint32(msg[8:], 3)
+	putField(msg[12:], 24, 72) // LM response
+	putField(msg[20:], 24, 96) // NTLMv1 response
+	putField(msg[36:], 2, 120) // user "a"
+	msg = append(msg, make([]byte, 48)...)
+	msg = append(msg, 'a', 0)
+	f.Add(msg)
+	short := bytes.Clone(msg)
+	putField(short[12:], 4, 72) // an LM response too short for a client challenge
+	f.Add(short)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := Users(Passwords(map[string]string{"a": "b"}))
+		m.AllowNTLMv1 = true
+		m.Logger = newTextLogger(&bytes.Buffer{})
+		sc, _ := m.Start(context.Background())
+		neg := make([]byte, 16)
+		copy(neg, Signature)
+		binary.LittleEndian.PutUint32(neg[8:], 1)
+		binary.LittleEndian.PutUint32(neg[12:], flagUnicode|flagNTLM|flagESS|flagKeyExch)
+		sc.Accept(context.Background(), neg)
+		if _, done, err := sc.Accept(context.Background(), b); done && err == nil {
+			if r := sc.Result(); r == nil || (!r.Guest && !r.Anonymous && len(r.SessionKey) != 16) {
+				t.Fatalf("logon without a session key: %+v", r)
+			}
+		}
+	})
+}
