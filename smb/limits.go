@@ -22,12 +22,13 @@ type Limits struct {
 	MaxConnectionsPerIP int
 	// MaxSessionsPerConnection bounds the sessions set up on one
 	// connection; past it SESSION_SETUP fails with
-	// STATUS_INSUFFICIENT_RESOURCES (as Windows answers when its session
-	// table is full).
+	// STATUS_INSUFFICIENT_RESOURCES (MS-SMB2 3.3.5.5.1 names no status for a
+	// session that cannot be allocated; this is the one for an exhausted
+	// server resource, MS-ERREF 2.3.1).
 	MaxSessionsPerConnection int
 	// MaxOpensPerSession bounds the open files of one session (Windows'
 	// sv1501_sessopens, MS-SRVS SERVER_INFO_1501); past it CREATE fails
-	// with STATUS_INSUFFICIENT_RESOURCES.
+	// with STATUS_INSUFFICIENT_RESOURCES and creates nothing.
 	MaxOpensPerSession int
 	// MaxAsyncPerConnection bounds the operations of one connection
 	// waiting asynchronously (CHANGE_NOTIFY, blocking LOCK, a CREATE
