@@ -69,6 +69,7 @@ const (
 	RefusedOpens            RefusalReason = "opens_per_session"       // MaxOpensPerSession
 	RefusedAsync            RefusalReason = "async_per_connection"    // MaxAsyncPerConnection
 	RefusedLogonThrottle    RefusalReason = "logon_throttle"          // LogonThrottle
+	RefusedIdle             RefusalReason = "idle_timeout"            // Server.IdleTimeout (a connection without opens)
 )
 
 // limitValue returns v, its default d when v is zero, or 0 (no limit) when
@@ -97,7 +98,7 @@ func (s *Server) handshakeTimeout() time.Duration {
 
 // refused logs one refusal, with the client's address, and reports it.
 func (s *Server) refused(reason RefusalReason, remote string) {
-	s.logger().Warn("refused", "reason", string(reason), "remote", remote)
+	s.logger().Warn("refused by a limit", "reason", string(reason), "remote", remote)
 	if s.OnRefusal != nil {
 		s.OnRefusal(reason, remote)
 	}
@@ -242,10 +243,6 @@ func (r *Request) asyncLimitResponse() *Response {
 func (s *Server) inFlightLimit() int {
 	return limitValue(s.Limits.MaxInFlightBytes, DefaultLimits.MaxInFlightBytes)
 }
-
-// RefusedIdle is reported when a connection without opens is closed for
-// sending nothing for Server.IdleTimeout.
-const RefusedIdle RefusalReason = "idle_timeout"
 
 // idleReader reads one frame from c. The idle timeout (the read deadline
 // the reading loop sets) closes only connections without opens, as
