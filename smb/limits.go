@@ -129,8 +129,8 @@ func (s *Server) admitConn(nc net.Conn) (release func(), ok bool) {
 	}
 	if reason != "" {
 		g.mu.Unlock()
+		s.refused(reason, remote) // reported before the client can see the close
 		nc.Close()
-		s.refused(reason, remote)
 		return nil, false
 	}
 	if g.perIP == nil {
@@ -252,14 +252,20 @@ func (s *Server) inFlightLimit() int {
 type idleReader struct {
 	c       *conn
 	idle    time.Duration
-	started bool // a byte of the frame was read: a deadline now ends it
+	started bool // a byte of the frame was read: a deadline now ends the connection
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.c.nc.Read(p)
-		if n > 0 {
+		if n > 0 && !r.started {
 			r.started = true
+			if r.idle > 0 {
+				// The frame's first bytes are activity: the rest of it
+				// has a whole idle period to come (a deadline that has
+				// passed fails a read even of bytes already there).
+				r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
+			}
 		}
 		var ne net.Error
 		if err == nil || r.started || r.idle <= 0 || !errors.As(err, &ne) || !ne.Timeout() ||
