@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -92,8 +93,22 @@ type Mechanism struct {
 	AllowGuest bool
 	// AllowAnonymous admits null sessions (no user, no response).
 	AllowAnonymous bool
+	// AllowNTLMv1 admits NTLMv1 responses (with or without extended
+	// session security), for old devices that speak nothing newer. Off by
+	// default: a captured NTLMv1 exchange can be cracked offline. Every
+	// NTLMv1 logon is logged as insecure.
+	AllowNTLMv1 bool
+	// Logger receives the mechanism's warnings; nil uses slog.Default().
+	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+}
+
+func (m *Mechanism) logger() *slog.Logger {
+	if m.Logger != nil {
+		return m.Logger
+	}
+	return slog.Default()
 }
 
 // Users returns an NTLM mechanism that authenticates the users of store.
@@ -290,7 +305,10 @@ func (c *serverContext) authenticate(ctx context.Context, msg []byte) error {
 		return nil
 	}
 	if len(ntResp) == 24 {
-		return fmt.Errorf("%w: NTLMv1 response refused", auth.ErrLogonFailure)
+		if !c.m.AllowNTLMv1 {
+			return fmt.Errorf("%w: NTLMv1 response refused", auth.ErrLogonFailure)
+		}
+		return c.authenticateV1(ctx, user, domain, lmResp, ntResp, encKey, flags) // ntlmv1.go
 	}
 	if len(ntResp) < 16+28 {
 		return fmt.Errorf("%w: NTLMv2 response too short", auth.ErrLogonFailure)

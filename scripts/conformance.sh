@@ -8,7 +8,11 @@
 #
 # With no SUITE: every smb2 suite but the Samba-only ones, which hang against
 # any other server. Needs root (smbd) and the peers (scripts/install-peers.sh).
-# CONFORMANCE_SERVERS="cifsd samba" (default) picks the servers;
+# CONFORMANCE_SERVERS="cifsd samba" (default) picks the servers: cifsd runs
+# with '-signing enabled' as pass.txt was measured, cifsd-defaults with the
+# daemon's defaults (signing required), so "cifsd cifsd-defaults samba" runs
+# the whole list both ways; CONFORMANCE_SAMBA_SIGNING=mandatory gives smbd
+# "server signing = mandatory", the reference for cifsd-defaults;
 # CONFORMANCE_SUITE_TIMEOUT (600 s) bounds a suite, TORTURE_TEST_TIMEOUT
 # (60 s here) a test; CONFORMANCE_OUT=FILE also keeps the table in FILE.
 set -euo pipefail
@@ -23,8 +27,12 @@ export TORTURE_TEST_TIMEOUT=${TORTURE_TEST_TIMEOUT:-60}
 SAMBA_ONLY='^smb2\.(aio_delay|twrp|kernel-oplocks|samba3misc|async_dosmode|notify-inotify|change_notify_disabled|check-sharemode|hold-oplock|hold-sharemode|bench)$'
 
 work=$(mktemp -d /tmp/conformance.XXXXXX)
+declare -A srv_port=() srv_dir=() srv_pid=() srv_tmp=()
 cleanup() {
-	stop_cifsd
+	local s
+	for s in "${!srv_tmp[@]}"; do
+		CIFSD_PID=${srv_pid[$s]} CIFSD_DIR=${srv_tmp[$s]} stop_cifsd
+	done
 	stop_samba
 	rm -rf "$work"
 }
@@ -41,17 +49,31 @@ fi
 servers=()
 for s in $SERVERS; do
 	case $s in
-	cifsd)
+	cifsd | cifsd-defaults)
 		if ! cifsd_available; then
 			log "conformance: no ./cmd/cifsd yet; running Samba only"
 			continue
 		fi
-		# The configuration interop.sh runs pass.txt with (see there):
-		# signing enabled, null sessions, a second user.
-		CIFSD_FLAGS="${CIFSD_FLAGS:--signing enabled -anonymous -user tester2:testpass2}" \
-			start_cifsd "" || die "cifsd did not start"
+		# The configurations interop.sh runs pass.txt with (see there):
+		# signing enabled, or the defaults (signing required); null
+		# sessions and a second user in both.
+		if [ "$s" = cifsd ]; then
+			flags=${CIFSD_FLAGS:--signing enabled -anonymous -user tester2:testpass2}
+		else
+			flags=${CIFSD_DEFAULTS_FLAGS:--anonymous -user tester2:testpass2}
+		fi
+		CIFSD_PORT='' CIFSD_FLAGS=$flags start_cifsd "" || die "$s did not start"
+		srv_port[$s]=$CIFSD_PORT srv_dir[$s]=$CIFSD_SHARE_DIR srv_pid[$s]=$CIFSD_PID srv_tmp[$s]=$CIFSD_DIR
+		CIFSD_PID='' CIFSD_DIR=''
 		;;
-	samba) start_samba "" || die "smbd did not start" ;;
+	samba)
+		if [ "${CONFORMANCE_SAMBA_SIGNING:-}" = mandatory ]; then
+			export SAMBA_EXTRA_GLOBAL="${SAMBA_EXTRA_GLOBAL:-}
+  server signing = mandatory"
+		fi
+		start_samba "" || die "smbd did not start"
+		srv_port[$s]=$SAMBA_PORT srv_dir[$s]=$SAMBA_SHARE_DIR srv_pid[$s]=$SAMBA_PID
+		;;
 	*) die "unknown server $s" ;;
 	esac
 	servers+=("$s")
@@ -61,17 +83,14 @@ for srv in "${servers[@]}"; do : >"$work/$srv.results"; done
 
 # run_suite SERVER SUITE: results appended to $work/SERVER.results.
 run_suite() {
-	local srv=$1 suite=$2 port dir
-	if [ "$srv" = cifsd ]; then port=$CIFSD_PORT dir=$CIFSD_SHARE_DIR; else port=$SAMBA_PORT dir=$SAMBA_SHARE_DIR; fi
+	local srv=$1 suite=$2 port=${srv_port[$1]} dir=${srv_dir[$1]}
 	TORTURE_OPTS="${TORTURE_OPTS:-} --option=torture:user2name=tester2 --option=torture:user2password=testpass2" \
 		SMB_PORT=$port SMB_SHARE_DIR=$dir "$REPO_ROOT/test/interop/smbtorture.sh" \
 		-r "$work/r" -t "$suite" >"$work/$srv.log" 2>&1 || true
 	cat "$work/r" >>"$work/$srv.results"
 	log "  $srv: $(tail -n1 "$work/$srv.log")"
 	# a dead server fails every later suite: say so and stop early
-	local pid
-	if [ "$srv" = cifsd ]; then pid=$CIFSD_PID; else pid=$SAMBA_PID; fi
-	kill -0 "$pid" 2>/dev/null || die "$srv died during $suite"
+	kill -0 "${srv_pid[$srv]}" 2>/dev/null || die "$srv died during $suite"
 	return 0
 }
 
@@ -107,23 +126,28 @@ for srv in "${servers[@]}"; do files+=("$work/$srv.results"); done
 	done
 } >"$work/table"
 
-if [[ " ${servers[*]} " == *" cifsd "* ]]; then
-	listed() { # tests (stdin) covered by an entry of pass.txt (a test or a suite)
-		awk 'NR == FNR { sub(/#.*/, ""); gsub(/^[ \t]+|[ \t]+$/, ""); if ($0 != "") L[$0] = 1; next }
-			{ t = $0; while (1) { if (t in L) { print $0; next } if (t !~ /\./) next; sub(/\.[^.]*$/, "", t) } }' \
-			"$PASS_LIST" -
-	}
-	awk -F'\t' '$1 == "success" { print $2 }' "$work/cifsd.results" | sort >"$work/cifsd.pass"
-	listed <"$work/cifsd.pass" | sort >"$work/cifsd.pass.listed"
-	cut -f2 "$work/cifsd.results" | listed | sort >"$work/run.listed"
+listed() { # tests (stdin) covered by an entry of list $1 (a test or a suite)
+	awk 'NR == FNR { sub(/#.*/, ""); gsub(/^[ \t]+|[ \t]+$/, ""); if ($0 != "") L[$0] = 1; next }
+		{ t = $0; while (1) { if (t in L) { print $0; next } if (t !~ /\./) next; sub(/\.[^.]*$/, "", t) } }' \
+		"$1" -
+}
+for srv in cifsd cifsd-defaults; do
+	[[ " ${servers[*]} " == *" $srv "* ]] || continue
+	mode=enabled
+	[ "$srv" = cifsd-defaults ] && mode=required
+	# pass.txt less the tests marked as passing with the other policy only
+	PASS_LIST=$PASS_LIST "$REPO_ROOT/test/interop/passlist.sh" "$mode" >"$work/$srv.list"
+	awk -F'\t' '$1 == "success" { print $2 }' "$work/$srv.results" | sort >"$work/$srv.pass"
+	listed "$work/$srv.list" <"$work/$srv.pass" | sort >"$work/$srv.pass.listed"
+	cut -f2 "$work/$srv.results" | listed "$work/$srv.list" | sort >"$work/$srv.run.listed"
 	{
 		echo
-		echo "cifsd passes these, not yet in ${PASS_LIST#"$REPO_ROOT"/} (candidates to add):"
-		comm -23 "$work/cifsd.pass" "$work/cifsd.pass.listed" | sed 's/^/  /'
-		echo "listed in ${PASS_LIST#"$REPO_ROOT"/} but not passed by cifsd in this run:"
-		comm -23 "$work/run.listed" "$work/cifsd.pass" | sed 's/^/  /'
+		echo "$srv passes these, not yet in ${PASS_LIST#"$REPO_ROOT"/} for signing $mode (candidates to add):"
+		comm -23 "$work/$srv.pass" "$work/$srv.pass.listed" | sed 's/^/  /'
+		echo "listed in ${PASS_LIST#"$REPO_ROOT"/} for signing $mode but not passed by $srv in this run:"
+		comm -23 "$work/$srv.run.listed" "$work/$srv.pass" | sed 's/^/  /'
 	} >>"$work/table"
-fi
+done
 
 cat "$work/table"
 [ -z "${CONFORMANCE_OUT:-}" ] || cp "$work/table" "$CONFORMANCE_OUT"

@@ -90,8 +90,25 @@ run_parts() {
 		# cifsd, on its own port, from the binary built above).
 		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
 			part config timeout 600 "$REPO_ROOT/test/interop/config.sh" || return 0
-		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
-			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
+		# NTLMv1 is refused by the defaults and admitted with -ntlmv1.
+		part ntlmv1-refused timeout 120 "$SYS_PYTHON" "$REPO_ROOT/test/interop/ntlmv1.py" refused || return 0
+		# The daemon's defaults (signing required) are the tested
+		# configuration: the part of pass.txt on authentication, signing,
+		# sessions and tree connects runs against them (the reauth tests
+		# re-authenticate as anonymous, bind_different_user needs a second
+		# user; neither touches signing).
+		restart_cifsd -anonymous -user tester2:testpass2 || return 0
+		"$REPO_ROOT/test/interop/passlist.sh" required \
+			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" >"$tmp/required-list.txt"
+		TORTURE_OPTS="${TORTURE_OPTS:-} --option=torture:user2name=tester2 --option=torture:user2password=testpass2" \
+			part smbtorture-signing-required timeout 1800 "$REPO_ROOT/test/interop/smbtorture.sh" \
+			"$tmp/required-list.txt" || return 0
+		restart_cifsd -ntlmv1 || return 0
+		part ntlmv1-admitted timeout 120 "$SYS_PYTHON" "$REPO_ROOT/test/interop/ntlmv1.py" admitted || return 0
+		# The daemon's limit flags, seen from outside (smb/limits_test.go
+		# has a wire-level test of each limit).
+		restart_cifsd -max-ip-connections 2 -handshake-timeout 2s || return 0
+		part limits timeout 300 "$SYS_PYTHON" "$REPO_ROOT/test/interop/limits.py" || return 0
 		# Kerberos, from a throwaway MIT realm, next to NTLM.
 		if start_kdc; then
 			restart_cifsd -keytab "$KDC_KEYTAB" -signing enabled || return 0
@@ -131,16 +148,18 @@ run_parts() {
 		# user is for the tests that need one (session.bind_different_user).
 		restart_cifsd -signing enabled -anonymous -user tester2:testpass2 || return 0
 	fi
+	PASS_LIST=${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt} \
+		"$REPO_ROOT/test/interop/passlist.sh" enabled >"$tmp/enabled-list.txt"
 	TORTURE_OPTS="${TORTURE_OPTS:-} --option=torture:user2name=tester2 --option=torture:user2password=testpass2" \
 		part smbtorture timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \
-		"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" || return 0
+		"$tmp/enabled-list.txt" || return 0
 	if [ "$target" = cifsd ]; then
 		# The same list on the in-memory backend: the semantics must not
 		# depend on what the backend can store. Oplocks, leases, sessions,
 		# channels and replays live above the backend (and their tests wait
 		# out break timeouts): they run once, above.
 		grep -Ev '^smb2\.(oplock|lease|session|replay|multichannel)' \
-			"${INTEROP_TORTURE_LIST:-$REPO_ROOT/test/smbtorture/pass.txt}" >"$tmp/mem-list.txt"
+			"$tmp/enabled-list.txt" >"$tmp/mem-list.txt"
 		restart_cifsd -signing enabled -anonymous -mem-share memshare || return 0
 		SMB_SHARE=memshare SMB_SHARE_DIR='' \
 			part smbtorture-mem timeout 3600 "$REPO_ROOT/test/interop/smbtorture.sh" \

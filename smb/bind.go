@@ -160,7 +160,11 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 	if err != nil {
 		c.binds.remove(sess.ID)
 		c.log.Info("session binding: authentication failed", "session", sess.ID, "err", err)
-		return statusResponse(authStatus(err))
+		st := authStatus(err)
+		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
+			return &Response{drop: true}
+		}
+		return statusResponse(st)
 	}
 	if !done {
 		return &Response{

@@ -84,7 +84,7 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv:        s,
 		nc:         nc,
-		tr:         &directTCP{rw: nc},
+		tr:         &directTCP{r: nc, w: nc},
 		remoteAddr: nc.RemoteAddr().String(),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -96,6 +96,7 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 	}
 	c.log = s.logger().With("remote", c.remoteAddr)
 	c.credits.init()
+	c.inBytes.limit = s.inFlightLimit() // limits.go
 	return c
 }
 
@@ -129,6 +130,9 @@ func (c *conn) serve() {
 	if idle == 0 {
 		idle = 15 * time.Minute
 	}
+	// Direct TCP reads through the idle-timeout reader (limits.go).
+	idleRd := &idleReader{c: c, idle: idle}
+	c.tr = &directTCP{r: idleRd, w: c.nc}
 	var peekBuf [maxPeekFrame]byte
 	first := true
 	for {
@@ -139,6 +143,7 @@ func (c *conn) serve() {
 		if c.authenticated.Load() {
 			limit = maxFrameSize
 		}
+		idleRd.started = false // a new frame (limits.go)
 		frame, release, err := c.tr.readMessage(limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
@@ -433,6 +438,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
 			resp = statusResponse(st)
+			c.signChainError(req, resp) // signing_errors.go
 		} else {
 			resp = c.serveOne(req)
 		}

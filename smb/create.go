@@ -98,6 +98,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
+	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // limits.go
+		return statusResponse(st)
+	}
 	dr, st := durableRequested(req, &r)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)

@@ -92,9 +92,10 @@ const maxInFlightBytes = 64 << 20
 
 // byteBudget counts the bytes of the frames a connection is serving.
 type byteBudget struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	used int
+	mu    sync.Mutex
+	cond  sync.Cond
+	used  int
+	limit int // 0: maxInFlightBytes (Limits.MaxInFlightBytes, limits.go)
 }
 
 // acquire waits until n more bytes fit, or nothing is in flight.
@@ -104,7 +105,11 @@ func (b *byteBudget) acquire(n int) {
 	if b.cond.L == nil {
 		b.cond.L = &b.mu
 	}
-	for b.used > 0 && b.used+n > maxInFlightBytes {
+	limit := b.limit
+	if limit <= 0 {
+		limit = maxInFlightBytes
+	}
+	for b.used > 0 && b.used+n > limit {
 		b.cond.Wait()
 	}
 	b.used += n

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/ntlm"
@@ -51,4 +53,34 @@ func Example_directory() {
 	srv.Close()
 	fmt.Println(<-done)
 	// Output: smb: server closed
+}
+
+// Limits that fit a small machine, and a hook that counts what they refuse
+// (a metrics package would export the counts by reason).
+func ExampleServer_limits() {
+	var mu sync.Mutex
+	refused := make(map[smb.RefusalReason]int)
+	srv := &smb.Server{
+		Shares: []smb.Share{{Name: "data", FS: vfs.NewMem()}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"alice": "secret"}))),
+		Limits: smb.Limits{
+			MaxConnections:      200,
+			MaxConnectionsPerIP: 20,
+			MaxOpensPerSession:  1000,
+			HandshakeTimeout:    30 * time.Second,
+		},
+		OnRefusal: func(reason smb.RefusalReason, remote string) {
+			mu.Lock()
+			refused[reason]++
+			mu.Unlock()
+		},
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(l)
+	srv.Close()
+	fmt.Println(len(refused))
+	// Output: 0
 }

@@ -22,7 +22,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				return next.ServeSMB(ctx, req)
 			}
 		case smb2.SessionSetup:
-			sess, st := req.verifySessionSetup()
+			sess, byMaster, st := req.verifySessionSetup()
 			if st != smb2.StatusSuccess {
 				resp := &Response{Status: st, noSign: true}
 				if sess != nil {
@@ -33,12 +33,21 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				return resp
 			}
 			resp := next.ServeSMB(ctx, req)
-			if sess != nil && resp.signWith == nil && !resp.noSign {
-				// A signed request is answered signed with the key that
-				// verified it, refusals too (MS-SMB2 3.3.4.1.1): clients
-				// that require signing take no unsigned answer.
+			switch {
+			case sess == nil || resp.signWith != nil:
+			case req.binding():
+				if !resp.noSign { // interim answers sign themselves (bind.go)
+					resp.signWith, resp.signMaster = sess, true
+				}
+			default:
+				// A signed re-authentication is answered signed, its
+				// interim and failed legs too, with the key that verified
+				// it: a client that requires signing takes no unsigned
+				// answer (MS-SMB2 3.3.4.1.1), and on a bound channel
+				// clients check the channel's key where they have one.
+				resp.noSign = false
 				resp.signWith = sess
-				resp.signMaster = req.binding()
+				resp.signMaster = byMaster
 			}
 			return resp
 		}
@@ -50,7 +59,9 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		if h.Flags&smb2.FlagsRelatedOps != 0 && id == ^uint64(0) {
 			if req.compound.sessionID == 0 {
 				// Nothing before it in the chain established a session.
-				return statusResponse(smb2.StatusInvalidParameter)
+				resp := statusResponse(smb2.StatusInvalidParameter)
+				echoSignature(req, resp) // signing_errors.go
+				return resp
 			}
 			id = req.compound.sessionID
 		}
@@ -73,6 +84,8 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.conn, req.Msg) {
 				req.signed = true
 				resp.signWith = old
+			} else {
+				echoSignature(req, resp) // signing_errors.go
 			}
 			return resp
 		}
@@ -111,17 +124,18 @@ func (s *Server) sessionLayer(next Handler) Handler {
 
 // verifySessionSetup checks the signature of a SESSION_SETUP naming a
 // session that has keys (re-authentication, binding) and returns that
-// session when the request is signed by it. On one of the session's
-// channels the channel's key verifies; elsewhere Session.SigningKey does,
-// which is what a binding request is signed with (MS-SMB2 3.3.5.2.4).
-func (req *Request) verifySessionSetup() (*Session, smb2.Status) {
+// session when the request is signed by it, and whether Session.SigningKey
+// (not the channel's key) verified it. On one of the session's channels
+// the channel's key verifies; elsewhere Session.SigningKey does, which is
+// what a binding request is signed with (MS-SMB2 3.3.5.2.4).
+func (req *Request) verifySessionSetup() (sess *Session, byMaster bool, st smb2.Status) {
 	h := &req.Header
 	if h.SessionID == 0 || req.Encrypted {
-		return nil, smb2.StatusSuccess
+		return nil, false, smb2.StatusSuccess
 	}
-	sess := req.conn.srv.sessions.get(h.SessionID)
+	sess = req.conn.srv.sessions.get(h.SessionID)
 	if sess == nil || !sess.canSign() {
-		return nil, smb2.StatusSuccess
+		return nil, false, smb2.StatusSuccess
 	}
 	if h.Flags&smb2.FlagsSigned == 0 {
 		sess.mu.Lock()
@@ -130,22 +144,25 @@ func (req *Request) verifySessionSetup() (*Session, smb2.Status) {
 		if must && sess.boundTo(req.conn) {
 			// Re-authenticating a session that signs takes a signed
 			// request (MS-SMB2 3.3.5.2.4).
-			return nil, smb2.StatusAccessDenied
+			return nil, false, smb2.StatusAccessDenied
 		}
-		return nil, smb2.StatusSuccess
+		return nil, false, smb2.StatusSuccess
 	}
 	signer := sess.signerOn(req.conn)
 	if req.binding() {
 		signer = sess.keys.signer // a binding is signed by the session
 	}
-	if !signer.Verify(req.Msg) {
-		if signer != sess.keys.signer && sess.keys.signer.Verify(req.Msg) {
-			return sess, smb2.StatusAccessDenied
-		}
-		return nil, smb2.StatusAccessDenied
+	if signer.Verify(req.Msg) {
+		req.signed = true
+		return sess, signer == sess.keys.signer, smb2.StatusSuccess
 	}
-	req.signed = true
-	return sess, smb2.StatusSuccess
+	if signer != sess.keys.signer && sess.keys.signer.Verify(req.Msg) {
+		// Signed with Session.SigningKey where the channel's key was due
+		// (a re-authentication on a bound channel): refused, as Windows
+		// and Samba refuse it.
+		return sess, true, smb2.StatusAccessDenied
+	}
+	return nil, false, smb2.StatusAccessDenied
 }
 
 // binding reports whether req is a SESSION_SETUP that binds a connection

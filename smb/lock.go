@@ -207,6 +207,9 @@ func (o *Open) unlockRanges(locks []smb2.LockElement) *Response {
 // closes. The caller holds sh.mu.
 func (s *Server) waitLock(req *Request, o *Open, l smb2.LockElement, seq lockSeq) *Response {
 	sh, n := o.share, o.node
+	if resp := req.asyncLimitResponse(); resp != nil { // limits.go
+		return resp
+	}
 	op := req.goAsync()
 	want := []smb2.LockElement{l}
 	req.conn.goSafe(func() {

@@ -57,6 +57,9 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		return resp
 	}
 	o.mu.Unlock()
+	if resp := req.asyncLimitResponse(); resp != nil { // limits.go
+		return resp
+	}
 	op := req.goAsync()
 	op.cancelled = func() *Response { return statusResponse(smb2.StatusCancelled) }
 	op.maxOut = r.OutputBufferLength

@@ -94,8 +94,9 @@ type Server struct {
 	Layers []Layer
 	// Logger receives the server's logs; nil uses slog.Default().
 	Logger *slog.Logger
-	// IdleTimeout closes a connection that sent nothing for this long
-	// (0: 15 minutes; negative: never).
+	// IdleTimeout closes a connection without open files that sent nothing
+	// for this long (0: 15 minutes; negative: never). A connection whose
+	// sessions hold opens is kept (limits.go).
 	IdleTimeout time.Duration
 	// BaseContext, when set, gives the base context of the connections
 	// accepted on a listener (as net/http's Server.BaseContext); its
@@ -107,6 +108,17 @@ type Server struct {
 	// ConnState, when set, is called as a connection changes state (see
 	// ConnState). It runs on the connection's goroutine: keep it short.
 	ConnState func(net.Conn, ConnState)
+	// Limits bound connections, sessions, opens and requests in flight
+	// (limits.go); the zero value takes DefaultLimits.
+	Limits Limits
+	// LogonThrottle slows password guessing: the failed logons of a client
+	// address are answered later and later (logon_throttle.go). The zero
+	// value takes DefaultLogonThrottle.
+	LogonThrottle LogonThrottle
+	// OnRefusal, when set, is called once for each connection or request a
+	// limit refuses, with the reason and the client's address (a metrics
+	// package counts refusals by reason with it). It must not block.
+	OnRefusal func(reason RefusalReason, remote string)
 
 	initOnce sync.Once
 	guid     [16]byte
@@ -122,6 +134,8 @@ type Server struct {
 	nextID   atomic.Uint64 // session, tree, and file id source
 	leases   leaseTable    // GlobalLeaseTableList (lease.go)
 	durables durableTable  // durable opens, GlobalOpenTable (durable.go)
+	gate     connGate      // connections by client address (limits.go)
+	throttle logonThrottle // failed logons by client address (logon_throttle.go)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -368,12 +382,27 @@ func (s *Server) startConn(base context.Context, c net.Conn) *conn {
 		c.Close()
 		return nil
 	}
+	s.mu.Unlock()
+	leave, ok := s.admitConn(c) // limits.go
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		leave()
+		c.Close()
+		return nil
+	}
 	cc := newConn(base, s, c)
 	s.conns[cc] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	stopTimer := s.startHandshakeTimer(cc)
 	go func() {
 		defer s.connWG.Done()
+		defer leave()
+		defer stopTimer()
 		cc.serve()
 		s.mu.Lock()
 		delete(s.conns, cc)

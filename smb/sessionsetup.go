@@ -29,6 +29,9 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	var sess *Session
 	isNew := req.Header.SessionID == 0
 	if isNew {
+		if s.sessionLimitReached(c) { // limits.go
+			return statusResponse(smb2.StatusInsufficientResources)
+		}
 		sess = &Session{ID: s.nextID.Add(1), srv: s, state: sessionInProgress}
 		sess.addChannel(c, nil) // its signing key comes with authentication
 		if c.dialect() == smb2.Dialect311 {
@@ -81,7 +84,12 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	out, done, err := actx.Accept(ctx, r.SecurityBuffer)
 	if err != nil {
 		c.log.Info("authentication failed", "err", err)
-		return fail(authStatus(err))
+		st := authStatus(err)
+		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
+			fail(st)
+			return &Response{drop: true}
+		}
+		return fail(st)
 	}
 	if !done {
 		return &Response{

@@ -28,12 +28,13 @@ type transport interface {
 // preceded by a 4-byte header, a zero byte and a 24-bit big-endian length.
 // It serves any net.Conn.
 type directTCP struct {
-	rw  io.ReadWriter
+	r   io.Reader
+	w   io.Writer
 	hdr [4]byte // read side; the reader is one goroutine
 }
 
 func (t *directTCP) readMessage(limit int) ([]byte, func(), error) {
-	return readFrame(t.rw, &t.hdr, limit)
+	return readFrame(t.r, &t.hdr, limit)
 }
 
 func (t *directTCP) writeMessage(bufs net.Buffers) error {
@@ -44,7 +45,7 @@ func (t *directTCP) writeMessage(bufs net.Buffers) error {
 	all := make(net.Buffers, 0, len(bufs)+1)
 	all = append(all, frameHeader(n))
 	all = append(all, bufs...)
-	_, err := all.WriteTo(t.rw) // writev on a TCP connection
+	_, err := all.WriteTo(t.w) // writev on a TCP connection
 	return err
 }
 

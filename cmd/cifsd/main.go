@@ -87,6 +87,7 @@ func run() error {
 	name := flag.String("name", "CIFSD", "NetBIOS server name")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	keytabFile := flag.String("keytab", "", "accept Kerberos tickets for the service keys in FILE (next to -user's NTLM users)")
+	limits := addLimitFlags(flag.CommandLine) // limits.go
 	flag.Parse()
 
 	if *showVersion {
@@ -193,6 +194,7 @@ func run() error {
 	srv.DisableMultiChannel = !*multichannel
 	srv.DisableDirectoryLeasing = !*dirLeases
 	mech.ServerName = *name
+	limits.apply(srv, mech, log)
 	mechs := []auth.Mechanism{mech}
 	if *keytabFile != "" {
 		kt, err := krb.LoadKeytab(*keytabFile)
