@@ -34,7 +34,7 @@ type memNode struct {
 	dir      bool
 	mode     fs.FileMode
 	children map[string]*memNode // directories
-	order    memOrder             // directories: the listing order (mem_dirpage.go)
+	order    memOrder            // directories: the listing order (mem_dirpage.go)
 
 	mu      sync.RWMutex // data and times of a file
 	pages   [][]byte
