@@ -282,7 +282,7 @@ func (o *Open) releaseLocked() func() error {
 	}
 	isDir := o.isDir
 	return func() error {
-		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
+		if st, ok := vfs.As[vfs.Streamer](sh.cfg.FS); ok && stream != "" {
 			if err := st.RemoveStream(context.Background(), name, stream); err != nil {
 				return err
 			}

@@ -88,7 +88,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	single := r.Flags&smb2.QueryDirReturnSingleEntry != 0
 	added := 0
 	full := false
-	eaer, _ := o.share.cfg.FS.(vfs.EAer)
+	eaer, _ := vfs.As[vfs.EAer](o.share.cfg.FS)
 	withEA := eaer != nil && r.FileInformationClass != fscc.FileDirectoryInformation &&
 		r.FileInformationClass != fscc.FileNamesInformation
 	add := func(name string, fi fs.FileInfo) bool {

@@ -26,7 +26,7 @@ type shareState struct {
 
 func newShareState(cfg *Share) *shareState {
 	sh := &shareState{cfg: cfg, ipc: cfg.FS == nil, files: make(map[string]*fileNode)}
-	if ci, ok := cfg.FS.(vfs.CaseInsensitiver); ok && ci.CaseInsensitive() {
+	if ci, ok := vfs.As[vfs.CaseInsensitiver](cfg.FS); ok && ci.CaseInsensitive() {
 		sh.caseInsensitive = true
 	}
 	return sh
