@@ -17,7 +17,7 @@ type shareState struct {
 	sparseMarked    atomic.Bool  // FSCTL_SET_SPARSE was used on the share (sparse.go)
 	watch           watchers     // directory opens awaiting changes (notify_changes.go)
 	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
-	shorts          shortNames   // 8.3 names given, per directory (shortname.go)
+	names           nameIndex    // names and 8.3 names, per directory (nameindex.go)
 
 	mu      sync.Mutex
 	files   map[string]*fileNode   // by foldKey of the backend name
