@@ -206,8 +206,8 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 				}
 				d.cursor = e.Cursor
 			}
-			if eof {
-				break
+			if eof || len(page) == 0 {
+				break // an empty page that is not the end would loop
 			}
 		}
 	}
