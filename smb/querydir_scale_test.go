@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -254,5 +256,46 @@ func TestCreateInLargeDirectoryListsNothing(t *testing.T) {
 	}
 	if st := open(`big\OUTSIDE.TXT`); st != 0 {
 		t.Errorf("open of a name added outside, in another case: %v", st)
+	}
+}
+
+// On an OS directory, names added and removed behind the server's back
+// are seen by case-insensitive lookups (the directory's times changed, so
+// the index is listed again) and by listings.
+func TestNameIndexSeesOutsideChanges(t *testing.T) {
+	root := t.TempDir()
+	d, err := vfs.Dir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	w := attrClient(t, d)
+	w.mkfile("Known.txt", "")
+	open := func(name string) smb2.Status {
+		st, f := w.createWith(name, smb2.GenericRead, shareAll, smb2.FileOpen, 0)
+		if st == 0 {
+			w.closeFile(f)
+		}
+		return st
+	}
+	if st := open("KNOWN.TXT"); st != 0 {
+		t.Fatalf("open KNOWN.TXT: %v", st)
+	}
+	if err := os.WriteFile(filepath.Join(root, "Outside.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st := open("OUTSIDE.TXT"); st != 0 {
+		t.Errorf("open of a name added outside, in another case: %v", st)
+	}
+	if err := os.Remove(filepath.Join(root, "Known.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if st := open("KNOWN.TXT"); st != smb2.StatusObjectNameNotFound {
+		t.Errorf("open of a name removed outside: %v", st)
+	}
+	_, dir := w.createWith("", smb2.GenericRead, shareAll, smb2.FileOpen, 0)
+	got := w.listShort(dir, "*")
+	if _, ok := got["Outside.txt"]; !ok || len(got) != 3 {
+		t.Errorf("listing after outside changes: %v", got)
 	}
 }
