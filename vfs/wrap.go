@@ -1,6 +1,7 @@
 package vfs
 
-// Wrappers and optional capabilities.
+// Wrapper is implemented by an FS that serves through another FS, with the
+// same names: Unwrap returns the FS it wraps.
 //
 // A wrapper is an FS that serves through another one: it adds latency,
 // counts calls, caches. The optional capabilities (StatFSer, Linker,
@@ -13,9 +14,6 @@ package vfs
 // chain. A capability found below a wrapper is called directly, without
 // the wrapper: a wrapper that must see a capability's calls (to count or
 // slow them) implements that capability itself, and As finds it first.
-
-// Wrapper is implemented by an FS that serves through another FS, with the
-// same names: Unwrap returns the FS it wraps.
 type Wrapper interface {
 	Unwrap() FS
 }
