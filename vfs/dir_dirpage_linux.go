@@ -27,7 +27,14 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 		}
 		off = v
 	}
-	f, err := d.root.Open(name)
+	// The directory as a root of its own: each entry's stat is then one
+	// fstatat, not a walk from the share's root.
+	sub, err := d.root.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
+	f, err := sub.Open(".")
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +101,7 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 	out := make([]DirEntry, 0, len(ents))
 	for _, e := range ents {
 		p := path.Join(name, e.name)
-		fi, err := d.root.Lstat(p)
+		fi, err := sub.Lstat(e.name)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // removed since the read
