@@ -215,7 +215,7 @@ func (sh *shareState) lookupFold(ctx context.Context, dir, name string) (string,
 	return "", nil
 }
 
-// restampLocked takes dir's stamp again after a change the server made to
+// restamp takes dir's stamp again after a change the server made to
 // it, so that the change is not taken for one made behind its back.
 func (sh *shareState) restamp(dir string) {
 	fi, err := sh.cfg.FS.Stat(context.Background(), dir)
