@@ -181,7 +181,7 @@ func createAttributes(requested, existing uint32, exists, isDir bool) (uint32, s
 // (created, overwritten or superseded): attrs from createAttributes. A
 // backend without vfs.AttrStore keeps only what the permission bits say.
 func applyCreateAttributes(ctx context.Context, fsys vfs.FS, name string, attrs uint32) smb2.Status {
-	store, ok := fsys.(vfs.AttrStore)
+	store, ok := vfs.As[vfs.AttrStore](fsys)
 	if !ok {
 		return smb2.StatusSuccess
 	}

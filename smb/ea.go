@@ -17,7 +17,7 @@ import (
 const statusEAsNotSupported = smb2.Status(0xC000004F)
 
 func (o *Open) eaBackend() vfs.EAer {
-	e, _ := o.share.cfg.FS.(vfs.EAer)
+	e, _ := vfs.As[vfs.EAer](o.share.cfg.FS)
 	return e
 }
 
@@ -64,7 +64,7 @@ func setEAs(ctx context.Context, fsys vfs.FS, name string, buf []byte) smb2.Stat
 	if err != nil {
 		return smb2.StatusEAListInconsistent
 	}
-	e, ok := fsys.(vfs.EAer)
+	e, ok := vfs.As[vfs.EAer](fsys)
 	if !ok {
 		return statusEAsNotSupported
 	}

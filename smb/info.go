@@ -249,16 +249,16 @@ func (s *Server) fsInfo(ctx context.Context, o *Open, class uint8) ([]byte, smb2
 		FreeBytes:          1 << 39,
 	}
 	copy(m.ObjectID[:], s.guid[:])
-	if _, ok := o.share.cfg.FS.(vfs.Streamer); ok {
+	if _, ok := vfs.As[vfs.Streamer](o.share.cfg.FS); ok {
 		m.Attributes |= fscc.FileNamedStreams
 	}
-	if _, ok := o.share.cfg.FS.(vfs.EAer); ok {
+	if _, ok := vfs.As[vfs.EAer](o.share.cfg.FS); ok {
 		m.Attributes |= fscc.FileSupportsExtendedAttributes
 	}
 	if _, ok := o.share.sparser(); ok {
 		m.Attributes |= fscc.FileSupportsSparseFiles
 	}
-	if sf, ok := o.share.cfg.FS.(vfs.StatFSer); ok {
+	if sf, ok := vfs.As[vfs.StatFSer](o.share.cfg.FS); ok {
 		if st, err := sf.StatFS(ctx); err == nil {
 			m.TotalBytes, m.FreeBytes = st.TotalBytes, st.FreeBytes
 		}

@@ -33,7 +33,7 @@ func (o *Open) checkVolumeRoom(ctx context.Context, off, size uint64) smb2.Statu
 	if size == 0 || end <= 1<<32 {
 		return smb2.StatusSuccess
 	}
-	sf, ok := o.share.cfg.FS.(vfs.StatFSer)
+	sf, ok := vfs.As[vfs.StatFSer](o.share.cfg.FS)
 	if !ok {
 		return smb2.StatusSuccess
 	}

@@ -25,7 +25,7 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 		return smb2.StatusFileIsADirectory
 	}
 	sh := o.share
-	lk, ok := sh.cfg.FS.(vfs.Linker)
+	lk, ok := vfs.As[vfs.Linker](sh.cfg.FS)
 	if !ok || o.node == nil {
 		return smb2.StatusNotSupported
 	}

@@ -52,7 +52,7 @@ type outsideChange struct {
 // startOutside starts the backend's watch, if it has one and it is not
 // running, and cancels a pending stop. The share has a watcher now.
 func (sh *shareState) startOutside() {
-	wt, ok := sh.cfg.FS.(vfs.Watcher)
+	wt, ok := vfs.As[vfs.Watcher](sh.cfg.FS)
 	if !ok {
 		return
 	}

@@ -2,7 +2,6 @@ package smb
 
 import (
 	"context"
-	"io/fs"
 	"sync"
 	"sync/atomic"
 
@@ -115,17 +114,6 @@ type Open struct {
 	appInstance    [16]byte
 	hasAppInstance bool
 	appClient      [16]byte
-}
-
-// dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
-// Open.EnumerationLocation and Open.EnumerationSearchPattern).
-type dirEnum struct {
-	pattern string
-	entries []fs.FileInfo // the listing of the current call
-	next    int
-	last    string // the last name returned; the position of the enumeration
-	started bool   // a name has been returned
-	dotDone int    // "." and ".." already returned (0, 1, 2)
 }
 
 // data-access bits that take part in share-mode checks (MS-FSA 2.1.5.1.2).
@@ -327,7 +315,7 @@ func (o *Open) releaseLocked() func() error {
 	}
 	isDir := o.isDir
 	return func() error {
-		if st, ok := sh.cfg.FS.(vfs.Streamer); ok && stream != "" {
+		if st, ok := vfs.As[vfs.Streamer](sh.cfg.FS); ok && stream != "" {
 			if err := st.RemoveStream(context.Background(), name, stream); err != nil {
 				return err
 			}

@@ -140,24 +140,6 @@ func (sh *shareState) resolve(ctx context.Context, p string) (string, fs.FileInf
 	return cur, nil, smb2.StatusSuccess
 }
 
-// lookupFold finds name in dir ignoring case.
-func (sh *shareState) lookupFold(ctx context.Context, dir, name string) (string, fs.FileInfo) {
-	names, err := vfs.ReadDirNames(ctx, sh.cfg.FS, dir)
-	if err != nil {
-		return "", nil
-	}
-	for _, n := range names {
-		if strings.EqualFold(n, name) {
-			fi, err := sh.cfg.FS.Stat(ctx, path.Join(dir, n))
-			if err != nil {
-				return "", nil
-			}
-			return n, fi
-		}
-	}
-	return "", nil
-}
-
 // splitParent returns the parent directory and base name of a vfs name.
 func splitParent(p string) (dir, base string) {
 	dir, base = path.Split(p)

@@ -2,9 +2,10 @@ package smb
 
 import (
 	"context"
+	"errors"
+	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/cifsd/cifsd/fscc"
@@ -12,9 +13,27 @@ import (
 	"github.com/cifsd/cifsd/vfs"
 )
 
-// queryDirectory enumerates a directory (MS-SMB2 3.3.5.18). The listing is
-// a snapshot taken when an enumeration starts; each call returns as many
-// entries as fit in the client's buffer.
+// dirEnum is the enumeration state of a directory open (MS-SMB2 3.3.1.10:
+// Open.EnumerationLocation and Open.EnumerationSearchPattern). Its position
+// is the backend's cursor after the last entry returned (vfs.DirPager):
+// each call reads on from there, so it costs the entries it returns (and
+// those the pattern skips), not the size of the directory; entries removed
+// meanwhile are not returned, and entries added after the position are,
+// as far as the backend's order allows.
+type dirEnum struct {
+	pattern string
+	exact   bool   // the pattern has no wildcard: one lookup, not a listing
+	cursor  string // the backend's position; "" before the first entry
+	done    bool   // exact: the lookup was made
+	dotDone int    // "." and ".." already returned (0, 1, 2)
+}
+
+// maxDirPage bounds the entries asked of the backend at once.
+const maxDirPage = 1024
+
+// queryDirectory enumerates a directory (MS-SMB2 3.3.5.18). Each call
+// returns as many entries as fit in the client's buffer, read from the
+// backend a page at a time from the enumeration's position.
 func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	var r smb2.QueryDirectoryRequest
 	if err := r.Decode(req.Msg); err != nil {
@@ -39,6 +58,8 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	sh := o.share
+	fsys := sh.cfg.FS
 	restart := r.Flags&(smb2.QueryDirRestartScans|smb2.QueryDirReopen) != 0
 	first := o.dir == nil || restart
 	if first {
@@ -49,37 +70,24 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		if o.dir != nil && r.FileName == "" {
 			pattern = o.dir.pattern
 		}
-		o.dir = &dirEnum{pattern: pattern}
+		o.dir = &dirEnum{pattern: pattern, exact: !strings.ContainsAny(pattern, `*?<>"`)}
 	}
 	d := o.dir
-	// The enumeration position is a name, as in an NTFS index: each call
-	// lists the directory as it is now and goes on after the last name
-	// returned, so files deleted meanwhile are not returned and files
-	// created after the position are.
-	list, err := o.share.cfg.FS.ReadDir(ctx, o.name)
-	if err != nil {
-		return statusResponse(statusOf(err))
-	}
-	list = o.share.listable(list) // veto files (share_policy.go)
-	sortDirEntries(list)
-	d.entries = list
-	d.next = 0
-	if d.started {
-		d.next = sort.Search(len(list), func(i int) bool { return dirKeyLess(d.last, list[i].Name()) })
-	}
 
 	// Short names, where the class shows them or the pattern may name one
-	// (MS-FSA 2.1.5.6.3 matches a file's short name too).
+	// (MS-FSA 2.1.5.6.3 matches a file's short name too): from the
+	// directory's index (nameindex.go), checked against the directory at
+	// the start of an enumeration.
 	shortOf := func(string) string { return "" }
 	both := r.FileInformationClass == fscc.FileBothDirectoryInformation ||
 		r.FileInformationClass == fscc.FileIdBothDirectoryInformation
-	if both || d.pattern != "*" && d.pattern != "*.*" {
-		names := make([]string, len(list))
-		for i, fi := range list {
-			names[i] = fi.Name()
+	if both || !d.exact && d.pattern != "*" && d.pattern != "*.*" {
+		if first {
+			sh.revalidate(ctx, o.name)
 		}
-		tab := o.share.shortTable(o.name, names, first) // shortname.go
-		shortOf = func(name string) string { return o.share.listedShort(tab, o.name, name) }
+		if tab := sh.dirIndex(ctx, o.name); tab != nil {
+			shortOf = func(name string) string { return sh.listedShort(tab, o.name, name) }
+		}
 	}
 
 	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
@@ -89,7 +97,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 	single := r.Flags&smb2.QueryDirReturnSingleEntry != 0
 	added := 0
 	full := false
-	eaer, _ := o.share.cfg.FS.(vfs.EAer)
+	eaer, _ := vfs.As[vfs.EAer](fsys)
 	withEA := eaer != nil && r.FileInformationClass != fscc.FileDirectoryInformation &&
 		r.FileInformationClass != fscc.FileNamesInformation
 	add := func(name string, fi fs.FileInfo) bool {
@@ -120,7 +128,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			}
 		}
 		if !fi.IsDir() && name != "." && name != ".." {
-			if sp := o.share.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
+			if sp := sh.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
 				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
 			}
 		}
@@ -141,7 +149,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			d.dotDone++
 			continue
 		}
-		fi, err := o.share.cfg.FS.Stat(ctx, o.name)
+		fi, err := fsys.Stat(ctx, o.name)
 		if err != nil {
 			return statusResponse(statusOf(err))
 		}
@@ -153,21 +161,57 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		}
 		d.dotDone++
 	}
-	for !full && d.next < len(d.entries) && (!single || added == 0) {
-		fi := d.entries[d.next]
-		if !fscc.MatchPattern(d.pattern, fi.Name()) && !matchShort(d.pattern, shortOf(fi.Name())) {
-			d.next++
-			continue
-		}
-		if !add(fi.Name(), fi) {
-			if !full {
-				d.next++
-				d.last, d.started = fi.Name(), true
+	switch {
+	case full || single && added > 0:
+	case d.exact:
+		// One name, looked up as a CREATE would: no listing.
+		if !d.done && d.pattern != "." && d.pattern != ".." {
+			if name, fi := sh.lookupEntry(ctx, o.name, d.pattern); fi != nil && !sh.vetoed(name) {
+				if add(name, fi) || !full {
+					d.done = true
+				}
+			} else {
+				d.done = true
 			}
-			break
 		}
-		d.last, d.started = fi.Name(), true
-		d.next++
+	default:
+	pages:
+		for !full && (!single || added == 0) {
+			// As many entries as may still fit (an entry takes about 96
+			// bytes), so that a call reads about what it returns.
+			pageSize := min(maxDirPage, (int(r.OutputBufferLength)-w.Len())/96+1)
+			if single && (d.pattern == "*" || d.pattern == "*.*") {
+				pageSize = 1
+			} else if d.pattern != "*" && d.pattern != "*.*" {
+				pageSize = max(pageSize, 64) // the pattern skips some
+			}
+			page, err := vfs.ReadDirPage(ctx, fsys, o.name, d.cursor, pageSize)
+			eof := errors.Is(err, io.EOF)
+			if err != nil && !eof {
+				if added > 0 {
+					break
+				}
+				return statusResponse(statusOf(err))
+			}
+			for _, e := range page {
+				name := e.Info.Name()
+				if o.share.vetoed(name) || // veto files (share_policy.go)
+					!fscc.MatchPattern(d.pattern, name) && !matchShort(d.pattern, shortOf(name)) {
+					d.cursor = e.Cursor
+					continue
+				}
+				if !add(name, e.Info) {
+					if !full {
+						d.cursor = e.Cursor // the single entry asked for
+					}
+					break pages
+				}
+				d.cursor = e.Cursor
+			}
+			if eof || len(page) == 0 {
+				break // an empty page that is not the end would loop
+			}
+		}
 	}
 	if added == 0 {
 		switch {
@@ -180,6 +224,23 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		}
 	}
 	return ok(&smb2.QueryDirectoryResponse{Buffer: w.Bytes()})
+}
+
+// lookupEntry finds the entry of dir that a pattern without wildcards
+// names: its name as spelled, another case of it, or a short name.
+func (sh *shareState) lookupEntry(ctx context.Context, dir, name string) (string, fs.FileInfo) {
+	if strings.ContainsAny(name, `/\:`) {
+		return "", nil
+	}
+	if fi, err := sh.cfg.FS.Stat(ctx, path.Join(dir, name)); err == nil {
+		return fi.Name(), fi
+	}
+	if !sh.caseInsensitive {
+		if found, fi := sh.lookupFold(ctx, dir, name); found != "" {
+			return found, fi
+		}
+	}
+	return sh.longName(ctx, dir, name) // shortname.go
 }
 
 // dirEntry describes fi under name, whose short name is short ("" when
@@ -210,28 +271,6 @@ func dirEntry(name string, fi fs.FileInfo, short string) fscc.DirEntry {
 // pattern: a search matches short names too (MS-FSA 2.1.5.6.3).
 func matchShort(pattern, short string) bool {
 	return short != "" && fscc.MatchPattern(pattern, short)
-}
-
-// sortDirEntries orders a listing as dirKeyLess does, upper-casing each
-// name once rather than at every comparison.
-func sortDirEntries(list []fs.FileInfo) {
-	keys := make([]string, len(list))
-	idx := make([]int, len(list))
-	for i, fi := range list {
-		keys[i], idx[i] = strings.ToUpper(fi.Name()), i
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		i, j := idx[a], idx[b]
-		if keys[i] != keys[j] {
-			return keys[i] < keys[j]
-		}
-		return list[i].Name() < list[j].Name()
-	})
-	sorted := make([]fs.FileInfo, len(list))
-	for k, i := range idx {
-		sorted[k] = list[i]
-	}
-	copy(list, sorted)
 }
 
 // dirKeyLess orders names as an NTFS index does: by upper-cased name.

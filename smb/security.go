@@ -89,7 +89,7 @@ func primaryGroup(t *winacl.Token) winacl.SID {
 
 // sdStore returns the share's descriptor store, if its backend has one.
 func (sh *shareState) sdStore() (vfs.SDStore, bool) {
-	st, ok := sh.cfg.FS.(vfs.SDStore)
+	st, ok := vfs.As[vfs.SDStore](sh.cfg.FS)
 	return st, ok
 }
 

@@ -127,19 +127,11 @@ func (sh *shareState) vetoStatus(name string) smb2.Status {
 	return smb2.StatusSuccess
 }
 
-// listable drops the vetoed entries from a directory listing.
-func (sh *shareState) listable(list []fs.FileInfo) []fs.FileInfo {
-	if len(sh.cfg.VetoFiles) == 0 {
-		return list
-	}
-	out := list[:0:0]
-	for _, fi := range list {
-		if !matchAny(sh.cfg.VetoFiles, fi.Name()) {
-			out = append(out, fi)
-		}
-	}
-	return out
+// vetoed reports whether a name (one path element) is a veto file.
+func (sh *shareState) vetoed(name string) bool {
+	return len(sh.cfg.VetoFiles) > 0 && matchAny(sh.cfg.VetoFiles, name)
 }
+
 
 // hiddenAttrs adjusts the attributes reported for name (a path; fi its
 // file): FILE_ATTRIBUTE_HIDDEN for a name HideFiles matches (the client
@@ -242,8 +234,7 @@ func (sh *shareState) attrStore() (vfs.AttrStore, bool) {
 	if sh.cfg.NoDOSAttributes {
 		return nil, false
 	}
-	store, ok := sh.cfg.FS.(vfs.AttrStore)
-	return store, ok
+	return vfs.As[vfs.AttrStore](sh.cfg.FS)
 }
 
 // hiddenAttrs is shareState.hiddenAttrs for the open's file.

@@ -24,7 +24,7 @@ func (sh *shareState) sparser() (vfs.Sparser, bool) {
 	if sh.cfg == nil || sh.cfg.FS == nil {
 		return nil, false
 	}
-	sp, ok := sh.cfg.FS.(vfs.Sparser)
+	sp, ok := vfs.As[vfs.Sparser](sh.cfg.FS)
 	return sp, ok
 }
 

@@ -20,7 +20,7 @@ import (
 func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateRequest,
 	name, stream string, baseInfo fs.FileInfo, access uint32, deleteOnClose bool) *Response {
 	sh := req.Tree.share
-	st, isStreamer := sh.cfg.FS.(vfs.Streamer)
+	st, isStreamer := vfs.As[vfs.Streamer](sh.cfg.FS)
 	if !isStreamer {
 		return statusResponse(smb2.StatusObjectNameNotFound)
 	}
@@ -193,7 +193,7 @@ func (o *Open) streamList(ctx context.Context, isDir bool, size, alloc int64) []
 	if !isDir {
 		out = append(out, vfs.StreamInfo{Name: "", Size: size})
 	}
-	if st, ok := o.share.cfg.FS.(vfs.Streamer); ok {
+	if st, ok := vfs.As[vfs.Streamer](o.share.cfg.FS); ok {
 		o.mu.Lock()
 		name := o.name
 		o.mu.Unlock()
@@ -376,7 +376,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 		return st
 	}
 	sh := o.share
-	ss, isStreamer := sh.cfg.FS.(vfs.Streamer)
+	ss, isStreamer := vfs.As[vfs.Streamer](sh.cfg.FS)
 	if !isStreamer || o.file == nil || o.stream == "" {
 		// cifsd renames named streams only, not a file's default stream.
 		return smb2.StatusInvalidParameter

@@ -16,7 +16,7 @@ type shareState struct {
 	sparseMarked    atomic.Bool  // FSCTL_SET_SPARSE was used on the share (sparse.go)
 	watch           watchers     // directory opens awaiting changes (notify_changes.go)
 	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
-	shorts          shortNames   // 8.3 names given, per directory (shortname.go)
+	names           nameIndex    // names and 8.3 names, per directory (nameindex.go)
 	treeCount       treeCount    // tree connects, for MaxConnections (share_policy.go)
 
 	// mu guards the in-memory state of the share's files; it is never
@@ -29,7 +29,7 @@ type shareState struct {
 
 func newShareState(cfg *Share) *shareState {
 	sh := &shareState{cfg: cfg, ipc: cfg.FS == nil, files: make(map[string]*fileNode)}
-	if ci, ok := cfg.FS.(vfs.CaseInsensitiver); ok && ci.CaseInsensitive() {
+	if ci, ok := vfs.As[vfs.CaseInsensitiver](cfg.FS); ok && ci.CaseInsensitive() {
 		sh.caseInsensitive = true
 	}
 	return sh

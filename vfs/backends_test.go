@@ -52,6 +52,9 @@ func TestDirConfined(t *testing.T) {
 	if _, err := d.ReadDir(ctx, "link"); err == nil {
 		t.Error("listed a directory outside the root")
 	}
+	if _, err := d.ReadDirPage(ctx, "link", "", 10); err == nil {
+		t.Error("paged through a directory outside the root")
+	}
 	if err := d.Rename(ctx, "filelink", "../escaped"); err == nil {
 		t.Error("renamed to outside the root")
 	}

@@ -34,6 +34,7 @@ type memNode struct {
 	dir      bool
 	mode     fs.FileMode
 	children map[string]*memNode // directories
+	order    memOrder            // directories: the listing order (mem_dirpage.go)
 
 	mu      sync.RWMutex // data and times of a file
 	pages   [][]byte
@@ -166,7 +167,7 @@ func (m *Mem) OpenFile(ctx context.Context, name string, flag int, perm fs.FileM
 			return nil, pathErr("open", name, perr)
 		}
 		n = m.newNode(base, false, perm)
-		p.children[base] = n
+		p.setChild(base, n)
 		p.touch()
 	default:
 		return nil, pathErr("open", name, err)
@@ -249,7 +250,7 @@ func (m *Mem) Mkdir(ctx context.Context, name string, perm fs.FileMode) error {
 	if p.children[base] != nil {
 		return pathErr("mkdir", name, fs.ErrExist)
 	}
-	p.children[base] = m.newNode(base, true, perm)
+	p.setChild(base, m.newNode(base, true, perm))
 	p.touch()
 	return nil
 }
@@ -269,7 +270,7 @@ func (m *Mem) Remove(ctx context.Context, name string) error {
 	if n.dir && len(n.children) > 0 {
 		return pathErr("remove", name, ErrNotEmpty)
 	}
-	delete(p.children, base)
+	p.removeChild(base)
 	p.touch()
 	n.mu.Lock()
 	if n.nlinks > 0 {
@@ -298,7 +299,7 @@ func (m *Mem) Link(ctx context.Context, oldname, newname string) error {
 	if p.children[base] != nil {
 		return pathErr("link", newname, fs.ErrExist)
 	}
-	p.children[base] = n
+	p.setChild(base, n)
 	p.touch()
 	n.mu.Lock()
 	n.nlinks++
@@ -347,9 +348,9 @@ func (m *Mem) Rename(ctx context.Context, oldname, newname string) error {
 		old.nlinks-- // replaced: one name fewer
 		old.mu.Unlock()
 	}
-	delete(op.children, ob)
+	op.removeChild(ob)
 	n.name = nb
-	np.children[nb] = n
+	np.setChild(nb, n)
 	op.touch()
 	np.touch()
 	n.mu.Lock()

@@ -8,10 +8,13 @@
 // validates and cleans every name before it calls a backend; a backend must
 // still never let a name reach outside its root.
 //
-// What only some backends can do is an optional interface, discovered with a
-// type assertion (as io.WriterTo is): see StatFSer, CaseInsensitiver,
-// Linker, FileSyncer and the FileInfo extensions in info.go. A backend that
-// lacks one still serves; the server emulates or answers as Windows would.
+// What only some backends can do is an optional interface: see StatFSer,
+// CaseInsensitiver, NameLister, DirPager, Linker, EAer, Streamer, Watcher
+// and the FileInfo extensions in info.go. A backend that lacks one still
+// serves; the server emulates or answers as Windows would. The server finds
+// a capability with As rather than a type assertion, so that a wrapper
+// (metrics, caching, latency) with an Unwrap method does not hide the
+// capabilities of what it wraps: see Wrapper and the example of As.
 package vfs
 
 import (
@@ -86,23 +89,25 @@ type FSStat struct {
 }
 
 // CaseInsensitiver is implemented by backends whose names already compare
-// case-insensitively, so the server need not fold names itself.
+// case-insensitively (a Stat of "FILE.TXT" finds "file.txt"), so the server
+// need not fold names itself: it keeps no name index for them and looks
+// every name up with the backend.
 type CaseInsensitiver interface {
 	CaseInsensitive() bool
 }
 
 // NameLister is implemented by backends that list a directory's names
 // more cheaply than ReadDir describes its entries (no stat per entry):
-// cifsd looks a name up case-insensitively with it, once per CREATE of a
-// new name, so in a large directory it is what a create costs.
+// cifsd builds its per-directory index of names (case-insensitive lookup,
+// 8.3 names) with it.
 type NameLister interface {
 	ReadDirNames(ctx context.Context, name string) ([]string, error)
 }
 
 // ReadDirNames lists the names in directory name, through NameLister when
-// fsys has it and ReadDir otherwise.
+// fsys has it (found with As) and ReadDir otherwise.
 func ReadDirNames(ctx context.Context, fsys FS, name string) ([]string, error) {
-	if nl, ok := fsys.(NameLister); ok {
+	if nl, ok := As[NameLister](fsys); ok {
 		return nl.ReadDirNames(ctx, name)
 	}
 	list, err := fsys.ReadDir(ctx, name)

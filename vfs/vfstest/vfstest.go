@@ -185,6 +185,70 @@ func TestFS(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 			t.Fatalf("mtime %v, want %v", fi.ModTime(), when)
 		}
 	})
+	t.Run("ReadDirPage", func(t *testing.T) {
+		// Paged (vfs.DirPager, or the fallback), a directory lists what
+		// ReadDir lists, each name once, and a cursor survives the removal
+		// of its entry and the addition of others.
+		fsys := newFS(t)
+		ctx := t.Context()
+		if err := fsys.Mkdir(ctx, "d", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 50 {
+			f, err := fsys.OpenFile(ctx, "d/"+string(rune('a'+i%26))+string(rune('a'+i/26)), vfs.O_RDWR|vfs.O_CREATE, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		if err := fsys.Mkdir(ctx, "d/sub", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		list, err := fsys.ReadDir(ctx, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, fi := range list {
+			want[fi.Name()] = fi.IsDir()
+		}
+		got := map[string]bool{}
+		after := ""
+		for pages := 0; ; pages++ {
+			if pages > 100 {
+				t.Fatal("paging never ends")
+			}
+			page, err := vfs.ReadDirPage(ctx, fsys, "d", after, 4)
+			if len(page) > 4 {
+				t.Fatalf("%d entries in a page of 4", len(page))
+			}
+			for _, e := range page {
+				if _, dup := got[e.Info.Name()]; dup {
+					t.Fatalf("%s listed twice", e.Info.Name())
+				}
+				got[e.Info.Name()] = e.Info.IsDir()
+				after = e.Cursor
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pages == 2 {
+				// The entry at the cursor goes, another comes.
+				if err := fsys.Remove(ctx, "d/"+page[len(page)-1].Info.Name()); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, page[len(page)-1].Info.Name())
+			}
+		}
+		for name, dir := range want {
+			if g, ok := got[name]; !ok || g != dir {
+				t.Errorf("%s (dir %v) paged as %v, %v", name, dir, g, ok)
+			}
+		}
+	})
 }
 
 func mustStatInfo(t *testing.T, fsys vfs.FS, name string) fs.FileInfo {
