@@ -79,6 +79,11 @@ type Server struct {
 	Layers []Layer
 	// Logger receives the server's logs; nil uses slog.Default().
 	Logger *slog.Logger
+	// ConnRefused, when set, is called each time the server refuses a
+	// connection or a request for a limit, with the client's address and
+	// the reason (one of the Refused* constants); metrics count them
+	// (smbmetrics). It must not block.
+	ConnRefused func(remote, reason string)
 	// IdleTimeout closes a connection that sent nothing for this long
 	// (0: 15 minutes; negative: never).
 	IdleTimeout time.Duration
@@ -248,6 +253,7 @@ func (s *Server) startConn(c net.Conn) *conn {
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
+		s.refused(c.RemoteAddr().String(), RefusedShutdown)
 		return nil
 	}
 	cc := newConn(s, c)
