@@ -71,7 +71,7 @@ func run() error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(logHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	srv := &smb.Server{ServerName: *name, Logger: log}
 	switch *signing {
@@ -162,6 +162,9 @@ func run() error {
 		log.Warn("no -user given and -guest not set: nobody can log in")
 	}
 
+	if err := serveObservability(srv, log); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
