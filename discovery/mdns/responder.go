@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cifsd/cifsd/discovery/internal/mcast"
 )
 
 // Port and Group are mDNS's port and IPv4 group (RFC 6762 3).
@@ -346,7 +348,7 @@ func (r *Responder) ListenAndServe(ctx context.Context, ifaces []net.Interface) 
 	errc := make(chan error, len(ifaces))
 	for i := range ifaces {
 		ifi := &ifaces[i]
-		c, err := listenGroup(ifi, group)
+		c, err := mcast.ListenGroup(ifi, group)
 		if err != nil {
 			cancel()
 			wg.Wait()

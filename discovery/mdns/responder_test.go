@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cifsd/cifsd/discovery/internal/mcast"
 )
 
 // query sends q from c to addr and returns the first response that
@@ -151,7 +153,7 @@ func TestMulticastQueryInNamespace(t *testing.T) {
 	}()
 
 	group := &net.UDPAddr{IP: Group.AsSlice(), Port: Port}
-	c, err := listenGroup(lo, group) // port 5353: answers come multicast
+	c, err := mcast.ListenGroup(lo, group) // port 5353: answers come multicast
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package mdns
+// Package mcast joins a UDP multicast group on one interface for the
+// discovery responders (mdns, wsd).
+package mcast
 
 import (
 	"net"
@@ -6,12 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listenGroup joins group on ifi. net.ListenMulticastUDP turns the
+// ListenGroup joins group on ifi. net.ListenMulticastUDP turns the
 // loopback of multicast off, so a querier on this host would not hear
 // multicast answers: it is turned back on. IP_MULTICAST_ALL off keeps the
 // socket to the datagrams of its own interface, so that each interface's
 // answers name its own addresses.
-func listenGroup(ifi *net.Interface, group *net.UDPAddr) (*net.UDPConn, error) {
+func ListenGroup(ifi *net.Interface, group *net.UDPAddr) (*net.UDPConn, error) {
 	c, err := net.ListenMulticastUDP("udp4", ifi, group)
 	if err != nil {
 		return nil, err
