@@ -173,6 +173,11 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopDiscovery, err := startDiscovery(ctx, l.Addr(), log)
+	if err != nil {
+		return err
+	}
+	defer stopDiscovery()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
