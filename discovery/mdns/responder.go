@@ -160,14 +160,17 @@ func (r *Responder) records(n names, q Question, addrs []netip.Addr) (answers, e
 	return answers, extra
 }
 
-// Answer returns the response to query, or nil when it asks nothing the
-// responder knows (a responder stays silent then, RFC 6762 6). legacy
+// Answer returns the response to query, naming the host's addresses
+// addrs (Addrs when empty), or nil when it asks nothing the responder knows (a responder stays silent then, RFC 6762 6). legacy
 // says the query came from a port other than 5353: a one-shot querier
 // that gets a unicast answer echoing its ID and questions, with short TTLs
 // and no cache-flush bits (RFC 6762 6.7).
 func (r *Responder) Answer(query *Message, addrs []netip.Addr, legacy bool) *Message {
 	if query.Flags&(flagResponse|opcodeMask) != 0 {
 		return nil // a response, or not a standard query (RFC 6762 18.3)
+	}
+	if len(addrs) == 0 {
+		addrs = r.Addrs
 	}
 	n := r.names()
 	resp := &Message{Flags: flagResponse | flagAuthoritative}
