@@ -107,6 +107,12 @@ run_parts() {
 		IMPACKET_DIALECTS=SMB3_00 \
 			part impacket-encrypt-required timeout 900 "$SYS_PYTHON" "$REPO_ROOT/test/interop/impacket.py" || return 0
 		part smb2-refused-when-encryption-required "$REPO_ROOT/test/interop/refused.sh" SMB2_10 || return 0
+		# Prometheus metrics move by what a session did.
+		local mport
+		mport=$(free_port)
+		restart_cifsd -metrics "127.0.0.1:$mport" || return 0
+		METRICS_URL="http://127.0.0.1:$mport/metrics" \
+			part metrics timeout 300 "$REPO_ROOT/test/interop/metrics.sh" || return 0
 	fi
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list
