@@ -18,6 +18,7 @@ import (
 	"github.com/cifsd/cifsd/smb"
 	"github.com/cifsd/cifsd/smb/smbmetrics"
 	"github.com/cifsd/cifsd/smb/smbtest"
+	"github.com/cifsd/cifsd/smb2"
 )
 
 // scrape fetches url and returns every sample by its name and labels,
@@ -199,5 +200,31 @@ func TestRefusalsCounted(t *testing.T) {
 		if got := after[key] - before[key]; got != want {
 			t.Errorf("%s moved by %v, want %v", key, got, want)
 		}
+	}
+}
+
+// TestOplocksCounted checks an oplock granted is counted and held until
+// its open closes.
+func TestOplocksCounted(t *testing.T) {
+	ts, url := startMetrics(t)
+	_, share := mount(t, ts)
+	if err := share.WriteFile("f", []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := scrape(t, url)
+	ts.GrantOplocks(smb2.OplockLevelBatch) // go-smb2 asks for none
+	f, err := share.Open("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.GrantOplocks(0)
+	during := scrape(t, url)
+	f.Close()
+	after := scrape(t, url)
+	if got := during["cifsd_caching_granted_total{kind=oplock}"] - before["cifsd_caching_granted_total{kind=oplock}"]; got != 1 {
+		t.Errorf("oplocks granted moved by %v, want 1", got)
+	}
+	if during["cifsd_oplocks"] != 1 || after["cifsd_oplocks"] != 0 {
+		t.Errorf("oplocks held: %v while open, %v after close; want 1 and 0", during["cifsd_oplocks"], after["cifsd_oplocks"])
 	}
 }
