@@ -131,3 +131,25 @@ func ExampleServer_ExpireSessions() {
 	fmt.Println(status(err))
 	// Output: STATUS_NETWORK_SESSION_EXPIRED
 }
+
+func ExampleServer_FailAfter() {
+	ts := smbtest.NewServer()
+	defer ts.Close()
+	s, share := logon(ts)
+	defer s.Logoff()
+	f, err := share.Create("big.bin")
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+
+	// The first WRITE succeeds, the second finds the disk full.
+	ts.FailAfter(1, smb2.Write, smb2.StatusDiskFull)
+	_, err = f.Write([]byte("first"))
+	fmt.Println(err)
+	_, err = f.Write([]byte("second"))
+	fmt.Println(status(err))
+	// Output:
+	// <nil>
+	// STATUS_DISK_FULL
+}

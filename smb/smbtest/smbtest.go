@@ -4,6 +4,13 @@
 //	ts := smbtest.NewServer()
 //	defer ts.Close()
 //	// connect an SMB client to ts.Addr as ts.User / ts.Password, share ts.Share
+//
+// A client's tests inject faults into the running server (faults.go): one
+// request failing with a chosen NT status (FailNext, FailAfter), requests
+// delayed or the connection dropped after n requests (DelayAfter,
+// DropAfter), leases and oplocks broken on demand (BreakLeases, with
+// GrantOplocks for clients that ask for none), and sessions whose
+// authentication lapses (ExpireSessions).
 package smbtest
 
 import (
