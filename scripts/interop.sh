@@ -113,6 +113,8 @@ run_parts() {
 		restart_cifsd -metrics "127.0.0.1:$mport" || return 0
 		METRICS_URL="http://127.0.0.1:$mport/metrics" \
 			part metrics timeout 300 "$REPO_ROOT/test/interop/metrics.sh" || return 0
+		# WS-Discovery and mDNS, in a network namespace of their own.
+		part discovery timeout 300 "$REPO_ROOT/test/interop/discovery.sh" "$CIFSD_DIR/cifsd" || return 0
 	fi
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list
