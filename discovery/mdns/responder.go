@@ -29,11 +29,15 @@ import (
 	"github.com/cifsd/cifsd/discovery/internal/mcast"
 )
 
-// Port and Group are mDNS's port and IPv4 group (RFC 6762 3).
+// Port is mDNS's port (RFC 6762 3).
 const Port = 5353
 
-// Group is the IPv4 multicast address of mDNS.
-var Group = netip.MustParseAddr("224.0.0.251")
+// Group and Group6 are the IPv4 and IPv6 (link-local) multicast
+// addresses of mDNS.
+var (
+	Group  = netip.MustParseAddr("224.0.0.251")
+	Group6 = netip.MustParseAddr("ff02::fb")
+)
 
 // TTLs of RFC 6762 10: records naming the host 120 s, the others 75 min;
 // legacy unicast answers at most 10 s (6.7).
@@ -325,8 +329,9 @@ func (r *Responder) addrsOf(ifi *net.Interface) []netip.Addr {
 	return out
 }
 
-// ListenAndServe answers mDNS queries on the IPv4 group of each of ifaces
-// (every interface that is up and can multicast, when nil), announcing
+// ListenAndServe answers mDNS queries on the IPv4 group, and the IPv6
+// one where the interface has IPv6, of each of ifaces (every interface
+// that is up and can multicast, when nil), announcing
 // the service when it starts and saying goodbye when ctx is done. Each
 // interface's answers name that interface's addresses.
 func (r *Responder) ListenAndServe(ctx context.Context, ifaces []net.Interface) error {
@@ -344,28 +349,38 @@ func (r *Responder) ListenAndServe(ctx context.Context, ifaces []net.Interface) 
 	if len(ifaces) == 0 {
 		return errors.New("mdns: no multicast interface")
 	}
-	group := &net.UDPAddr{IP: Group.AsSlice(), Port: Port}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(ifaces))
+	errc := make(chan error, 2*len(ifaces))
 	for i := range ifaces {
 		ifi := &ifaces[i]
-		c, err := mcast.ListenGroup(ifi, group)
-		if err != nil {
-			cancel()
-			wg.Wait()
-			return fmt.Errorf("mdns: %s: %w", ifi.Name, err)
+		groups := []*net.UDPAddr{{IP: Group.AsSlice(), Port: Port}}
+		if hasIPv6(ifi) {
+			groups = append(groups, &net.UDPAddr{IP: Group6.AsSlice(), Port: Port, Zone: ifi.Name})
 		}
-		addrs := func() []netip.Addr { return r.addrsOf(ifi) }
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			r.announce(ctx, c, group, addrs)
-			errc <- r.serve(ctx, c, group, addrs)
-			r.send(c, group, r.announcement(addrs(), true))
-		}()
+		for _, group := range groups {
+			c, err := mcast.ListenGroup(ifi, group)
+			if err != nil {
+				if group.IP.To4() == nil {
+					// IPv6 is a bonus: IPv4 alone serves every browser.
+					r.logger().Warn("mdns: no IPv6 on interface", "interface", ifi.Name, "err", err)
+					continue
+				}
+				cancel()
+				wg.Wait()
+				return fmt.Errorf("mdns: %s: %w", ifi.Name, err)
+			}
+			addrs := func() []netip.Addr { return r.addrsOf(ifi) }
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				r.announce(ctx, c, group, addrs)
+				errc <- r.serve(ctx, c, group, addrs)
+				r.send(c, group, r.announcement(addrs(), true))
+			}()
+		}
 		r.logger().Info("mdns: announcing", "service", r.names().instance, "interface", ifi.Name)
 	}
 	wg.Wait()
@@ -376,6 +391,20 @@ func (r *Responder) ListenAndServe(ctx context.Context, ifaces []net.Interface) 
 		}
 	}
 	return nil
+}
+
+// hasIPv6 reports whether ifi has an IPv6 address.
+func hasIPv6(ifi *net.Interface) bool {
+	as, err := ifi.Addrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is6() && !p.Addr().Is4In6() {
+			return true
+		}
+	}
+	return false
 }
 
 // announce sends the announcement twice, a second apart (RFC 6762 8.3),

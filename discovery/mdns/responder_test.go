@@ -51,8 +51,8 @@ func find(rs []Record, name string, typ uint16) *Record {
 }
 
 // checkNamesServer checks an answer to a _smb._tcp PTR query names the
-// instance, its port and the host's address.
-func checkNamesServer(t *testing.T, m *Message, addr netip.Addr) {
+// instance, its port and the host's addresses addrs.
+func checkNamesServer(t *testing.T, m *Message, addrs []netip.Addr) {
 	t.Helper()
 	all := append(append([]Record(nil), m.Answers...), m.Additionals...)
 	ptr := find(all, "_smb._tcp.local", TypePTR)
@@ -63,9 +63,21 @@ func checkNamesServer(t *testing.T, m *Message, addr netip.Addr) {
 	if srv == nil || srv.Port != 4455 || srv.Target != "fileserver.local" {
 		t.Fatalf("SRV %+v, want port 4455 on fileserver.local", srv)
 	}
-	a := find(all, "fileserver.local", TypeA)
-	if a == nil || a.Addr != addr {
-		t.Fatalf("A record %+v, want %v", a, addr)
+	if len(addrs) == 0 {
+		t.Fatal("the interface has no address")
+	}
+	for _, want := range addrs {
+		typ := TypeA
+		if want.Is6() {
+			typ = TypeAAAA
+		}
+		found := false
+		for _, rr := range all {
+			found = found || rr.Name == "fileserver.local" && rr.Type == typ && rr.Addr == want
+		}
+		if !found {
+			t.Errorf("no address record for %v in %+v", want, all)
+		}
 	}
 	if find(all, "Files._smb._tcp.local", TypeTXT) == nil {
 		t.Fatal("no TXT record (DNS-SD needs one, RFC 6763 6)")
@@ -108,7 +120,7 @@ func TestLegacyUnicastQueryOnLoopback(t *testing.T) {
 	c.WriteTo(b, srv.LocalAddr())
 	q := &Message{ID: 0x4242, Questions: []Question{{Name: "_SMB._tcp.local", Type: TypePTR, Class: ClassINET}}}
 	m := query(t, c, srv.LocalAddr(), q)
-	checkNamesServer(t, m, netip.MustParseAddr("127.0.0.1"))
+	checkNamesServer(t, m, r.Addrs)
 	if len(m.Questions) != 1 || m.Questions[0].Name != "_SMB._tcp.local" {
 		t.Errorf("a legacy answer repeats the question: %+v", m.Questions)
 	}
@@ -137,14 +149,29 @@ func TestMulticastQueryInNamespace(t *testing.T) {
 		runInNetns(t, "TestMulticastQueryInNamespace")
 		return
 	}
-	lo, err := net.InterfaceByName("lo")
+	// IPv4 on the loopback; IPv6 across a veth pair (v0, v1) made in the
+	// namespace, since Linux loops no IPv6 multicast back on lo.
+	t.Run("IPv4", func(t *testing.T) { testMulticastQuery(t, Group, "lo", "lo") })
+	t.Run("IPv6", func(t *testing.T) { testMulticastQuery(t, Group6, "v1", "v0") })
+}
+
+// testMulticastQuery queries the group g from interface queryIf of a
+// responder on respIf and checks the answer names the server with
+// respIf's addresses.
+func testMulticastQuery(t *testing.T, g netip.Addr, respIf, queryIf string) {
+	resp, err := net.InterfaceByName(respIf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	querier, err := net.InterfaceByName(queryIf)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := testResponder()
+	want := r.addrsOf(resp)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.ListenAndServe(ctx, []net.Interface{*lo}) }()
+	go func() { done <- r.ListenAndServe(ctx, []net.Interface{*resp}) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -152,8 +179,11 @@ func TestMulticastQueryInNamespace(t *testing.T) {
 		}
 	}()
 
-	group := &net.UDPAddr{IP: Group.AsSlice(), Port: Port}
-	c, err := mcast.ListenGroup(lo, group) // port 5353: answers come multicast
+	group := &net.UDPAddr{IP: g.AsSlice(), Port: Port}
+	if g.Is6() {
+		group.Zone = queryIf
+	}
+	c, err := mcast.ListenGroup(querier, group) // port 5353: answers come multicast
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +226,7 @@ func TestMulticastQueryInNamespace(t *testing.T) {
 		if from.(*net.UDPAddr).Port != Port {
 			t.Errorf("answer from port %d", from.(*net.UDPAddr).Port)
 		}
-		checkNamesServer(t, m, netip.MustParseAddr("127.0.0.1"))
+		checkNamesServer(t, m, want)
 		return
 	}
 }
@@ -212,7 +242,7 @@ func runInNetns(t *testing.T, name string) {
 	if err := exec.Command("timeout", "10", "unshare", "-n", "true").Run(); err != nil {
 		t.Skipf("cannot make a network namespace: %v", err)
 	}
-	script := `ip link set lo up && ip link set lo multicast on && exec "$0" -test.run "^` + name + `$" -test.v`
+	script := `ip link set lo up && ip link set lo multicast on && { sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up; true; } && exec "$0" -test.run "^` + name + `$" -test.v`
 	cmd := exec.Command("timeout", "60", "unshare", "-n", "sh", "-c", script, os.Args[0])
 	cmd.Env = append(os.Environ(), "CIFSD_IN_NETNS=1")
 	out, err := cmd.CombinedOutput()

@@ -4,7 +4,11 @@ package mcast
 
 import "net"
 
-// ListenGroup joins group on ifi.
+// ListenGroup joins group (IPv4 or IPv6) on ifi.
 func ListenGroup(ifi *net.Interface, group *net.UDPAddr) (*net.UDPConn, error) {
-	return net.ListenMulticastUDP("udp4", ifi, group)
+	network := "udp4"
+	if group.IP.To4() == nil {
+		network = "udp6"
+	}
+	return net.ListenMulticastUDP(network, ifi, group)
 }
