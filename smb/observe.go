@@ -72,11 +72,11 @@ func (s *Server) Stats() Stats {
 		sess.mu.Unlock()
 	}
 	for _, o := range opens {
-		if o.share == nil || o.lease != nil {
+		if o.share == nil {
 			continue
 		}
-		o.share.mu.Lock() // oplock state is under its share's lock
-		if o.oplock != 0 {
+		o.share.mu.Lock() // caching state is under its share's lock
+		if o.lease == nil && o.oplock != 0 {
 			st.Oplocks++
 		}
 		o.share.mu.Unlock()
