@@ -137,6 +137,14 @@ run_parts() {
 		RPC_CIFSD_BIN=$CIFSD_DIR/cifsd part rpc timeout 900 "$REPO_ROOT/test/interop/rpc.sh" || return 0
 		SMB_USER=bob SMB_PASS=bobpass part smbtorture-rpc timeout 900 "$REPO_ROOT/test/interop/rpc-torture.sh" \
 			"$REPO_ROOT/test/smbtorture/pass-rpc.txt" || return 0
+		# Prometheus metrics move by what a session did.
+		local mport
+		mport=$(free_port)
+		restart_cifsd -metrics "127.0.0.1:$mport" || return 0
+		METRICS_URL="http://127.0.0.1:$mport/metrics" \
+			part metrics timeout 300 "$REPO_ROOT/test/interop/metrics.sh" || return 0
+		# WS-Discovery and mDNS, in a network namespace of their own.
+		part discovery timeout 300 "$REPO_ROOT/test/interop/discovery.sh" "$CIFSD_DIR/cifsd" || return 0
 	fi
 	if [ "$target" = cifsd ]; then
 		# smbtorture runs against the configuration Samba's reference list

@@ -380,6 +380,7 @@ func (s *Server) startConn(base context.Context, c net.Conn) *conn {
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
+		s.refused(RefusedShutdown, c.RemoteAddr().String())
 		return nil
 	}
 	s.mu.Unlock()

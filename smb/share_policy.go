@@ -132,7 +132,6 @@ func (sh *shareState) vetoed(name string) bool {
 	return len(sh.cfg.VetoFiles) > 0 && matchAny(sh.cfg.VetoFiles, name)
 }
 
-
 // hiddenAttrs adjusts the attributes reported for name (a path; fi its
 // file): FILE_ATTRIBUTE_HIDDEN for a name HideFiles matches (the client
 // then hides it, but it is listed and reachable, unlike a vetoed name);

@@ -106,7 +106,7 @@ func run() error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(logHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	srv := &smb.Server{ServerName: *name, Logger: log}
 	cfgShares, cfgUsers, err := cfg.apply(srv, log) // config.go
@@ -211,6 +211,9 @@ func run() error {
 		log.Warn("no users (-user or the user database) and guests not admitted: nobody can log in")
 	}
 
+	if err := serveObservability(srv, log); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -224,6 +227,11 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopDiscovery, err := startDiscovery(ctx, l.Addr(), log)
+	if err != nil {
+		return err
+	}
+	defer stopDiscovery()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	serveAll(srv, extra, errc) // config.go

@@ -4,6 +4,13 @@
 //	ts := smbtest.NewServer()
 //	defer ts.Close()
 //	// connect an SMB client to ts.Addr as ts.User / ts.Password, share ts.Share
+//
+// A client's tests inject faults into the running server (faults.go): one
+// request failing with a chosen NT status (FailNext, FailAfter), requests
+// delayed or the connection dropped after n requests (DelayAfter,
+// DropAfter), leases and oplocks broken on demand (BreakLeases, with
+// GrantOplocks for clients that ask for none), and sessions whose
+// authentication lapses (ExpireSessions).
 package smbtest
 
 import (
@@ -33,10 +40,13 @@ type Server struct {
 	// or prepare files through it.
 	FS vfs.FS
 	// Config is the server; change it before Start on an unstarted server
-	// (add shares, layers that inject faults, a logger ...).
+	// (add shares, layers, a logger ...). Start puts the layer of the
+	// fault helpers (FailNext, DelayAfter, DropAfter ...) first in
+	// Config.Layers.
 	Config *smb.Server
 
-	l net.Listener
+	l      net.Listener
+	faults faults
 }
 
 // NewUnstartedServer returns a server configured with one in-memory share
@@ -66,9 +76,10 @@ func (ts *Server) Start() {
 	if err != nil {
 		panic(fmt.Sprintf("smbtest: listen: %v", err))
 	}
-	ts.l = l
+	ts.l = trackingListener{Listener: l, f: &ts.faults}
 	ts.Addr = l.Addr().String()
-	go ts.Config.Serve(l)
+	ts.Config.Layers = append([]smb.Layer{ts.faults.layer}, ts.Config.Layers...)
+	go ts.Config.Serve(ts.l)
 }
 
 // Close shuts the server down and closes every connection.
