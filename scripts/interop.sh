@@ -87,6 +87,9 @@ run_parts() {
 	if [ "$target" = cifsd ]; then
 		part smbtorture-signing-required timeout 900 "$REPO_ROOT/test/interop/smbtorture.sh" \
 			"$REPO_ROOT/test/smbtorture/pass-signing-required.txt" || return 0
+		# kill -9 loses nothing a client was told is written (its own
+		# daemon on a directory of its own).
+		part crash timeout 600 "$REPO_ROOT/test/interop/crash.sh" || return 0
 		# Kerberos, from a throwaway MIT realm, next to NTLM.
 		if start_kdc; then
 			restart_cifsd -keytab "$KDC_KEYTAB" -signing enabled || return 0
