@@ -25,9 +25,10 @@ share="$work/share"
 mkdir -p "$share"
 py_pid=''
 big_pid=''
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	[ -n "$py_pid" ] && kill "$py_pid" 2>/dev/null
-	[ -n "$big_pid" ] && kill "$big_pid" 2>/dev/null
+	if [ -n "$py_pid" ]; then kill "$py_pid" 2>/dev/null || true; fi
+	if [ -n "$big_pid" ]; then kill "$big_pid" 2>/dev/null || true; fi
 	stop_cifsd
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -38,8 +39,8 @@ ok() { echo "ok: $*"; pass=$((pass + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 finish() {
 	echo "$pass passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
+	[ "$failed" -eq 0 ] && exit 0
+	exit 1
 }
 
 smbc() {
