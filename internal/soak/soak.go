@@ -128,9 +128,13 @@ func (r *Report) String() string {
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(&b, "  error: %s\n", e)
 	}
-	fmt.Fprintf(&b, "server goroutines: baseline %d, peak %d, after %d (settled: %v, %v after the clients left)\n",
-		r.Baseline.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Settled, r.SettleTime.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "server memory: baseline %s, peak %s, after %s\n",
+	if r.Baseline.Goroutines >= 0 {
+		fmt.Fprintf(&b, "server goroutines: baseline %d, peak %d, after %d (settled: %v, %v after the clients left)\n",
+			r.Baseline.Goroutines, r.Peak.Goroutines, r.After.Goroutines, r.Settled, r.SettleTime.Round(100*time.Millisecond))
+	} else {
+		b.WriteString("server goroutines: not visible from this process\n")
+	}
+	fmt.Fprintf(&b, "server memory (Go heap in process, else resident set): baseline %s, peak %s, after %s\n",
 		mib(r.Baseline.HeapBytes), mib(r.Peak.HeapBytes), mib(r.After.HeapBytes))
 	return b.String()
 }
@@ -225,6 +229,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return s
 	}
 	rep.Baseline = sample()
+	rep.Peak = rep.Baseline
 	rep.Samples = append(rep.Samples, rep.Baseline)
 
 	// Prepare the shared file, all zeros (a valid, never written slot).
