@@ -2,7 +2,10 @@
 #   make test          unit (vet, go test, race on the concurrent packages) + interop
 #   make unit          go vet + go test only
 #   make interop       real clients (smbclient, impacket, smbtorture pass list) against cifsd
-#   make bench         cifsd vs Samba's smbd throughput/CPU, signed then encrypted (BENCH_ONLY=samba|cifsd, BENCH_RUNS=3)
+#   make bench         cifsd vs Samba's smbd: metadata rows, smbtorture smb2.bench, the slow-backend
+#                      row, then throughput/CPU plain, signed and encrypted (BENCH_ONLY=samba|cifsd, BENCH_RUNS=3)
+#   make bench-meta    the metadata, smb2.bench and slow-backend rows only (BENCH_PARTS="meta torture slow")
+#   make bench-io      the throughput/CPU rows only, in every protection mode
 #   make conformance   smbtorture suites against cifsd and smbd side by side (SUITES="smb2.lock ...")
 #   make fuzz          every fuzz target for FUZZTIME each (FUZZTIME=10m make fuzz for a long run)
 #   make fuzz-short    the same (kept for old habits)
@@ -24,7 +27,7 @@ SHELL := /usr/bin/env bash
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: lint test unit vet gotest race interop peers bench conformance fuzz fuzz-short soak lint-scripts
+.PHONY: lint test unit vet gotest race interop peers bench bench-meta bench-io conformance fuzz fuzz-short soak lint-scripts
 
 test: unit interop
 
@@ -49,8 +52,13 @@ interop: peers
 	scripts/interop.sh
 
 bench: peers
-	scripts/bench.sh
-	BENCH_CLIENT_OPTS=--client-protection=encrypt scripts/bench.sh
+	scripts/bench-all.sh
+
+bench-meta: peers
+	scripts/bench-meta.sh
+
+bench-io: peers
+	BENCH_SKIP_META=1 scripts/bench-all.sh
 
 conformance: peers
 	scripts/conformance.sh $(SUITES)

@@ -19,6 +19,11 @@
 #   BENCH_CLIENT_OPTS="--client-protection=encrypt"   extra smbclient flags
 #   BENCH_TIMEOUT (300)       seconds allowed for one transfer
 #   BENCH_WARMUP=0            no unmeasured warm-up transfer first
+#   BENCH_MODE=NAME           the protection mode's name in the summary line
+#                             (default: plain, sign or encrypt, from the
+#                             client's --client-protection and BENCH_SIGNING)
+#   BENCH_SUMMARY=FILE        append "MODE cifsd samba" write CPU s/GiB there
+#                             (scripts/bench-all.sh prints them per mode)
 # Needs root (smbd) and the peers (scripts/install-peers.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -196,4 +201,16 @@ for s in "${avail[@]}"; do
 done
 if [ ${#avail[@]} -eq 2 ]; then
 	printf '%-12s %12s\n' cifsd/samba "$(ratio "${med[cifsd.copy.mbps]}" "${med[samba.copy.mbps]}")"
+fi
+
+if [ -n "${BENCH_SUMMARY:-}" ]; then
+	mode=${BENCH_MODE:-}
+	if [ -z "$mode" ]; then
+		case "${CLIENT_OPTS[*]:-}" in
+		*encrypt*) mode=encrypt ;;
+		*plain* | *=off*) mode=plain ;;
+		*) if [ "$SIGNING" = required ]; then mode=sign; else mode=default; fi ;;
+		esac
+	fi
+	echo "$mode ${med[cifsd.put.cpu]:-nan} ${med[samba.put.cpu]:-nan}" >>"$BENCH_SUMMARY"
 fi

@@ -1,0 +1,154 @@
+// Command smbbench is the metadata load generator of `make bench`: it runs
+// the same workload against any SMB2/3 server (cifsd and Samba's smbd in
+// the bench script), so the rates compare like with like.
+//
+// Usage:
+//
+//	smbbench -addr 127.0.0.1:445 [-share share] [-user U] [-pass P]
+//	         [-conns 1,8] [-files 10000] [-time 3s] [-ops create,stat,list,rename,delete]
+//	smbbench -slow 5ms [-conns 1,32] [-time 5s] [-ops create,stat,rename,delete]
+//
+// For each connection count it opens that many connections (one session
+// and tree each, one goroutine each) and runs the phases in order, in a new
+// directory:
+//
+//	create  create+close of new files (FILE_OVERWRITE_IF, no oplock);
+//	        -files of them in all, or as many as fit in -time when -files is 0
+//	stat    open (FILE_READ_ATTRIBUTES) + close of the files, for -time
+//	list    open the directory, QUERY_DIRECTORY until the end, close, for -time
+//	rename  rename each file to a new name in the same directory, for -time
+//	delete  delete each file (open for DELETE, disposition, close), for -time
+//
+// A phase ends when its time is up or each connection has done its share
+// of the files. Each prints one line, tab-separated, for the bench script:
+//
+//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP
+//
+// (the last is "-" but with -slow, where the wrapper counts them.)
+//
+// With -slow D the tool first starts an in-process cifsd server (the smb
+// package as a library) on 127.0.0.1 serving an in-memory share behind
+// internal/latencyfs, which adds D to every backend call, and runs the
+// workload against it: how far a server overlaps backend calls of
+// different clients shows as the ratio of the rates with many connections
+// and with one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "smbbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg := config{}
+	flag.StringVar(&cfg.addr, "addr", "", "server address HOST:PORT (not with -slow)")
+	flag.StringVar(&cfg.share, "share", "share", "share name")
+	flag.StringVar(&cfg.user, "user", "tester", "user name")
+	flag.StringVar(&cfg.pass, "pass", "testpass", "password")
+	conns := flag.String("conns", "1,8", "connection counts to run, comma-separated")
+	flag.IntVar(&cfg.files, "files", 10000, "files created in all (0: as many as -time allows)")
+	flag.DurationVar(&cfg.phase, "time", 3*time.Second, "duration of each timed phase")
+	ops := flag.String("ops", "create,stat,list,rename,delete", "phases to run, in this order")
+	flag.StringVar(&cfg.label, "label", "", "first column of the output (default: the address, or slow)")
+	slow := flag.Duration("slow", 0, "serve an in-process in-memory share with this delay per backend call")
+	flag.StringVar(&cfg.dir, "dir", "smbbench", "prefix of the directories created on the share")
+	flag.Parse()
+
+	var err error
+	if cfg.conns, err = parseInts(*conns); err != nil {
+		return fmt.Errorf("-conns: %w", err)
+	}
+	if cfg.ops, err = parseOps(*ops); err != nil {
+		return fmt.Errorf("-ops: %w", err)
+	}
+	ctx := context.Background()
+	if *slow > 0 {
+		if cfg.addr != "" {
+			return errors.New("-addr and -slow exclude each other")
+		}
+		srv, err := startSlowServer(cfg.share, cfg.user, cfg.pass, *slow)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		cfg.addr = srv.addr
+		cfg.calls = srv.calls.Calls
+		if cfg.label == "" {
+			cfg.label = "slow"
+		}
+	}
+	if cfg.addr == "" {
+		return errors.New("-addr or -slow is required")
+	}
+	if cfg.label == "" {
+		cfg.label = cfg.addr
+	}
+	for _, n := range cfg.conns {
+		results, err := runWorkload(ctx, cfg, n)
+		if err != nil {
+			return fmt.Errorf("%d connections: %w", n, err)
+		}
+		for _, r := range results {
+			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(), r.callsPerOp())
+		}
+	}
+	return nil
+}
+
+// config is what the flags set.
+type config struct {
+	addr, share, user, pass string
+	label, dir              string
+	conns                   []int
+	files                   int
+	phase                   time.Duration
+	ops                     []string
+	calls                   func() int64 // backend calls so far (-slow); nil: not counted
+}
+
+// backendCalls returns the backend calls so far, or -1 when not counted.
+func (c config) backendCalls() int64 {
+	if c.calls == nil {
+		return -1
+	}
+	return c.calls()
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1024 {
+			return nil, fmt.Errorf("%q is not a count from 1 to 1024", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseOps(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		switch f {
+		case "create", "stat", "list", "rename", "delete":
+			out = append(out, f)
+		default:
+			return nil, fmt.Errorf("unknown phase %q", f)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Metadata and per-request benchmark, cifsd against Samba's smbd on loopback
+# (part of `make bench`; alone: `make bench-meta`). Three parts (BENCH_PARTS):
+#   meta     cmd/smbbench, the same workload against both servers, both
+#            serving a /dev/shm directory: create+close of BENCH_META_FILES
+#            (10000) files in one directory, then for BENCH_META_TIME (3s)
+#            each: stat (open+close), listing the whole directory, rename,
+#            delete; with each of BENCH_META_CONNS (1,8) connections.
+#            Servers alternate (cifsd, samba, cifsd, samba) per count.
+#   torture  smbtorture smb2.bench.echo and smb2.bench.path-contention-shared
+#            (4 connections) for BENCH_TORTURE_TIME (5) seconds against each
+#            server: the mean of its per-second rates (echo: echoes/s,
+#            path-contention-shared: opens/s; each open has its close).
+#   slow     cmd/smbbench -slow: an in-process cifsd serving an in-memory
+#            share behind internal/latencyfs, BENCH_SLOW_DELAY (5ms) added
+#            to every backend call, with BENCH_SLOW_CONNS (1,32) clients for
+#            BENCH_SLOW_TIME (5s) per phase: create, stat, rename, delete
+#            rates, the ratio of the last count's rate to the first's, and
+#            the backend calls per operation (counted by the wrapper: what
+#            a delay costs does not depend on how loaded the machine is).
+# Rates are operations per second of wall time, all connections together;
+# the ratio column is cifsd/samba (> 1: cifsd faster).
+#   BENCH_ONLY=samba|cifsd    one server only (no ratios)
+#   BENCH_SIGNING=required|enabled (required) both servers' signing policy
+# Needs root (smbd) and the peers (scripts/install-peers.sh).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PARTS=${BENCH_PARTS:-meta torture slow}
+FILES=${BENCH_META_FILES:-10000}
+META_CONNS=${BENCH_META_CONNS:-1,8}
+META_TIME=${BENCH_META_TIME:-3s}
+TORTURE_TIME=${BENCH_TORTURE_TIME:-5}
+SLOW_DELAY=${BENCH_SLOW_DELAY:-5ms}
+SLOW_CONNS=${BENCH_SLOW_CONNS:-1,32}
+SLOW_TIME=${BENCH_SLOW_TIME:-5s}
+
+SIGNING=${BENCH_SIGNING:-required}
+case $SIGNING in
+required) samba_signing=mandatory ;;
+enabled) samba_signing=auto ;;
+*) die "BENCH_SIGNING must be required or enabled" ;;
+esac
+export CIFSD_FLAGS="${CIFSD_FLAGS:-} -signing $SIGNING"
+export SAMBA_EXTRA_GLOBAL="  server signing = $samba_signing"
+
+servers=()
+case ${BENCH_ONLY:-} in
+'') servers=(cifsd samba) ;;
+cifsd | samba) servers=("$BENCH_ONLY") ;;
+*) die "BENCH_ONLY must be cifsd or samba" ;;
+esac
+
+has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+work=$(mktemp -d /dev/shm/cifsd-bench-meta.XXXXXX)
+chmod 755 "$work" # Samba serves its share as the unprivileged test user
+cleanup() {
+	stop_cifsd
+	stop_samba
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "bench-meta: building cmd/smbbench"
+(cd "$REPO_ROOT" && timeout 600 go build -o "$work/smbbench" ./cmd/smbbench) || die "smbbench build failed"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+avail=()
+if has_part meta || has_part torture; then
+	for s in "${servers[@]}"; do
+		case $s in
+		cifsd)
+			if ! cifsd_available; then
+				echo "bench-meta: cifsd skipped: ./cmd/cifsd has no main package yet"
+				continue
+			fi
+			mkdir -p "$work/cifsd"
+			start_cifsd "$work/cifsd" || die "cifsd did not start"
+			;;
+		samba)
+			mkdir -p "$work/samba"
+			start_samba "$work/samba" || die "smbd did not start"
+			;;
+		esac
+		avail+=("$s")
+	done
+fi
+port_of() { if [ "$1" = cifsd ]; then echo "$CIFSD_PORT"; else echo "$SAMBA_PORT"; fi; }
+
+# ---------------------------------------------------------------- meta
+if has_part meta && [ ${#avail[@]} -gt 0 ]; then
+	: >"$work/meta.tsv"
+	IFS=, read -r -a counts <<<"$META_CONNS"
+	for n in "${counts[@]}"; do
+		for s in "${avail[@]}"; do
+			log "bench-meta: $s, $n connection(s), $FILES files"
+			timeout 900 "$work/smbbench" -addr "127.0.0.1:$(port_of "$s")" -share "$SMB_SHARE" \
+				-user "$SMB_USER" -pass "$SMB_PASS" -label "$s" -conns "$n" -files "$FILES" \
+				-time "$META_TIME" >>"$work/meta.tsv" || die "smbbench against $s failed"
+		done
+	done
+	echo "bench-meta: metadata, $FILES files in one directory, /dev/shm shares, server signing $SIGNING, ops/s (list: whole listings/s)"
+	printf '%-8s %6s %12s %12s %12s\n' op conns cifsd samba cifsd/samba
+	for op in create stat list rename delete; do
+		for n in "${counts[@]}"; do
+			c=$(awk -v op="$op" -v n="$n" '$1 == "cifsd" && $2 == n && $3 == op { print $4 }' "$work/meta.tsv")
+			m=$(awk -v op="$op" -v n="$n" '$1 == "samba" && $2 == n && $3 == op { print $4 }' "$work/meta.tsv")
+			printf '%-8s %6s %12s %12s %12s\n' "$op" "$n" "${c:--}" "${m:--}" "$(ratio "$c" "$m")"
+		done
+	done
+	echo
+fi
+
+# ---------------------------------------------------------------- torture
+# torture_rate SERVER TEST KIND: mean of the per-second KIND[num/s=N] rates.
+torture_rate() {
+	local s=$1 t=$2 kind=$3 out="$work/torture.$1.$2"
+	timeout $((TORTURE_TIME + 120)) smbtorture "//127.0.0.1/$SMB_SHARE" -p "$(port_of "$s")" \
+		-U "$SMB_USER%$SMB_PASS" --option=torture:timelimit="$TORTURE_TIME" "$t" >"$out" 2>&1 || true
+	if ! grep -q "^success: " "$out"; then
+		log "bench-meta: smbtorture $t against $s did not succeed: $(tr '\r\n' '  ' <"$out" | tail -c 300)"
+		echo ""
+		return 0
+	fi
+	tr '\r' '\n' <"$out" | grep -o "$kind\[num/s=[0-9]*" | sed 's/.*=//' |
+		awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n }'
+}
+
+if has_part torture && [ ${#avail[@]} -gt 0 ]; then
+	declare -A trate=()
+	for t in echo:echo path-contention-shared:open; do
+		name=${t%%:*} kind=${t#*:}
+		for s in "${avail[@]}"; do
+			log "bench-meta: smbtorture smb2.bench.$name against $s, ${TORTURE_TIME}s"
+			trate[$s.$name]=$(torture_rate "$s" "smb2.bench.$name" "$kind")
+		done
+	done
+	echo "bench-meta: smbtorture smb2.bench, 4 connections, ${TORTURE_TIME}s each, mean of per-second rates"
+	printf '%-32s %12s %12s %12s\n' test cifsd samba cifsd/samba
+	for name in echo path-contention-shared; do
+		c=${trate[cifsd.$name]:-} m=${trate[samba.$name]:-}
+		unit=echo/s
+		[ "$name" = echo ] || unit=open/s
+		printf '%-32s %12s %12s %12s\n' "smb2.bench.$name ($unit)" "${c:--}" "${m:--}" "$(ratio "$c" "$m")"
+	done
+	echo
+fi
+
+stop_cifsd
+stop_samba
+
+# ---------------------------------------------------------------- slow
+if has_part slow; then
+	log "bench-meta: slow backend, $SLOW_DELAY per call, $SLOW_CONNS clients"
+	timeout 900 "$work/smbbench" -slow "$SLOW_DELAY" -conns "$SLOW_CONNS" -files 0 \
+		-time "$SLOW_TIME" -ops create,stat,rename,delete >"$work/slow.tsv" || die "smbbench -slow failed"
+	first=${SLOW_CONNS%%,*} last=${SLOW_CONNS##*,}
+	echo "bench-meta: slow backend, in-process cifsd, in-memory share + $SLOW_DELAY per backend call, ${SLOW_TIME} per phase, ops/s"
+	printf '%-8s %12s %12s %12s %16s\n' op "$first conn" "$last conns" "$last/$first" "backend calls/op"
+	for op in create stat rename delete; do
+		a=$(awk -v op="$op" -v n="$first" '$2 == n && $3 == op { print $4 }' "$work/slow.tsv")
+		b=$(awk -v op="$op" -v n="$last" '$2 == n && $3 == op { print $4 }' "$work/slow.tsv")
+		k=$(awk -v op="$op" -v n="$first" '$2 == n && $3 == op { print $7 }' "$work/slow.tsv")
+		printf '%-8s %12s %12s %12s %16s\n' "$op" "${a:--}" "${b:--}" "$(ratio "$b" "$a")" "${k:--}"
+	done
+	echo "(the $last/$first target is >= 20; one connection's ceiling is 1/(calls x $SLOW_DELAY))"
+	echo
+fi
