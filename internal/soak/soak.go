@@ -82,8 +82,9 @@ type Sampler interface {
 type Report struct {
 	Clients  int
 	Duration time.Duration
-	// Ops counts operations done by kind (write, read, compare, rename,
-	// stat, list, delete, lock, lock-wait, shared-write, notify ...).
+	// Ops counts operations done by kind (write, read, rename, stat, list,
+	// delete, lock, lock-wait: a lock granted after STATUS_PENDING,
+	// shared-write, notify ...).
 	Ops map[string]int64
 	// Errors counts operations that failed; FirstErrors holds the first
 	// few messages.
@@ -490,16 +491,16 @@ func (c *client) sharedWrite(ctx context.Context) error {
 	n := 1 + c.rng.IntN(3)
 	first := c.rng.IntN(c.cfg.Slots - n + 1)
 	off, length := uint64(first*slotSize), uint64(n*slotSize)
-	t0 := time.Now()
-	if err := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagExclusive); err != nil {
+	waited, err := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagExclusive)
+	if err != nil {
 		return c.wireErr("lock", err)
 	}
 	c.count("lock", 1)
-	if time.Since(t0) > 10*time.Millisecond {
-		c.count("lock-wait", 1)
+	if waited {
+		c.count("lock-wait", 1) // granted after STATUS_PENDING
 	}
-	err := c.stampSlots(ctx, off, n)
-	if uerr := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagUnlock); uerr != nil {
+	err = c.stampSlots(ctx, off, n)
+	if _, uerr := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagUnlock); uerr != nil {
 		err = errors.Join(err, c.wireErr("unlock", uerr))
 	} else {
 		c.count("unlock", 1)

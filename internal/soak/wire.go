@@ -367,8 +367,9 @@ func (w *wire) read(ctx context.Context, f smb2.FileID, off uint64, n uint32) ([
 }
 
 // lock sends one LOCK request with one element and waits for its answer
-// (a blocking lock waits for the range to be free).
-func (w *wire) lock(ctx context.Context, f smb2.FileID, off, n uint64, flags uint32) error {
+// (a blocking lock waits for the range to be free); waited reports that
+// the server answered STATUS_PENDING first, the lock being held by another.
+func (w *wire) lock(ctx context.Context, f smb2.FileID, off, n uint64, flags uint32) (waited bool, err error) {
 	b := make([]byte, 48)
 	le16(b, 48)
 	le16(b[2:], 1)
@@ -376,8 +377,12 @@ func (w *wire) lock(ctx context.Context, f smb2.FileID, off, n uint64, flags uin
 	le64(b[24:], off)
 	le64(b[32:], n)
 	le32(b[40:], flags)
-	_, err := w.call(ctx, smb2.Lock, b)
-	return err
+	cl, err := w.send(smb2.Lock, b)
+	if err != nil {
+		return false, err
+	}
+	r, err := await(ctx, smb2.Lock, cl.final)
+	return err == nil && r.h.IsAsync(), err
 }
 
 // notifyCall sends CHANGE_NOTIFY on dir and returns the request waiting
