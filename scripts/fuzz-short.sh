@@ -19,6 +19,8 @@ while read -r pkg; do
 	done
 done < <(timeout 300 go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{else if .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
 echo "fuzz: $((ran - failed)) passed, $failed failed"
-# The children's user and system CPU time (the second line of `times`).
-echo "fuzz: CPU time (user, system): $(times | tail -n1)"
+# CPU time: `times` prints the shell's, then its children's (the fuzzers'),
+# user and system (not in a pipe: a subshell's children are not ours).
+echo "fuzz: CPU time, shell then fuzzers (user system):"
+times
 [ "$failed" -eq 0 ]
