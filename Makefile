@@ -7,22 +7,27 @@
 #   make bench-meta    the metadata, smb2.bench and slow-backend rows only (BENCH_PARTS="meta torture slow")
 #   make bench-io      the throughput/CPU rows only, in every protection mode
 #   make conformance   smbtorture suites against cifsd and smbd side by side (SUITES="smb2.lock ...")
-#   make fuzz-short    every fuzz target for FUZZTIME each
+#   make fuzz          every fuzz target for FUZZTIME each (FUZZTIME=10m make fuzz for a long run)
+#   make fuzz-short    the same (kept for old habits)
+#   make soak          SOAK_CLIENTS clients for SOAK_DURATION against an in-process cifsd (cmd/cifsd-soak)
 #   make peers         install smbclient/smbd/smbtorture/impacket/krb5 (Debian) if missing
 #   make lint-scripts  shellcheck the scripts
 
 GO         ?= go
 GOTESTFLAGS ?= -timeout 20m
-# -race on the packages where goroutines meet; -short keeps it quick.
-RACE_PKGS  ?= ./smb/...
+# -race on every package; -short keeps it quick.
+RACE_PKGS  ?= ./...
 FUZZTIME   ?= 10s
 SUITES     ?=
+SOAK_CLIENTS  ?= 20
+SOAK_DURATION ?= 1m
+SOAK_FLAGS    ?=
 
 SHELL := /usr/bin/env bash
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: lint test unit vet gotest race interop peers bench bench-meta bench-io conformance fuzz-short lint-scripts
+.PHONY: lint test unit vet gotest race interop peers bench bench-meta bench-io conformance fuzz fuzz-short soak lint-scripts
 
 test: unit interop
 
@@ -58,8 +63,11 @@ bench-io: peers
 conformance: peers
 	scripts/conformance.sh $(SUITES)
 
-fuzz-short:
+fuzz fuzz-short:
 	scripts/fuzz-short.sh $(FUZZTIME)
+
+soak:
+	$(GO) run ./cmd/cifsd-soak -clients $(SOAK_CLIENTS) -duration $(SOAK_DURATION) $(SOAK_FLAGS)
 
 lint-scripts:
 	@command -v shellcheck >/dev/null || { echo "shellcheck not installed (apt-get install -y shellcheck)"; exit 1; }

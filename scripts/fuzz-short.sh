@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every Go fuzz target in the module for a short time each (default 10s):
+# Run every Go fuzz target in the module for FUZZTIME each (default 10s), and
+# report the CPU time the fuzzing took (`make fuzz FUZZTIME=10m`):
 #   scripts/fuzz-short.sh [FUZZTIME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,9 @@ while read -r pkg; do
 		fi
 	done
 done < <(timeout 300 go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{else if .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
-echo "fuzz-short: $((ran - failed)) passed, $failed failed"
+echo "fuzz: $((ran - failed)) passed, $failed failed"
+# CPU time: `times` prints the shell's, then its children's (the fuzzers'),
+# user and system (not in a pipe: a subshell's children are not ours).
+echo "fuzz: CPU time, shell then fuzzers (user system):"
+times
 [ "$failed" -eq 0 ]

@@ -99,6 +99,22 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 	return ok(&resp)
 }
 
+// writeFlagWriteThrough is SMB2_WRITEFLAG_WRITE_THROUGH (MS-SMB2 2.2.21).
+const writeFlagWriteThrough = 0x00000001
+
+// writesThrough reports whether a WRITE must reach stable storage before
+// it is answered: the request asks it (SMB 2.1 and later, MS-SMB2
+// 3.3.5.13), or the open was created or set FILE_WRITE_THROUGH (MS-FSA
+// 2.1.5.3, FileModeInformation).
+func (o *Open) writesThrough(req *Request, flags uint32) bool {
+	if flags&writeFlagWriteThrough != 0 && req.conn.dialect() != smb2.Dialect202 {
+		return true
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return (o.createOptions|o.mode)&smb2.FileWriteThrough != 0
+}
+
 // flush commits a file's data (MS-SMB2 3.3.5.11).
 func (s *Server) flush(ctx context.Context, req *Request) *Response {
 	var r smb2.FlushRequest
@@ -226,6 +242,11 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	n, err := o.file.WriteAt(r.Data, int64(off))
 	if err != nil {
 		return statusResponse(statusOf(err))
+	}
+	if o.writesThrough(req, r.Flags) {
+		if err := o.file.Sync(); err != nil {
+			return statusResponse(statusOf(err))
+		}
 	}
 	o.noteWrite(ctx, before) // the delayed last-write time (writetime.go)
 	o.mu.Lock()

@@ -186,5 +186,7 @@ func (s *xattrStream) Stat() (fs.FileInfo, error) {
 	return &streamInfo{name: s.name, size: int64(len(s.data)), base: fi}, nil
 }
 
-func (s *xattrStream) Sync() error  { return nil }
+// Sync commits the stream: its xattr is the base file's metadata, which
+// fsync of the base file commits.
+func (s *xattrStream) Sync() error  { return s.f.Sync() }
 func (s *xattrStream) Close() error { return s.f.Close() }
