@@ -146,9 +146,3 @@ func (r *reservation) releaseLocked() {
 	}
 	r.held = false
 }
-
-// nameReservedLocked reports whether an operation holds the name key (or
-// a subtree above it). The caller holds sh.mu.
-func (sh *shareState) nameReservedLocked(key string) bool {
-	return sh.reservedByOtherLocked(&reservation{keys: []string{key}}) != nil
-}
