@@ -223,7 +223,6 @@ func (c *conn) writeLoop() {
 
 // send queues one message made of bufs (framed by the transport).
 func (c *conn) send(bufs net.Buffers, release func()) {
-	all := bufs
 	// Async completions may race with the end of the connection: the
 	// read lock keeps out open while we send.
 	c.outMu.RLock()
@@ -235,7 +234,7 @@ func (c *conn) send(bufs net.Buffers, release func()) {
 		return
 	}
 	select {
-	case c.out <- outFrame{bufs: all, release: release}:
+	case c.out <- outFrame{bufs: bufs, release: release}:
 	case <-c.ctx.Done():
 		if release != nil {
 			release()

@@ -321,7 +321,7 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 	for _, f := range b.sends {
 		f()
 	}
-	breaksSent(ctx) // later answers may go now (breakorder.go)
+	breaksSent(ctx) // later answers may go now (conn_order.go)
 	timedOut := false
 	if len(b.waits) > 0 {
 		timer := time.NewTimer(breakWait)
@@ -762,7 +762,7 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 	again.Msg = append([]byte(nil), req.Msg...)
 	op := req.goAsync()
 	again.compound = &compoundState{}
-	again.holds = nil // the request's own are released when it returns (inuse.go)
+	again.holds = nil // the continuation runs outside the connection's order (conn_order.go)
 	req.conn.goSafe(func() {
 		sh.mu.Lock()
 		runBreaks(op.ctx, sh, b, nil)
