@@ -132,6 +132,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	sh := req.Tree.share
+	r.Name = s.dfsCreateName(req, r.Name) // a DFS path's prefix (dfs.go)
 	name, stream, st := cleanPath(r.Name)
 	quota := isQuotaFile(r.Name)
 	if quota {
@@ -142,6 +143,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	if st := sh.vetoStatus(name); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return statusResponse(st)
+	}
+	if st := s.dfsCheck(ctx, req, name); st != smb2.StatusSuccess { // through a DFS link (dfs.go)
 		return statusResponse(st)
 	}
 	access := r.DesiredAccess
