@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"encoding/binary"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -307,5 +308,23 @@ func TestDFSDisabled(t *testing.T) {
 	w.tid = 0
 	if flags, _ := treeFlags(t, w, "root"); flags&smb2.ShareFlagDFS != 0 {
 		t.Errorf("tree connect flags %#x", flags)
+	}
+}
+
+// NEGOTIATE advertises SMB2_GLOBAL_CAP_DFS unless DFS is off, as Samba
+// does with "host msdfs" (its default) whether or not a share is a root.
+func TestDFSCapability(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		srv := &Server{Shares: []Share{{Name: "s", FS: vfs.NewMem()}}, DisableDFS: off}
+		t.Cleanup(func() { srv.Close() })
+		client, server := net.Pipe()
+		t.Cleanup(func() { client.Close() })
+		go srv.ServeConn(server)
+		w := &wireClient{t: t, c: client}
+		resp := w.negotiate302(0, 1)
+		caps := binary.LittleEndian.Uint32(resp[smb2.HeaderSize+24:])
+		if got := caps&smb2.GlobalCapDFS != 0; got == off {
+			t.Errorf("DisableDFS %v: capabilities %#x", off, caps)
+		}
 	}
 }

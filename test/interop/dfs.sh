@@ -146,8 +146,8 @@ if smbc "get local.txt $work/local.txt" && cmp -s "$work/local.txt" "$work/root/
 else
 	fail "get local.txt: $(why)"
 fi
-if smbc "ls" && grep -Eq '^ +link +D' "$work/out"; then
-	ok "the root lists the link as a directory"
+if smbc "ls" && grep -Eq '^ +link +Dr ' "$work/out"; then
+	ok "the root lists the link as a directory that is a reparse point (Dr, as Samba)"
 else
 	fail "ls of the root: $(grep link "$work/out" || why)"
 fi
