@@ -146,6 +146,20 @@ if smbc "get local.txt $work/local.txt" && cmp -s "$work/local.txt" "$work/root/
 else
 	fail "get local.txt: $(why)"
 fi
+# The root is a share like any other: smbclient sends DFS path names
+# (SMB2_FLAGS_DFS_OPERATIONS) to a DFS root for everything it does.
+if smbc "put $work/got.txt up.txt; rename up.txt moved.txt; mkdir newdir; put $work/got.txt newdir\\in.txt" &&
+	cmp -s "$work/got.txt" "$work/root/moved.txt" && [ ! -e "$work/root/up.txt" ] &&
+	cmp -s "$work/got.txt" "$work/root/newdir/in.txt"; then
+	ok "put, rename and mkdir on the root land where they name"
+else
+	fail "put/rename/mkdir on the root: $(why); $(ls "$work/root" | tr '\n' ' ')"
+fi
+if smbc "del moved.txt; del newdir\\in.txt; rmdir newdir" && [ ! -e "$work/root/moved.txt" ] && [ ! -e "$work/root/newdir" ]; then
+	ok "del and rmdir on the root"
+else
+	fail "del/rmdir on the root: $(why)"
+fi
 if smbc "ls" && grep -Eq '^ +link +Dr ' "$work/out"; then
 	ok "the root lists the link as a directory that is a reparse point (Dr, as Samba)"
 else
