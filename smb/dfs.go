@@ -267,7 +267,7 @@ func (s *Server) referral(ctx context.Context, sess *Session, q *smb2.DFSReferra
 		return nil, smb2.StatusNotFound
 	}
 	sh := s.lookupShare(ctx, sess, d.share)
-	if sh == nil || !sh.isDFSRoot(s) {
+	if sh == nil || !sh.isDFSRoot(s) || sh.cfg.Unavailable {
 		return nil, smb2.StatusNotFound
 	}
 	resp := &smb2.DFSReferralResponse{Version: min(q.MaxReferralLevel, 4)}
