@@ -1,7 +1,6 @@
 package smb_test
 
 import (
-	"log"
 	"time"
 
 	"github.com/cifsd/cifsd/auth"
@@ -32,7 +31,5 @@ func ExampleShare_dfs() {
 	}
 	// On a vfs.Dir backend, leave DFSLinks nil and make each link a
 	// symbolic link as Samba does: ln -s 'msdfs:build1\eng,build2\eng' eng
-	if false {
-		log.Fatal(srv.ListenAndServe(":445"))
-	}
+	_ = srv // srv.ListenAndServe(":445") serves the namespace
 }
