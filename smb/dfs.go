@@ -194,6 +194,20 @@ func (s *Server) dfsCheck(ctx context.Context, req *Request, name string) smb2.S
 	return smb2.StatusSuccess
 }
 
+// dfsTargetCheck refuses a rename or hard link whose new name is through
+// a link of a DFS root (STATUS_PATH_NOT_COVERED, as a CREATE there): the
+// link's folder is on another share, and whatever the backend holds
+// under its name is not what clients see.
+func (o *Open) dfsTargetCheck(ctx context.Context, name string) smb2.Status {
+	if o.session == nil || o.session.srv == nil || !o.share.isDFSRoot(o.session.srv) {
+		return smb2.StatusSuccess
+	}
+	if _, _, ok := o.share.dfsCovered(ctx, strings.Split(name, "/")); ok {
+		return smb2.StatusPathNotCovered
+	}
+	return smb2.StatusSuccess
+}
+
 // dfsShareFlags are the TREE_CONNECT ShareFlags and Capabilities of a DFS
 // root (MS-SMB2 3.3.5.7).
 func (s *Server) dfsShareFlags(sh *shareState) (flags, caps uint32) {

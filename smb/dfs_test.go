@@ -205,6 +205,19 @@ func TestDFSPathNotCovered(t *testing.T) {
 	if _, err := mem.Stat(context.Background(), "dir/new"); err != nil {
 		t.Errorf("a DFS path's file was not created where it names: %v", err)
 	}
+	// A rename or hard link into a link's folder is refused as a CREATE
+	// there is; elsewhere it is done.
+	f := w.open("tomove", smb2.GenericAll, 0)
+	if st := w.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`docs\moved`, false)); st != smb2.StatusPathNotCovered {
+		t.Errorf("rename into a link: %v", st)
+	}
+	if st := w.setInfoRaw(f, fscc.FileLinkInformation, renameInfo(`dir\deep`, false)); st != smb2.StatusPathNotCovered {
+		t.Errorf("hard link onto a link: %v", st)
+	}
+	if st := w.setInfoRaw(f, fscc.FileRenameInformation, renameInfo(`dir\moved`, false)); st != smb2.StatusSuccess {
+		t.Errorf("rename elsewhere: %v", st)
+	}
+	w.closeFile(f)
 	p := connectNTLM(t, srv, "plain")
 	if st := p.rawCreate("docs", smb2.GenericRead, 0, 0); st != smb2.StatusSuccess {
 		t.Errorf("plain share: %v", st)
