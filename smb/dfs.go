@@ -291,7 +291,7 @@ func (s *Server) referral(ctx context.Context, sess *Session, q *smb2.DFSReferra
 		resp.Referrals = []smb2.DFSReferral{{
 			ServerType: smb2.DFSServerTypeRoot,
 			TTL:        uint32(dfsRootTTL / time.Second),
-			DFSPath:    d.prefix(0),
+			DFSPath:    d.name(0),
 			Target:     `\` + d.server + `\` + sh.cfg.Name,
 			Flags:      smb2.DFSTargetSetBoundary,
 		}}
@@ -305,8 +305,7 @@ func (s *Server) referral(ctx context.Context, sess *Session, q *smb2.DFSReferra
 	if ttl <= 0 {
 		ttl = dfsLinkTTL
 	}
-	consumed := d.prefix(n)
-	resp.PathConsumed = uint16(utf16le.EncodedLen(consumed))
+	resp.PathConsumed = uint16(utf16le.EncodedLen(d.prefix(n)))
 	resp.HeaderFlags = smb2.StorageServers
 	for i, t := range link.Targets {
 		t = dfsTarget(t)
@@ -314,7 +313,7 @@ func (s *Server) referral(ctx context.Context, sess *Session, q *smb2.DFSReferra
 			continue
 		}
 		e := smb2.DFSReferral{ServerType: smb2.DFSServerTypeLink, TTL: uint32(ttl / time.Second),
-			DFSPath: consumed, Target: t}
+			DFSPath: d.name(n), Target: t}
 		if i == 0 {
 			e.Flags = smb2.DFSTargetSetBoundary
 		}
@@ -329,14 +328,19 @@ func (s *Server) referral(ctx context.Context, sess *Session, q *smb2.DFSReferra
 // dfsPath is a referral request's path split: `\server\share\e1\e2...`.
 type dfsPath struct {
 	orig          string
+	lead          int // leading backslashes (1 or 2)
 	server, share string
 	elems         []string
 	ends          []int // in orig: the end of the share's name, then of each element
 }
 
 // prefix is the request's own spelling of its server, share and first n
-// elements.
+// elements: what PathConsumed counts.
 func (d *dfsPath) prefix(n int) string { return d.orig[:d.ends[n]] }
+
+// name is prefix(n) with one leading backslash, the form of a DFS path in
+// a referral entry.
+func (d *dfsPath) name(n int) string { return `\` + d.orig[d.lead:d.ends[n]] }
 
 // splitDFSPath splits `\server\share[\path]` (one or two leading
 // backslashes; a trailing one allowed). Empty, "." and ".." elements make
@@ -350,6 +354,7 @@ func splitDFSPath(p string) (*dfsPath, error) {
 	if i == 0 {
 		return nil, errNotDFS
 	}
+	d.lead = i
 	var parts []string
 	for i <= len(p) {
 		j := strings.IndexByte(p[i:], '\\')

@@ -102,7 +102,13 @@ func TestDFSReferrals(t *testing.T) {
 				}
 			}
 		}
-		st, r := w.referral(false, 4, `\h\root\dir\deep\f`, 4096)
+		// Two leading backslashes: PathConsumed counts them, the entry's
+		// DFS path has one, as every DFS path in a referral.
+		st, r := w.referral(false, 3, `\\h\root\docs\x`, 4096)
+		if st != 0 || r.PathConsumed != uint16(2*len(`\\h\root\docs`)) || r.Referrals[0].DFSPath != `\h\root\docs` {
+			t.Fatalf("double backslash: %v %+v", st, r)
+		}
+		st, r = w.referral(false, 4, `\h\root\dir\deep\f`, 4096)
 		if st != 0 || r.PathConsumed != uint16(2*len(`\h\root\dir\deep`)) || r.Referrals[0].TTL != 60 {
 			t.Fatalf("nested link: %v %+v", st, r)
 		}
