@@ -84,6 +84,16 @@ func (a adminState) Sessions(ctx context.Context) []rpc.SessionInfo {
 	return out
 }
 
+// touch records a request on the session, for its idle time. The stamp
+// moves at most once a second, so concurrent requests of a session do not
+// all write the same cache line.
+func (sess *Session) touch() {
+	now := time.Now().UnixNano()
+	if now-sess.lastSeen.Load() >= int64(time.Second) {
+		sess.lastSeen.Store(now)
+	}
+}
+
 // times are how long the session has existed and how long since its
 // last request, at now (MS-SRVS 2.2.4.15: sesi1_time, sesi1_idle_time).
 func (sess *Session) times(now time.Time) (since, idle time.Duration) {
