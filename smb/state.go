@@ -1,0 +1,102 @@
+package smb
+
+import (
+	"context"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// The state tables request handling goes through (MS-SMB2 3.3.1.5
+// GlobalOpenTable, 3.3.1.4 GlobalLeaseTableList, MS-FSA 2.1.1.5
+// Open.File's byte-range locks), so that a store other than memory (a
+// persistent one, or one a cluster of servers shares) can replace them
+// without touching the handlers. Each method is one decision the store
+// makes atomically: a durable open is detached or reclaimed as a whole, a
+// lease is found or created by ClientGuid and LeaseKey in one step, a
+// byte-range lock request is checked against the file's locks and granted
+// in one step. What the methods decide on is named by the open (its
+// persistent id, its file node); the rules of the protocol that are not
+// about the tables stay with the handlers.
+//
+// memState is the only implementation: the tables in memory, made atomic
+// by the share lock of the file (shareState.mu) and the tables' own
+// mutexes, taken after it (doc/ARCHITECTURE.md, "Concurrency"). Methods
+// whose names end in Locked are called with the share lock of the open's
+// file held, as part of a larger change of that file's state (a CREATE's
+// publish, a CLOSE's release); the others take what they need.
+//
+// Not behind the interface yet: the file nodes of a share
+// (shareState.files: opens, share modes, delete-pending, name
+// reservations), the oplock and lease break state and the sessions'
+// opens by volatile id.
+type stateStore interface {
+	durableStore
+}
+
+// durableStore keeps the durable and resilient opens by persistent id
+// (durable.go), and the opens made with a DH2Q by CreateGuid (replay.go).
+type durableStore interface {
+	// DurableTimeouts returns the default timeout of a durable open and
+	// the largest one a client may ask for.
+	DurableTimeouts() (def, max time.Duration)
+	// GrantDurableLocked makes o durable (or resilient) with d:
+	// reclaimable by its persistent id once detached.
+	GrantDurableLocked(o *Open, d *durableState)
+	// DropDurableLocked ends o's durability as o closes.
+	DropDurableLocked(o *Open)
+	// DetachDurable keeps the durable open o without a connection until a
+	// reclaim or its timeout, when the store forgets it and calls expire
+	// (which closes it for real). It reports false when o is to be closed
+	// at once: not durable, detached already, closed, or a break of its
+	// caching in progress.
+	DetachDurable(o *Open, expire func()) bool
+	// ReclaimDurable reattaches the detached open c names to c's session
+	// and tree, when c's claims match what the open was made with
+	// (durableClaim.check), and returns it with its caching as it is.
+	ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, reclaimed, smb2.Status)
+	// DurableOpen returns the durable open of a persistent id.
+	DurableOpen(persistent uint64) *Open
+
+	// NotePending records that req, a CREATE with a DH2Q, went async.
+	NotePending(req *Request, dr *durableRequest)
+	// IsPending reports whether a CREATE of the CreateGuid other than req
+	// is waiting for breaks.
+	IsPending(client, create [16]byte, req *Request) bool
+	// NoteReplayable records that the CREATE req, with a DH2Q, made o.
+	NoteReplayable(req *Request, o *Open, dr *durableRequest, action uint32, m meta)
+	// Replayable returns the open a CREATE of the CreateGuid made, while
+	// it is open.
+	Replayable(client, create [16]byte) *Open
+}
+
+// durableClaim is what a DHnC or DH2C reconnect asserts about the open it
+// reclaims (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
+type durableClaim struct {
+	persistent uint64
+	share      *shareState
+	v2         bool     // DH2C: createGuid must match
+	createGuid [16]byte // DH2C's
+	clientGuid [16]byte // the reconnecting connection's
+	leaseKey   *[16]byte
+	leasing    bool   // the dialect has leases (2.1 and later)
+	name       string // the CREATE's, cleaned; "" when invalid
+	user       auth.Identity
+	session    *Session
+	tree       *Tree
+}
+
+// reclaimed is the caching of an open as ReclaimDurable found it, to
+// answer the reconnect with.
+type reclaimed struct {
+	lease  *smb2.CreateContext
+	oplock uint8
+}
+
+// memState is the state tables in memory.
+type memState struct {
+	durables durableTable
+}
+
+var _ stateStore = (*memState)(nil)
