@@ -67,9 +67,9 @@ func (s *Server) Stats() Stats {
 		}
 		o.share.mu.Unlock()
 	}
-	s.leases.mu.Lock()
-	st.Leases = len(s.leases.m)
-	s.leases.mu.Unlock()
+	if s.state != nil {
+		st.Leases = s.state.LeaseCount()
+	}
 	return st
 }
 

@@ -132,7 +132,7 @@ type Server struct {
 	rpcOnce  sync.Once
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
-	leases   leaseTable    // GlobalLeaseTableList (lease.go)
+	routes   leaseConns    // where lease breaks go, per ClientGuid (lease.go)
 	state    stateStore    // durable opens, leases, byte-range locks (state.go)
 	gate     connGate      // connections by client address (limits.go)
 	throttle logonThrottle // failed logons by client address (logon_throttle.go)

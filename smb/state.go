@@ -33,6 +33,7 @@ import (
 // opens by volatile id.
 type stateStore interface {
 	durableStore
+	leaseStore
 }
 
 // durableStore keeps the durable and resilient opens by persistent id
@@ -94,9 +95,25 @@ type reclaimed struct {
 	oplock uint8
 }
 
+// leaseStore is the GlobalLeaseTableList (lease.go): every lease by
+// ClientGuid and LeaseKey. A lease's caching state lives on the lease,
+// under its file's share lock.
+type leaseStore interface {
+	// Lease returns the lease of id, nil when there is none.
+	Lease(id leaseID) *lease
+	// LeaseOrCreate returns the lease of id, or the one made by fresh
+	// and stored under id when there is none (created true).
+	LeaseOrCreate(id leaseID, fresh func() *lease) (l *lease, created bool)
+	// DropLease forgets l, the lease of its id, when its last open closed.
+	DropLease(l *lease)
+	// LeaseCount is the number of leases held.
+	LeaseCount() int
+}
+
 // memState is the state tables in memory.
 type memState struct {
 	durables durableTable
+	leases   leaseTable
 }
 
 var _ stateStore = (*memState)(nil)
