@@ -519,7 +519,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		lc := s.grantLease(sh, node, o, c.lr)
 		leaseCtx = &lc
 	case !o.isDir && c.lr == nil:
-		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 	}
 	node.addOpenLocked(o)
 	req.Session.addOpen(o)

@@ -589,7 +589,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 			allowed &^= leaseH
 		}
 	}
-	if len(n.locks) > 0 {
+	if s.state.HasLocksLocked(n) {
 		allowed &^= leaseW // byte-range locks of others would need W broken
 	}
 	asked := validLease(lr.State)

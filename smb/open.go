@@ -291,7 +291,7 @@ func (o *Open) releaseLocked() func() error {
 	if o.deleteOnClose {
 		n.deletePending = true
 	}
-	n.releaseLocksLocked(o)
+	o.session.srv.state.ReleaseLocksLocked(o)
 	o.oplockLost() // a pending break ends with the close
 	o.session.srv.dropLease(o)
 	o.session.srv.state.DropDurableLocked(o)

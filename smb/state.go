@@ -34,6 +34,7 @@ import (
 type stateStore interface {
 	durableStore
 	leaseStore
+	lockStore
 }
 
 // durableStore keeps the durable and resilient opens by persistent id
@@ -108,6 +109,45 @@ type leaseStore interface {
 	DropLease(l *lease)
 	// LeaseCount is the number of leases held.
 	LeaseCount() int
+}
+
+// lockRange is one byte-range lock asked for: n bytes at off, exclusive
+// or shared.
+type lockRange struct {
+	off, n    uint64
+	exclusive bool
+}
+
+// lockStore holds the byte-range locks of files (lock.go), per file
+// node. The lock sequence of a request (Open.LockSequenceArray) is
+// recorded with the change it made, in the same step.
+type lockStore interface {
+	// LockRanges grants all of rs to o, in order (each checked against the
+	// locks held and those granted before it), or none; it returns the
+	// index of the first range that conflicts, or -1 when all were
+	// granted.
+	LockRanges(o *Open, rs []lockRange, seq lockSeq) int
+	// LockOrWatch is LockRanges for one range that may wait: when it
+	// conflicts, it returns a channel closed the next time locks of the
+	// file are released. closed reports that o is closed.
+	LockOrWatch(o *Open, r lockRange, seq lockSeq) (granted, closed bool, changed <-chan struct{})
+	// TestRanges is LockRanges without granting anything.
+	TestRanges(o *Open, rs []lockRange) int
+	// UnlockRanges releases, in order, ranges o locked, each exactly as
+	// locked (the exclusive lock first where both kinds share a range);
+	// it returns how many it released: fewer than len(rs) when the next
+	// was not locked by o.
+	UnlockRanges(o *Open, rs []lockRange, seq lockSeq) int
+	// ReleaseLocksLocked drops every lock o holds, as o closes.
+	ReleaseLocksLocked(o *Open)
+	// HasLocksLocked reports whether the file of n has byte-range locks
+	// (which rule out caching writes).
+	HasLocksLocked(n *fileNode) bool
+	// LockCount is the number of locks o holds.
+	LockCount(o *Open) int
+	// IOConflict reports whether byte-range locks forbid o to read
+	// (write false) or write length bytes at off (MS-FSA 2.1.4.10).
+	IOConflict(o *Open, off, length uint64, write bool) bool
 }
 
 // memState is the state tables in memory.
