@@ -9,8 +9,8 @@ import (
 )
 
 // The state tables request handling goes through (MS-SMB2 3.3.1.5
-// GlobalOpenTable, 3.3.1.4 GlobalLeaseTableList, MS-FSA 2.1.1.5
-// Open.File's byte-range locks), so that a store other than memory (a
+// GlobalOpenTable, 3.3.1.4 GlobalLeaseTableList, MS-FSA 2.1.5.8 a
+// stream's ByteRangeLockList), so that a store other than memory (a
 // persistent one, or one a cluster of servers shares) can replace them
 // without touching the handlers. Each method is one decision the store
 // makes atomically: a durable open is detached or reclaimed as a whole, a
@@ -27,10 +27,10 @@ import (
 // file held, as part of a larger change of that file's state (a CREATE's
 // publish, a CLOSE's release); the others take what they need.
 //
-// Not behind the interface yet: the file nodes of a share
-// (shareState.files: opens, share modes, delete-pending, name
-// reservations), the oplock and lease break state and the sessions'
-// opens by volatile id.
+// Not behind the interface yet (doc/ARCHITECTURE.md says why): the file
+// nodes of a share (shareState.files: opens, share modes, delete-pending),
+// its name reservations, the caching state of opens and leases (levels,
+// breaks in progress) and the sessions' opens by volatile id.
 type stateStore interface {
 	durableStore
 	leaseStore
@@ -136,7 +136,7 @@ type lockStore interface {
 	// UnlockRanges releases, in order, ranges o locked, each exactly as
 	// locked (the exclusive lock first where both kinds share a range);
 	// it returns how many it released: fewer than len(rs) when the next
-	// was not locked by o.
+	// was not locked by o. seq is recorded when all were released.
 	UnlockRanges(o *Open, rs []lockRange, seq lockSeq) int
 	// ReleaseLocksLocked drops every lock o holds, as o closes.
 	ReleaseLocksLocked(o *Open)
