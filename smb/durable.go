@@ -357,6 +357,10 @@ func awaitTeardown(o *Open) {
 // and tree of req (MS-SMB2 3.3.5.9.7 DHnC, 3.3.5.9.12 DH2C). The open
 // keeps its FileId, share mode, locks and caching.
 func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
+	if o := s.state.DurableOpen(dr.fileID.Persistent); o == nil || o.share != req.Tree.share {
+		// Before the contexts are looked at (the store checks again).
+		return statusResponse(smb2.StatusObjectNameNotFound)
+	}
 	lr, st := leaseContext(r)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)

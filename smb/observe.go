@@ -67,9 +67,7 @@ func (s *Server) Stats() Stats {
 		}
 		o.share.mu.Unlock()
 	}
-	if s.state != nil {
-		st.Leases = s.state.LeaseCount()
-	}
+	st.Leases = s.state.LeaseCount()
 	return st
 }
 
