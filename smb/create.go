@@ -101,6 +101,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // limits.go
 		return statusResponse(st)
 	}
+	// A DFS path's prefix off, for reconnects and replays too (dfs.go).
+	r.Name = s.dfsCreateName(req, r.Name)
 	dr, st := durableRequested(req, &r)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -132,7 +134,6 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	sh := req.Tree.share
-	r.Name = s.dfsCreateName(req, r.Name) // a DFS path's prefix (dfs.go)
 	name, stream, st := cleanPath(r.Name)
 	quota := isQuotaFile(r.Name)
 	if quota {
