@@ -347,3 +347,51 @@ func TestDFSCapability(t *testing.T) {
 		}
 	}
 }
+
+// dfsSend sends body as a command with SMB2_FLAGS_DFS_OPERATIONS set.
+func (w *wireClient) dfsSend(cmd smb2.Command, body []byte) (smb2.Header, []byte) {
+	w.t.Helper()
+	msg := make([]byte, smb2.HeaderSize+len(body))
+	h := smb2.Header{Command: cmd, Credits: 10, CreditCharge: 1, MessageID: w.mid, SessionID: w.sid, TreeID: w.tid,
+		Flags: smb2.FlagsDFSOperations}
+	w.mid++
+	h.Encode(msg)
+	copy(msg[smb2.HeaderSize:], body)
+	w.signMsg(msg)
+	resp, closed := w.exchange(msg)
+	if closed {
+		w.t.Fatal("connection closed")
+	}
+	var rh smb2.Header
+	rh.Decode(resp)
+	return rh, resp
+}
+
+// A client that reaches a file through a DFS root names it by its DFS
+// path in every CREATE, a durable reconnect's too: the leased durable open
+// is found by that name.
+func TestDFSDurableReconnectByDFSPath(t *testing.T) {
+	srv := dfsServer(t, vfs.NewMem(), DFSLinkMap{"docs": {Targets: []string{`\\srv2\data`}}})
+	lease := smb2.Lease{Key: [16]byte{7, 7}, State: smb2.LeaseReadCaching | smb2.LeaseHandleCaching | smb2.LeaseWriteCaching}.Context()
+	guid := [16]byte{0xdf, 5}
+	fid := func(resp []byte) smb2.FileID {
+		b := resp[smb2.HeaderSize:]
+		return smb2.FileID{Persistent: binary.LittleEndian.Uint64(b[64:]), Volatile: binary.LittleEndian.Uint64(b[72:])}
+	}
+	w := connectNTLM(t, srv, "root")
+	h, resp := w.dfsSend(smb2.Create, durableCreateBody(`host\root\f.txt`, smb2.OplockLevelLease, 0,
+		lease, smb2.DurableRequestV2{CreateGuid: guid}.Context()))
+	if h.Status != 0 {
+		t.Fatalf("create: %v", smb2.Status(h.Status))
+	}
+	id := fid(resp)
+	w.c.Close()
+	waitDisconnected(t, srv, id.Persistent)
+
+	w2 := connectNTLM(t, srv, "root")
+	h, resp = w2.dfsSend(smb2.Create, durableCreateBody(`host\root\f.txt`, smb2.OplockLevelLease, 0,
+		lease, smb2.DurableReconnectV2{FileId: id, CreateGuid: guid}.Context()))
+	if h.Status != 0 || fid(resp) != id {
+		t.Fatalf("reconnect by DFS path: %v, id %v want %v", smb2.Status(h.Status), fid(resp), id)
+	}
+}
