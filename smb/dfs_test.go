@@ -395,3 +395,28 @@ func TestDFSDurableReconnectByDFSPath(t *testing.T) {
 		t.Fatalf("reconnect by DFS path: %v, id %v want %v", smb2.Status(h.Status), fid(resp), id)
 	}
 }
+
+// FuzzDFSPath splits arbitrary referral request names: never a panic, and
+// what PathConsumed counts is always a prefix of the request's name.
+func FuzzDFSPath(f *testing.F) {
+	for _, s := range []string{`\srv\root`, `\\srv\root\a\b`, `\srv\root\`, `\`, `\\\x`, `\a\b\\c`, `\a\b\..\c`, "\\a\\b\\\u00e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		d, err := splitDFSPath(p)
+		if err != nil {
+			return
+		}
+		if len(d.ends) != len(d.elems)+1 {
+			t.Fatalf("%q: %d ends for %d elements", p, len(d.ends), len(d.elems))
+		}
+		for n := range d.ends {
+			if pre := d.prefix(n); len(pre) > len(p) || p[:len(pre)] != pre {
+				t.Fatalf("%q: prefix %q", p, pre)
+			}
+			if name := d.name(n); name == "" || name[0] != '\\' || len(name) > 1 && name[1] == '\\' {
+				t.Fatalf("%q: name %q", p, name)
+			}
+		}
+	})
+}
