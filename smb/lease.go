@@ -778,5 +778,5 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 		}
 		op.complete(s.create(context.WithValue(ctx, syncCreateKey{}, true), &again))
 	})
-	return op.interim()
+	return req.interim(op)
 }

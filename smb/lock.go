@@ -236,7 +236,7 @@ func (s *Server) waitLock(req *Request, o *Open, l smb2.LockElement, seq lockSeq
 			}
 		}
 	})
-	return op.interim()
+	return req.interim(op)
 }
 
 // tryLocks takes all of locks for o or none; the caller holds sh.mu.

@@ -69,10 +69,9 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 	if encrypt {
 		resp.ShareFlags |= smb2.ShareFlagEncryptData
 	}
-	out := ok(&resp)
-	out.treeID = t.ID
+	req.replyTree(t.ID)
 	req.compound.treeID = t.ID
-	return out
+	return ok(&resp)
 }
 
 // treeDisconnect ends a tree connect (MS-SMB2 3.3.5.8).
