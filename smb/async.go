@@ -40,7 +40,7 @@ func (r *Request) goAsync() *asyncOp {
 	ctx, cancel := context.WithCancel(c.ctx)
 	saved := *r
 	saved.Msg = nil
-	saved.holds = nil // out of the connection's order: its uses end when the handler returns (conn_order.go)
+	saved.holds = nil     // out of the connection's order: its uses end when the handler returns (conn_order.go)
 	saved.reply = reply{} // the final response is sent as any other (conn.go: sendAsync)
 	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
 	c.inflightMu.Lock()
