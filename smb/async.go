@@ -51,19 +51,19 @@ func (r *Request) goAsync() *asyncOp {
 
 // interim is the STATUS_PENDING response to r that announces op.
 func (r *Request) interim(op *asyncOp) *Response {
-	resp := &Response{Status: smb2.StatusPending}
-	r.reply.async, r.reply.interim = op, resp
-	return resp
+	r.reply.async = op
+	return &Response{Status: smb2.StatusPending}
 }
 
-// pending returns the async operation whose interim response resp is, or
-// nil. An interim a Layer replaced with an answer of its own announces
-// nothing: its operation is abandoned.
+// pending returns the async operation resp, the response to r, announces,
+// or nil. A Layer may pass the interim on as a copy; one that answers
+// otherwise (not STATUS_PENDING) ends the operation without a final
+// response.
 func (r *Request) pending(resp *Response) *asyncOp {
 	op := r.reply.async
-	if op != nil && resp != r.reply.interim {
+	if op != nil && resp.Status != smb2.StatusPending {
 		op.abandon()
-		r.reply.async, r.reply.interim = nil, nil
+		r.reply.async = nil
 		return nil
 	}
 	return op

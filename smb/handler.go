@@ -79,10 +79,9 @@ type reply struct {
 	sessionID uint64 // the header's SessionId when not the request's (SESSION_SETUP)
 	treeID    uint32 // the header's TreeId when not the request's (TREE_CONNECT)
 	sign      signing
-	// async and interim: the response interim is the STATUS_PENDING of
-	// async, whose final response comes later (async.go).
-	async   *asyncOp
-	interim *Response
+	// async: the response is the interim STATUS_PENDING of this
+	// operation, whose final response comes later (async.go).
+	async *asyncOp
 	// drop: end the connection without answering.
 	drop bool
 	// afterEncode sees the whole encoded response message (the 3.1.1
