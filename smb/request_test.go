@@ -60,7 +60,7 @@ func TestLayerSeesOpenIdentityAndFinalStatus(t *testing.T) {
 	if h, _ := w.recv(); smb2.Status(h.Status) != smb2.StatusPending || h.MessageID != n {
 		t.Fatalf("CHANGE_NOTIFY: %v, want STATUS_PENDING first", smb2.Status(h.Status))
 	}
-	w.closeFile(d)
+	w.closeInAnyOrder(d, n)
 	for range 7 { // NEGOTIATE, 2 SESSION_SETUPs, TREE_CONNECT, CREATE, CHANGE_NOTIFY, CLOSE
 		<-finals
 	}
@@ -134,24 +134,36 @@ func TestLayerCopyingResponseKeepsHowItIsSent(t *testing.T) {
 		t.Fatal("interim answer not signed")
 	}
 	async := h.AsyncID
+	h, m = w.closeInAnyOrder(d, mid)
+	if smb2.Status(h.Status) != smb2.StatusNotifyCleanup || h.AsyncID != async || !w.signer.Verify(m) {
+		t.Fatalf("CHANGE_NOTIFY final: %v async id %d (want %d), signed %v",
+			smb2.Status(h.Status), h.AsyncID, async, w.signer.Verify(m))
+	}
+}
+
+// closeInAnyOrder closes f, on which the CHANGE_NOTIFY mid waits, and
+// returns the notify's final answer; the CLOSE's answer and that one come
+// in either order.
+func (w *wireClient) closeInAnyOrder(f smb2.FileID, mid uint64) (smb2.Header, []byte) {
+	w.t.Helper()
 	b := make([]byte, 24)
 	le16(b, 24)
-	putFID(b[8:], d)
+	putFID(b[8:], f)
 	closeMid := w.send(smb2.Close, b)
-	for range 2 { // the CLOSE's answer and the notify's final one, in either order
-		h, m = w.recv()
+	var fh smb2.Header
+	var fm []byte
+	for range 2 {
+		h, m := w.recv()
 		switch h.MessageID {
 		case closeMid:
 			if h.Status != 0 {
-				t.Fatalf("CLOSE: %v", smb2.Status(h.Status))
+				w.t.Fatalf("CLOSE: %v", smb2.Status(h.Status))
 			}
 		case mid:
-			if smb2.Status(h.Status) != smb2.StatusNotifyCleanup || h.AsyncID != async || !w.signer.Verify(m) {
-				t.Fatalf("CHANGE_NOTIFY final: %v async id %d (want %d), signed %v",
-					smb2.Status(h.Status), h.AsyncID, async, w.signer.Verify(m))
-			}
+			fh, fm = h, m
 		default:
-			t.Fatalf("unexpected answer to mid %d", h.MessageID)
+			w.t.Fatalf("unexpected answer to mid %d", h.MessageID)
 		}
 	}
+	return fh, fm
 }
