@@ -62,19 +62,13 @@ func (sh *shareState) withParentRights(ctx context.Context, name string, m uint3
 // checkCreateAccess checks the rights r asks for name (fi nil when it does
 // not exist) and returns the access to grant: access as computed from the
 // request, narrowed to what the DACL grants when MAXIMUM_ALLOWED was asked.
-func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.CreateRequest,
+func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.CreateRequest, cx *createContexts,
 	name string, fi fs.FileInfo, access uint32) (uint32, *createACL, smb2.Status) {
 	sh := req.Tree.share
-	ac := &createACL{token: req.Session.token(), maximal: accessFull}
-	for _, cc := range r.CreateContexts {
-		if cc.Name == smb2.CreateSDBuffer {
-			sd, err := winacl.Decode(cc.Data)
-			if err != nil {
-				return 0, nil, smb2.StatusInvalidParameter
-			}
-			ac.creator = sd
-		}
+	if cx.sdStatus != smb2.StatusSuccess { // a SecD context that does not decode (create_contexts.go)
+		return 0, nil, cx.sdStatus
 	}
+	ac := &createACL{token: req.Session.token(), maximal: accessFull, creator: cx.sd}
 	_, ac.on = sh.sdStore()
 	if !ac.on {
 		return access, ac, smb2.StatusSuccess

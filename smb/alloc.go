@@ -1,11 +1,5 @@
 package smb
 
-import (
-	"encoding/binary"
-
-	"github.com/cifsd/cifsd/smb2"
-)
-
 // Allocation size. The backends know no allocation but the data's, so the
 // allocation a client asks for beyond the end of file (MS-FSA 2.1.5.15.1
 // FileAllocationInformation; the AlSi create context, MS-SMB2 2.2.13.2.6)
@@ -36,18 +30,14 @@ func (o *Open) setAlloc(n int64) {
 	o.share.mu.Unlock()
 }
 
-// allocCreate applies an AlSi context of a CREATE that created, overwrote
-// or superseded the file, and returns the allocation to report for a file
-// of size bytes. Called under the share lock.
-func (n *fileNode) allocCreate(r *smb2.CreateRequest, action uint32, size int64) int64 {
+// allocCreate applies the AlSi context of a CREATE that created, overwrote
+// or superseded the file (create_contexts.go), and returns the allocation
+// to report for a file of size bytes. Called under the share lock.
+func (n *fileNode) allocCreate(cx *createContexts, action uint32, size int64) int64 {
 	if action != fileOpened {
 		n.alloc = 0
-		for _, cc := range r.CreateContexts {
-			if cc.Name == smb2.CreateAllocationSize && len(cc.Data) >= 8 {
-				if v := binary.LittleEndian.Uint64(cc.Data); v <= maxAlloc {
-					n.alloc = roundAlloc(int64(v))
-				}
-			}
+		if cx.hasAlloc {
+			n.alloc = cx.alloc
 		}
 	}
 	return max(roundAlloc(size), n.alloc)

@@ -1,33 +1,10 @@
 package smb
 
-import (
-	"github.com/cifsd/cifsd/smb2"
-)
-
 // Application instance ids (MS-SMB2 3.3.5.9.13): a clustered application
 // that moves to another node opens its files again with the same
 // AppInstanceId from a client with another ClientGuid, and the server
 // closes the old opens first, so that they neither block the new open
 // with their share modes nor get a break.
-
-// appInstanceRequested returns the AppInstanceId a CREATE carries, and
-// whether it carries one. The context is an SMB 3.x one; 2.x ignores it.
-func appInstanceRequested(req *Request, r *smb2.CreateRequest) ([16]byte, bool, smb2.Status) {
-	if req.conn.dialect() < smb2.Dialect300 {
-		return [16]byte{}, false, smb2.StatusSuccess
-	}
-	for _, cc := range r.CreateContexts {
-		if cc.Name != smb2.CreateAppInstanceID {
-			continue
-		}
-		id, err := smb2.DecodeAppInstanceID(cc.Data)
-		if err != nil {
-			return id, false, smb2.StatusInvalidParameter
-		}
-		return id, true, smb2.StatusSuccess
-	}
-	return [16]byte{}, false, smb2.StatusSuccess
-}
 
 // openClientGUID is the ClientGuid of the client that holds o: that of the
 // connection that made it, or of the one that last reconnected it. The

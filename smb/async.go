@@ -32,7 +32,7 @@ type asyncOp struct {
 }
 
 // goAsync turns req into an async operation. The handler returns
-// op.interim() and later calls op.complete exactly once, from any goroutine;
+// req.interim(op) and later calls op.complete exactly once, from any goroutine;
 // op.ctx is cancelled by CANCEL, by close of the handle's owner, or when the
 // connection ends, and the handler then completes with STATUS_CANCELLED.
 func (r *Request) goAsync() *asyncOp {
@@ -40,7 +40,8 @@ func (r *Request) goAsync() *asyncOp {
 	ctx, cancel := context.WithCancel(c.ctx)
 	saved := *r
 	saved.Msg = nil
-	saved.holds = nil // out of the connection's order: its uses end when the handler returns (conn_order.go)
+	saved.holds = nil     // out of the connection's order: its uses end when the handler returns (conn_order.go)
+	saved.reply = reply{} // the final response is sent as any other (conn.go: sendAsync)
 	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
 	c.inflightMu.Lock()
 	c.asyncOps[op.id] = op
@@ -48,9 +49,24 @@ func (r *Request) goAsync() *asyncOp {
 	return op
 }
 
-// interim is the STATUS_PENDING response that announces the operation.
-func (op *asyncOp) interim() *Response {
-	return &Response{Status: smb2.StatusPending, async: op}
+// interim is the STATUS_PENDING response to r that announces op.
+func (r *Request) interim(op *asyncOp) *Response {
+	r.reply.async = op
+	return &Response{Status: smb2.StatusPending}
+}
+
+// pending returns the async operation resp, the response to r, announces,
+// or nil. A Layer may pass the interim on as a copy; one that answers
+// otherwise (not STATUS_PENDING) ends the operation without a final
+// response.
+func (r *Request) pending(resp *Response) *asyncOp {
+	op := r.reply.async
+	if op != nil && resp.Status != smb2.StatusPending {
+		op.abandon()
+		r.reply.async = nil
+		return nil
+	}
+	return op
 }
 
 // complete sends the final response; later calls do nothing.

@@ -162,25 +162,25 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 		c.log.Info("session binding: authentication failed", "session", sess.ID, "err", err)
 		st := authStatus(err)
 		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
-			return &Response{drop: true}
+			return req.dropConn()
 		}
 		return statusResponse(st)
 	}
 	if !done {
+		req.replySession(sess.ID)
+		req.dontSign() // signed here, before the hash takes it
+		req.afterEncode(func(msg []byte) {
+			// The interim answers of a binding are signed with
+			// Session.SigningKey, which proves the server to the
+			// client before the channel has a key of its own.
+			signMsg(sess.keys.signer, msg, nil)
+			if d == smb2.Dialect311 {
+				b.preauth.Update(msg)
+			}
+		})
 		return &Response{
-			Status:    smb2.StatusMoreProcessingRequired,
-			Body:      encodeBody(&smb2.SessionSetupResponse{SecurityBuffer: out}),
-			sessionID: sess.ID,
-			noSign:    true, // signed here, before the hash takes it
-			afterEncode: func(msg []byte) {
-				// The interim answers of a binding are signed with
-				// Session.SigningKey, which proves the server to the
-				// client before the channel has a key of its own.
-				signMsg(sess.keys.signer, msg, nil)
-				if d == smb2.Dialect311 {
-					b.preauth.Update(msg)
-				}
-			},
+			Status: smb2.StatusMoreProcessingRequired,
+			Body:   encodeBody(&smb2.SessionSetupResponse{SecurityBuffer: out}),
 		}
 	}
 	c.binds.remove(sess.ID)
@@ -213,11 +213,9 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 	if encrypt {
 		flags |= smb2.SessionFlagEncryptData
 	}
-	return &Response{
-		Body:      encodeBody(&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}),
-		sessionID: sess.ID,
-		signWith:  sess, // with the new channel's key
-	}
+	req.replySession(sess.ID)
+	req.signWith(sess, false) // with the new channel's key
+	return &Response{Body: encodeBody(&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})}
 }
 
 // signingAlgorithm is the algorithm messages on c are signed with

@@ -437,34 +437,31 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
 			resp = statusResponse(st)
-			c.signChainError(req, resp) // signing_errors.go
+			c.signChainError(req) // signing_errors.go
 		} else {
 			resp = c.serveOne(req)
 		}
 		t.endElement(elem, hdr.Command) // answered, or gone async
-		if resp.drop {
+		if req.reply.drop {
 			c.close()
 			return
 		}
-		if resp.async != nil && len(rest) > 0 {
+		op := req.pending(resp) // async.go
+		if op != nil && len(rest) > 0 {
 			// A request that would go async before the end of its compound
 			// fails instead, and the compound is answered whole, as Windows
 			// does (MS-SMB2 3.3.4.2, <footnote 162>: compound-interim2).
-			resp.async.abandon()
+			op.abandon()
+			op, req.reply.async = nil, nil
 			resp = statusResponse(smb2.StatusInternalError)
 		}
 		state.endElement(&hdr, resp.Status)
-		if resp.async == nil {
+		if op == nil {
 			req.runFinals(resp) // OnFinal (request.go); an async one's come with its completion
 		}
 		elems = append(elems, c.encodeResponse(req, resp))
-		if resp.async != nil {
-			pending = append(pending, resp.async)
-		}
-		if resp.disconnect {
-			c.writeCompound(elems, encrypted, encSess)
-			c.close()
-			return
+		if op != nil {
+			pending = append(pending, op)
 		}
 	}
 	if len(elems) > 0 {
@@ -502,7 +499,7 @@ func (c *conn) serveOne(req *Request) *Response {
 	if resp == nil {
 		resp = statusResponse(smb2.StatusInternalError)
 	}
-	if op := resp.async; op != nil && ctx.Err() != nil && c.ctx.Err() == nil {
+	if op := req.pending(resp); op != nil && ctx.Err() != nil && c.ctx.Err() == nil {
 		// A CANCEL came before the request went async (or before it
 		// started): the operation ends as soon as it is announced.
 		op.cancel()
@@ -531,15 +528,15 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 	if req.Tree != nil {
 		rh.TreeID = req.Tree.ID
 	}
-	if resp.sessionID != 0 {
-		rh.SessionID = resp.sessionID
+	if req.reply.sessionID != 0 {
+		rh.SessionID = req.reply.sessionID
 	}
-	if resp.treeID != 0 {
-		rh.TreeID = resp.treeID
+	if req.reply.treeID != 0 {
+		rh.TreeID = req.reply.treeID
 	}
-	if resp.async != nil {
+	if op := req.reply.async; op != nil {
 		rh.Flags |= smb2.FlagsAsyncCommand
-		rh.AsyncID = resp.async.id
+		rh.AsyncID = op.id
 	}
 	rh.Credits = c.credits.grant(req.Header.Credits, c.charge(&req.Header))
 	if c.log.Enabled(c.ctx, slog.LevelDebug) {
@@ -553,14 +550,10 @@ func (c *conn) encodeResponse(req *Request, resp *Response) respElem {
 	msg := make([]byte, smb2.HeaderSize+len(b))
 	rh.Encode(msg)
 	copy(msg[smb2.HeaderSize:], b)
-	if resp.afterEncode != nil {
-		resp.afterEncode(msg)
+	if f := req.reply.afterEncode; f != nil {
+		f(msg)
 	}
-	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
-	if !req.Encrypted && !resp.noSign {
-		e.signer = c.signerFor(req, resp)
-	}
-	return e
+	return respElem{msg: msg, data: resp.Data, release: resp.Release, signer: c.signerFor(req)}
 }
 
 // errorBody is the body of an error response without error data
@@ -569,9 +562,16 @@ var errorBody = encodeBody(&smb2.ErrorResponse{})
 
 // signerFor returns the key that signs the response to req, or nil
 // (MS-SMB2 3.3.4.1.1): the session's key for this connection, or
-// Session.SigningKey for the answers to a binding request.
-func (c *conn) signerFor(req *Request, resp *Response) *smbcrypto.Signer {
-	s := resp.signWith // this response is always signed (SESSION_SETUP, LOGOFF)
+// Session.SigningKey for the answers to a binding request. It is the one
+// place the send path decides signing, from the request (its session,
+// whether it was signed, encrypted) and what the handlers said of its
+// answer (req.reply.sign, handler.go).
+func (c *conn) signerFor(req *Request) *smbcrypto.Signer {
+	p := req.reply.sign
+	if req.Encrypted || p.never {
+		return nil // an encrypted response is not signed (MS-SMB2 3.3.4.1.1)
+	}
+	s := p.by // this response is always signed (SESSION_SETUP, LOGOFF)
 	if s == nil {
 		s = req.Session
 		if s == nil || !(req.signed || s.signingRequired) {
@@ -581,7 +581,7 @@ func (c *conn) signerFor(req *Request, resp *Response) *smbcrypto.Signer {
 	if !s.canSign() {
 		return nil
 	}
-	if resp.signMaster {
+	if p.master {
 		return s.keys.signer
 	}
 	return s.signerOn(c)
@@ -663,10 +663,7 @@ func (c *conn) sendAsync(op *asyncOp, resp *Response) {
 	msg := make([]byte, smb2.HeaderSize+len(b))
 	rh.Encode(msg)
 	copy(msg[smb2.HeaderSize:], b)
-	e := respElem{msg: msg, data: resp.Data, release: resp.Release}
-	if !req.Encrypted {
-		e.signer = c.signerFor(req, resp)
-	}
+	e := respElem{msg: msg, data: resp.Data, release: resp.Release, signer: c.signerFor(req)}
 	var encSess *Session
 	if req.Encrypted {
 		encSess = req.Session

@@ -76,22 +76,6 @@ func checkCreateFields(r *smb2.CreateRequest) smb2.Status {
 	return smb2.StatusSuccess
 }
 
-// timewarpRequested answers a CREATE that asks for a previous version of
-// its file (SMB2_CREATE_TIMEWARP_TOKEN, MS-SMB2 3.3.5.9.4): there are no
-// snapshots here, so no version exists at any time.
-func timewarpRequested(r *smb2.CreateRequest) smb2.Status {
-	for _, cc := range r.CreateContexts {
-		if cc.Name != smb2.CreateTimewarpToken {
-			continue
-		}
-		if len(cc.Data) < 8 {
-			return smb2.StatusInvalidParameter
-		}
-		return smb2.StatusObjectNameNotFound
-	}
-	return smb2.StatusSuccess
-}
-
 // create opens or creates a file, directory or pipe (MS-SMB2 3.3.5.9).
 func (s *Server) create(ctx context.Context, req *Request) *Response {
 	var r smb2.CreateRequest
@@ -103,14 +87,14 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	// A DFS path's prefix off, for reconnects and replays too (dfs.go).
 	r.Name = s.dfsCreateName(req, r.Name)
-	dr, st := durableRequested(req, &r)
+	cx, st := parseCreateContexts(req, &r) // create_contexts.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	if dr.reconnect && !req.Tree.share.ipc {
+	if cx.durable.reconnect && !req.Tree.share.ipc {
 		// MS-SMB2 3.3.5.9.7, 3.3.5.9.12: only the name, the contexts and
 		// the file id count; the other fields are ignored.
-		return s.durableReconnect(ctx, req, &r, &dr)
+		return s.durableReconnect(ctx, req, &r, cx)
 	}
 	if r.ImpersonationLevel > smb2.ImpersonationDelegate {
 		return statusResponse(smb2.StatusBadImpersonationLevel)
@@ -127,11 +111,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if req.Tree.share.ipc {
 		return s.createPipe(ctx, req, &r)
 	}
-	if resp := s.durableReplay(ctx, req, &r, &dr); resp != nil {
+	if resp := s.durableReplay(ctx, req, &r, cx); resp != nil {
 		return resp
 	}
-	if st := timewarpRequested(&r); st != smb2.StatusSuccess {
-		return statusResponse(st)
+	if cx.timewarp != smb2.StatusSuccess { // MS-SMB2 3.3.5.9.4
+		return statusResponse(cx.timewarp)
 	}
 	sh := req.Tree.share
 	name, stream, st := cleanPath(r.Name)
@@ -176,12 +160,12 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	access, acl, st := s.checkCreateAccess(ctx, req, &r, name, fi, access) // access.go
+	access, acl, st := s.checkCreateAccess(ctx, req, &r, cx, name, fi, access) // access.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	if stream != "" {
-		return s.createStream(ctx, req, &r, name, stream, fi, access, deleteOnClose)
+		return s.createStream(ctx, req, &r, cx, name, stream, fi, access, deleteOnClose)
 	}
 	if fi != nil && fi.IsDir() && namesDefaultStream(r.Name) {
 		// A directory has no default data stream (MS-FSA 2.1.5.1).
@@ -197,15 +181,14 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
 
-	lr, st := leaseRequested(req, &r)
+	lr, st := leaseRequested(req, &r, cx)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	// oplocks = no (share_policy.go)
 	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel)
-	appID, hasAppID, st := appInstanceRequested(req, &r) // appinstance.go
-	if st != smb2.StatusSuccess {
-		return statusResponse(st)
+	if cx.appStatus != smb2.StatusSuccess { // MS-SMB2 3.3.5.9.13 (appinstance.go)
+		return statusResponse(cx.appStatus)
 	}
 	// The name is reserved from the decision to the publication of the
 	// open (namelock.go): the backend calls between run without the
@@ -216,7 +199,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	c := &createOp{s: s, req: req, r: &r, sh: sh, res: res, name: name, fi: fi, access: access, acl: acl,
 		quota: quota, wantDir: wantDir, wantFile: wantFile, deleteOnClose: deleteOnClose, disp: disp,
-		lr: lr, appID: appID, hasAppID: hasAppID, dr: &dr}
+		lr: lr, cx: cx, dr: &cx.durable}
 	resp := c.run(ctx)
 	res.release()
 	c.announce()
@@ -242,9 +225,8 @@ type createOp struct {
 	wantDir, wantFile, deleteOnClose bool
 	disp                             uint32
 	lr                               *leaseRequest
-	appID                            [16]byte
-	hasAppID                         bool
-	dr                               *durableRequest
+	cx                               *createContexts // create_contexts.go
+	dr                               *durableRequest // &cx.durable
 
 	// Results of the backend phase.
 	action      uint32
@@ -297,9 +279,9 @@ func (c *createOp) announce() {
 func (c *createOp) decideLocked(ctx context.Context) *Response {
 	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
 	node := sh.files[foldKey(name)]
-	if c.hasAppID {
+	if c.cx.hasAppID {
 		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
-		c.afterUnlock = closeAppInstanceLocked(node, c.appID, req.conn.neg.clientGUID)
+		c.afterUnlock = closeAppInstanceLocked(node, c.cx.appID, req.conn.neg.clientGUID)
 		node = sh.files[foldKey(name)]
 	}
 	if node != nil && !node.deletePending && c.fi != nil && c.disp == smb2.FileCreate {
@@ -465,12 +447,14 @@ func (c *createOp) backend(ctx context.Context) *Response {
 			return c.fail(st)
 		}
 	}
-	// MS-SMB2 3.3.5.9.2: the EA create context sets the new file's EAs.
-	for _, cc := range r.CreateContexts {
-		if cc.Name == smb2.CreateEABuffer {
-			if st := setEAs(ctx, fsys, name, cc.Data); st != smb2.StatusSuccess {
-				return c.fail(st)
-			}
+	// MS-SMB2 3.3.5.9.2: the EA create contexts set the new file's EAs.
+	for _, ea := range c.cx.eas {
+		st := smb2.StatusEAListInconsistent
+		if !ea.bad {
+			st = setEAList(ctx, fsys, name, ea.list) // ea.go
+		}
+		if st != smb2.StatusSuccess {
+			return c.fail(st)
 		}
 	}
 	if c.action == fileCreated {
@@ -513,8 +497,8 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		createOptions:  r.CreateOptions,
 		deleteOnClose:  c.deleteOnClose,
 		channelSeq:     channelSequence(req),
-		appInstance:    c.appID,
-		hasAppInstance: c.hasAppID,
+		appInstance:    c.cx.appID,
+		hasAppInstance: c.cx.hasAppID,
 		appClient:      req.conn.neg.clientGUID,
 		dirOwner:       parentOwner(c.lr),
 	}
@@ -534,13 +518,13 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	m := metaOf(c.fi)
 	m.attrs = sh.hiddenAttrs(name, c.fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
-		m.alloc = node.allocCreate(r, c.action, m.size) // alloc.go
+		m.alloc = node.allocCreate(c.cx, c.action, m.size) // alloc.go
 	}
 	if c.quota {
 		m = quotaFileMeta(m)
 	}
 	s.state.NoteReplayable(req, o, c.dr, c.action, m) // replay.go
-	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
+	resp := s.createReply(req, c.cx, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
 		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.
@@ -566,9 +550,11 @@ type createAnswer struct {
 }
 
 // createReply builds the CREATE response of a: its fields, then the
-// contexts, in the order Windows answers them: MxAc and QFid (for the
-// ones asked), the lease, the durable handle.
-func (s *Server) createReply(req *Request, r *smb2.CreateRequest, a createAnswer) *smb2.CreateResponse {
+// contexts, in the order Windows answers them: the ones the registry
+// answers (create_contexts.go: MxAc, QFid), in the request's order, then
+// the lease, then the durable handle. Contexts it does not answer are
+// ignored, as Windows ignores unknown ones.
+func (s *Server) createReply(req *Request, cx *createContexts, a createAnswer) *smb2.CreateResponse {
 	m := a.meta
 	resp := &smb2.CreateResponse{
 		OplockLevel:    a.oplock,
@@ -582,11 +568,9 @@ func (s *Server) createReply(req *Request, r *smb2.CreateRequest, a createAnswer
 		FileAttributes: m.attrs,
 		FileId:         a.id,
 	}
-	of := a.meta
-	if a.file != nil {
-		of = *a.file
+	for _, answer := range cx.answers {
+		resp.CreateContexts = append(resp.CreateContexts, answer(s, req, &a))
 	}
-	resp.CreateContexts = s.createContextResponses(req, r, of)
 	if a.lease != nil {
 		resp.CreateContexts = append(resp.CreateContexts, *a.lease)
 	}
@@ -594,27 +578,4 @@ func (s *Server) createReply(req *Request, r *smb2.CreateRequest, a createAnswer
 		resp.CreateContexts = append(resp.CreateContexts, *a.durable)
 	}
 	return resp
-}
-
-// createContextResponses answers the create contexts cifsd understands
-// (MS-SMB2 3.3.5.9.5 MxAc, 3.3.5.9.9 QFid); the others are ignored as
-// Windows ignores unknown ones.
-func (s *Server) createContextResponses(req *Request, r *smb2.CreateRequest, m meta) []smb2.CreateContext {
-	var out []smb2.CreateContext
-	for _, cc := range r.CreateContexts {
-		switch cc.Name {
-		case smb2.CreateQueryMaximalAccess:
-			maxAccess := uint32(accessFull)
-			if req.Tree.readOnly {
-				maxAccess = accessReadOnly
-			}
-			out = append(out, smb2.MxAcResponse{MaximalAccess: maxAccess}.Context())
-		case smb2.CreateQueryOnDiskID:
-			var q smb2.QFidResponse
-			putUint64(q.DiskFileID[:], m.id)
-			putUint64(q.VolumeID[:], s.volumeID())
-			out = append(out, q.Context())
-		}
-	}
-	return out
 }

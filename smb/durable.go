@@ -115,7 +115,8 @@ func (t *durableTable) timeouts() (def, max time.Duration) {
 	return min(def, max), max
 }
 
-// durableRequest is what the durable create contexts of a CREATE ask for.
+// durableRequest is what the durable create contexts of a CREATE ask for
+// (create_contexts.go reads and checks them).
 type durableRequest struct {
 	v1, v2      bool // DHnQ, DH2Q: make the new open durable
 	reconnect   bool // DHnC or DH2C
@@ -123,68 +124,6 @@ type durableRequest struct {
 	fileID      smb2.FileID
 	createGuid  [16]byte
 	timeout     uint32 // DH2Q's, in milliseconds
-}
-
-// durableRequested reads the durable create contexts of r and checks their
-// combination (MS-SMB2 3.3.5.9.6, 3.3.5.9.7, 3.3.5.9.10, 3.3.5.9.12). The
-// version 2 contexts are for the SMB 3.x dialects only and are ignored
-// below them.
-func durableRequested(req *Request, r *smb2.CreateRequest) (durableRequest, smb2.Status) {
-	var d durableRequest
-	var dhnq, dhnc, dh2q, dh2c []byte
-	var hasQ, hasC, hasQ2, hasC2 bool
-	v3 := req.conn.dialect() >= smb2.Dialect300
-	for _, cc := range r.CreateContexts {
-		switch cc.Name {
-		case smb2.CreateDurableHandleRequest:
-			dhnq, hasQ = cc.Data, true
-		case smb2.CreateDurableReconnect:
-			dhnc, hasC = cc.Data, true
-		case smb2.CreateDurableHandleV2:
-			dh2q, hasQ2 = cc.Data, v3
-		case smb2.CreateDurableReconnectV2:
-			dh2c, hasC2 = cc.Data, v3
-		}
-	}
-	invalid := smb2.StatusInvalidParameter
-	switch {
-	case hasC:
-		// 3.3.5.9.7: a DHnQ beside is ignored; a v2 context is refused.
-		if hasQ2 || hasC2 {
-			return d, invalid
-		}
-		id, err := smb2.DecodeDurableReconnect(dhnc)
-		if err != nil {
-			return d, invalid
-		}
-		d.reconnect, d.fileID = true, id
-	case hasC2:
-		// 3.3.5.9.12 (and 3.3.5.9.10: DH2Q with DH2C is refused).
-		if hasQ || hasQ2 {
-			return d, invalid
-		}
-		c, err := smb2.DecodeDurableReconnectV2(dh2c)
-		if err != nil {
-			return d, invalid
-		}
-		d.reconnect, d.reconnectV2, d.fileID, d.createGuid = true, true, c.FileId, c.CreateGuid
-	case hasQ2:
-		// 3.3.5.9.10: DH2Q with DHnQ is refused.
-		if hasQ {
-			return d, invalid
-		}
-		q, err := smb2.DecodeDurableRequestV2(dh2q)
-		if err != nil {
-			return d, invalid
-		}
-		d.v2, d.createGuid, d.timeout = true, q.CreateGuid, q.Timeout
-	case hasQ:
-		if smb2.CheckDurableRequest(dhnq) != nil {
-			return d, invalid
-		}
-		d.v1 = true
-	}
-	return d, smb2.StatusSuccess
 }
 
 // grantDurable makes the new open o durable when its caching allows it
@@ -282,25 +221,10 @@ func (l *lease) allDisconnected() bool {
 	return len(l.opens) > 0
 }
 
-// leaseContext finds a lease create context whatever the requested oplock
-// level: a reconnecting client may leave the level 0 (MS-SMB2 3.3.5.9.7).
-func leaseContext(r *smb2.CreateRequest) (*smb2.Lease, smb2.Status) {
-	for _, cc := range r.CreateContexts {
-		if cc.Name == smb2.CreateRequestLease {
-			l, err := smb2.DecodeLease(cc.Data)
-			if err != nil {
-				return nil, smb2.StatusInvalidParameter
-			}
-			return &l, smb2.StatusSuccess
-		}
-	}
-	return nil, smb2.StatusSuccess
-}
-
 // reclaimReply builds the CREATE response for the reclaimed open o, its
 // caching as the store found it. A reconnect gets no durable context
 // (smbtorture smb2.durable-open.reopen2-lease-v2).
-func (s *Server) reclaimReply(ctx context.Context, req *Request, r *smb2.CreateRequest, o *Open, rc reclaimed) (*smb2.CreateResponse, smb2.Status) {
+func (s *Server) reclaimReply(ctx context.Context, req *Request, cx *createContexts, o *Open, rc reclaimed) (*smb2.CreateResponse, smb2.Status) {
 	fi, err := o.share.cfg.FS.Stat(ctx, o.name)
 	if o.file != nil {
 		fi, err = o.file.Stat()
@@ -310,7 +234,7 @@ func (s *Server) reclaimReply(ctx context.Context, req *Request, r *smb2.CreateR
 	}
 	m := metaOf(fi)
 	o.applyAlloc(&m) // alloc.go
-	return s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: rc.oplock, action: fileOpened,
+	return s.createReply(req, cx, createAnswer{id: o.id, meta: m, oplock: rc.oplock, action: fileOpened,
 		lease: rc.lease}), smb2.StatusSuccess
 }
 
@@ -356,15 +280,18 @@ func awaitTeardown(o *Open) {
 // durableReconnect reattaches a disconnected durable open to the session
 // and tree of req (MS-SMB2 3.3.5.9.7 DHnC, 3.3.5.9.12 DH2C). The open
 // keeps its FileId, share mode, locks and caching.
-func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
+func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.CreateRequest, cx *createContexts) *Response {
+	dr := &cx.durable
 	if o := s.state.DurableOpen(dr.fileID.Persistent); o == nil || o.share != req.Tree.share {
 		// Before the contexts are looked at (the store checks again).
 		return statusResponse(smb2.StatusObjectNameNotFound)
 	}
-	lr, st := leaseContext(r)
-	if st != smb2.StatusSuccess {
-		return statusResponse(st)
+	// The lease context counts whatever the requested oplock level: a
+	// reconnecting client may leave the level 0 (MS-SMB2 3.3.5.9.7).
+	if cx.leaseStatus != smb2.StatusSuccess {
+		return statusResponse(cx.leaseStatus)
 	}
+	lr := cx.lease
 	name, _, st := cleanPath(r.Name)
 	if st != smb2.StatusSuccess {
 		name = ""
@@ -388,7 +315,7 @@ func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.Cre
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	resp, st := s.reclaimReply(ctx, req, r, o, rc)
+	resp, st := s.reclaimReply(ctx, req, cx, o, rc)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}

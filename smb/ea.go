@@ -64,6 +64,11 @@ func setEAs(ctx context.Context, fsys vfs.FS, name string, buf []byte) smb2.Stat
 	if err != nil {
 		return smb2.StatusEAListInconsistent
 	}
+	return setEAList(ctx, fsys, name, list)
+}
+
+// setEAList sets the EAs of list on the file at name.
+func setEAList(ctx context.Context, fsys vfs.FS, name string, list []fscc.EA) smb2.Status {
 	e, ok := vfs.As[vfs.EAer](fsys)
 	if !ok {
 		return statusEAsNotSupported

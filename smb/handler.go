@@ -47,6 +47,7 @@ type Request struct {
 	holds    *ticket           // the frame's place in its connection's order (conn_order.go); nil out of it
 	elem     int               // the request's index in its frame
 	finals   []func(*Response) // OnFinal (request.go)
+	reply    reply             // how the answer is sent (below)
 }
 
 // RemoteAddr is the client's network address.
@@ -66,28 +67,79 @@ type Response struct {
 	Data []byte
 	// Release, when set, is called once Data has been written.
 	Release func()
+}
 
-	sessionID uint64 // overrides the header's SessionId (SESSION_SETUP)
-	treeID    uint32 // overrides the header's TreeId (TREE_CONNECT)
-	// noSign: the response must not be signed (an anonymous or guest
-	// session, or a failed SESSION_SETUP).
-	noSign bool
-	// signWith: sign with this session even though req.Session is unset
-	// (the final SESSION_SETUP response).
-	signWith *Session
-	// signMaster: sign with Session.SigningKey, not the connection's
-	// channel key (the answers to a binding request, bind.go)
-	signMaster bool
-	// async: the response is the interim STATUS_PENDING of an async
-	// operation whose final response comes later.
+// reply is how the connection sends the answer to one request: what a
+// handler decides beyond the Response (the header's ids, signing, the
+// interim of an async operation, the connection's end). It lives on the
+// Request, which the connection owns, so a Layer that returns a Response
+// of its own loses none of it; handlers set it with the Request methods
+// below, and the send path (conn.go: encodeResponse, signerFor) reads it.
+type reply struct {
+	sessionID uint64 // the header's SessionId when not the request's (SESSION_SETUP)
+	treeID    uint32 // the header's TreeId when not the request's (TREE_CONNECT)
+	sign      signing
+	// async: the response is the interim STATUS_PENDING of this
+	// operation, whose final response comes later (async.go).
 	async *asyncOp
-	// disconnect: drop the connection after writing (or without writing
-	// when Body and Status are both zero values and drop is set).
-	disconnect bool
-	drop       bool
+	// drop: end the connection without answering.
+	drop bool
 	// afterEncode sees the whole encoded response message (the 3.1.1
-	// pre-authentication hash covers NEGOTIATE and SESSION_SETUP responses).
+	// pre-authentication hash covers NEGOTIATE and SESSION_SETUP
+	// responses; signing_errors.go echoes a signature).
 	afterEncode func(msg []byte)
+}
+
+// signing is what a handler said about signing its response; signerFor
+// (conn.go) turns it, the request and its session into the key, if any
+// (MS-SMB2 3.3.4.1.1). The zero value signs with the request's session
+// when the request was signed or the session requires signing.
+type signing struct {
+	// never: the response is not signed (an anonymous or guest session,
+	// a failed or interim SESSION_SETUP, a request that failed its
+	// signature check).
+	never bool
+	// by: sign with this session whether or not the request was signed,
+	// and even when req.Session is unset (the final SESSION_SETUP, LOGOFF).
+	by *Session
+	// master: sign with by's Session.SigningKey, not its key for this
+	// connection (the answers to a binding request, bind.go).
+	master bool
+}
+
+// dropConn ends the connection without answering the request.
+func (r *Request) dropConn() *Response {
+	r.reply.drop = true
+	return &Response{}
+}
+
+// replySession sets the response header's SessionId (SESSION_SETUP).
+func (r *Request) replySession(id uint64) { r.reply.sessionID = id }
+
+// replyTree sets the response header's TreeId (TREE_CONNECT).
+func (r *Request) replyTree(id uint32) { r.reply.treeID = id }
+
+// dontSign sends the response unsigned.
+func (r *Request) dontSign() { r.reply.sign = signing{never: true} }
+
+// signWith signs the response with sess's key for this connection, or with
+// its Session.SigningKey when master is set.
+func (r *Request) signWith(sess *Session, master bool) {
+	r.reply.sign = signing{by: sess, master: master}
+}
+
+// afterEncode has f see the encoded response message, after what was
+// registered before.
+func (r *Request) afterEncode(f func(msg []byte)) {
+	prev := r.reply.afterEncode
+	if prev == nil {
+		r.reply.afterEncode = f
+		return
+	}
+	r.reply.afterEncode = func(msg []byte) {
+		prev(msg)
+		f(msg)
+	}
 }
 
 // Status returns a response with status s and an error body.

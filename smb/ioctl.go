@@ -91,14 +91,14 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 func (s *Server) validateNegotiate(req *Request, r *smb2.IoctlRequest, reply func([]byte, smb2.Status) *Response) *Response {
 	c := req.conn
 	if c.dialect() == smb2.Dialect311 {
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	var v smb2.ValidateNegotiateInfoRequest
 	if err := v.Decode(r.Input); err != nil {
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	if r.MaxOutputResponse < 24 {
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	n := &c.neg
 	if !slices.Equal(v.Dialects, n.clientDialects) ||
@@ -107,7 +107,7 @@ func (s *Server) validateNegotiate(req *Request, r *smb2.IoctlRequest, reply fun
 		v.SecurityMode != n.clientSecMode ||
 		v.Capabilities != n.clientCaps {
 		c.log.Warn("validate negotiate mismatch: dropping connection")
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	out := smb2.ValidateNegotiateInfoResponse{
 		Capabilities: n.serverCaps,

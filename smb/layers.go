@@ -24,20 +24,21 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		case smb2.SessionSetup:
 			sess, byMaster, st := req.verifySessionSetup()
 			if st != smb2.StatusSuccess {
-				resp := &Response{Status: st, noSign: true}
 				if sess != nil {
 					// Signed with Session.SigningKey where the channel's
 					// key was due: refused, and answered with that key.
-					resp.noSign, resp.signWith, resp.signMaster = false, sess, true
+					req.signWith(sess, true)
+				} else {
+					req.dontSign()
 				}
-				return resp
+				return statusResponse(st)
 			}
 			resp := next.ServeSMB(ctx, req)
 			switch {
-			case sess == nil || resp.signWith != nil:
+			case sess == nil || req.reply.sign.by != nil:
 			case req.binding():
-				if !resp.noSign { // interim answers sign themselves (bind.go)
-					resp.signWith, resp.signMaster = sess, true
+				if !req.reply.sign.never { // interim answers sign themselves (bind.go)
+					req.signWith(sess, true)
 				}
 			default:
 				// A signed re-authentication is answered signed, its
@@ -45,22 +46,20 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				// it: a client that requires signing takes no unsigned
 				// answer (MS-SMB2 3.3.4.1.1), and on a bound channel
 				// clients check the channel's key where they have one.
-				resp.noSign = false
-				resp.signWith = sess
-				resp.signMaster = byMaster
+				req.signWith(sess, byMaster)
 			}
 			return resp
 		}
 		if req.conn.dialect() == 0 {
 			// Nothing but NEGOTIATE before NEGOTIATE.
-			return &Response{drop: true}
+			return req.dropConn()
 		}
 		id := h.SessionID
 		if h.Flags&smb2.FlagsRelatedOps != 0 && id == ^uint64(0) {
 			if req.compound.sessionID == 0 {
 				// Nothing before it in the chain established a session.
 				resp := statusResponse(smb2.StatusInvalidParameter)
-				echoSignature(req, resp) // signing_errors.go
+				echoSignature(req) // signing_errors.go
 				return resp
 			}
 			id = req.compound.sessionID
@@ -73,7 +72,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			if h.Flags&smb2.FlagsSigned != 0 && sess.canSign() && sess.keys.signer.Verify(req.Msg) {
 				// Signed by the session: so is the answer, which
 				// clients that require signing insist on.
-				resp.signWith, resp.signMaster = sess, true
+				req.signWith(sess, true)
 			}
 			return resp
 		}
@@ -83,9 +82,9 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			// signed answer, which signing clients insist on.
 			if old := req.conn.loggedOff(id); old != nil && h.Flags&smb2.FlagsSigned != 0 && old.verify(req.conn, req.Msg) {
 				req.signed = true
-				resp.signWith = old
+				req.signWith(old, false)
 			} else {
-				echoSignature(req, resp) // signing_errors.go
+				echoSignature(req) // signing_errors.go
 			}
 			return resp
 		}
@@ -104,11 +103,13 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		if !req.Encrypted {
 			if h.Flags&smb2.FlagsSigned != 0 {
 				if !sess.verify(req.conn, req.Msg) {
-					return &Response{Status: smb2.StatusAccessDenied, noSign: true}
+					req.dontSign()
+					return statusResponse(smb2.StatusAccessDenied)
 				}
 				req.signed = true
 			} else if sess.signingRequired && h.Command != smb2.OplockBreak {
-				return &Response{Status: smb2.StatusAccessDenied, noSign: true}
+				req.dontSign()
+				return statusResponse(smb2.StatusAccessDenied)
 			}
 			if sess.encryptData {
 				// MS-SMB2 3.3.5.2.9: a session that must encrypt refuses

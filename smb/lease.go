@@ -527,31 +527,21 @@ type leaseRequest struct {
 	id leaseID
 }
 
-// leaseRequested finds the lease context of a CREATE (MS-SMB2 3.3.5.9.8,
-// 3.3.5.9.11): honoured on SMB 2.1 and later when the requested oplock
-// level is SMB2_OPLOCK_LEVEL_LEASE; a version 2 context is read as
-// version 1 below SMB 3.0.
-func leaseRequested(req *Request, r *smb2.CreateRequest) (*leaseRequest, smb2.Status) {
+// leaseRequested is the lease a CREATE asks for (MS-SMB2 3.3.5.9.8,
+// 3.3.5.9.11): its lease context (create_contexts.go), honoured on SMB 2.1
+// and later when the requested oplock level is SMB2_OPLOCK_LEVEL_LEASE.
+func leaseRequested(req *Request, r *smb2.CreateRequest, cx *createContexts) (*leaseRequest, smb2.Status) {
 	if r.RequestedOplockLevel != smb2.OplockLevelLease || req.conn.dialect() < smb2.Dialect210 {
 		return nil, smb2.StatusSuccess
 	}
-	for _, cc := range r.CreateContexts {
-		if cc.Name != smb2.CreateRequestLease {
-			continue
-		}
-		l, err := smb2.DecodeLease(cc.Data)
-		if err != nil {
-			return nil, smb2.StatusInvalidParameter
-		}
-		if req.conn.dialect() < smb2.Dialect300 {
-			l.V2 = false
-		}
-		if !l.V2 || l.Flags&smb2.LeaseFlagParentLeaseKeySet == 0 {
-			l.ParentLeaseKey = [16]byte{}
-		}
-		return &leaseRequest{Lease: l, id: leaseID{client: req.conn.neg.clientGUID, key: l.Key}}, smb2.StatusSuccess
+	if cx.leaseStatus != smb2.StatusSuccess {
+		return nil, cx.leaseStatus
 	}
-	return nil, smb2.StatusSuccess
+	if cx.lease == nil {
+		return nil, smb2.StatusSuccess
+	}
+	l := *cx.lease
+	return &leaseRequest{Lease: l, id: leaseID{client: req.conn.neg.clientGUID, key: l.Key}}, smb2.StatusSuccess
 }
 
 // leaseConflict reports whether the requested lease key is already in use
@@ -812,5 +802,5 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 		}
 		op.complete(s.create(context.WithValue(ctx, syncCreateKey{}, true), &again))
 	})
-	return op.interim()
+	return req.interim(op)
 }

@@ -222,7 +222,7 @@ func (s *Server) waitLock(req *Request, o *Open, r lockRange, seq lockSeq) *Resp
 			}
 		}
 	})
-	return op.interim()
+	return req.interim(op)
 }
 
 // The byte-range lock table in memory (memState's lockStore): the locks

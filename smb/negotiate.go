@@ -45,7 +45,7 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 	defer c.negMu.Unlock()
 	if c.dialect() != 0 {
 		// A second NEGOTIATE ends the connection without a reply.
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	var r smb2.NegotiateRequest
 	if err := r.Decode(req.Msg); err != nil {
@@ -113,15 +113,14 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 	}
 	c.dialectV.Store(uint32(d))
 	c.log.Debug("negotiated", "dialect", dialectName(d), "cipher", n.cipher, "signing", c.signingAlgorithm(), "multichannel", n.serverCaps&smb2.GlobalCapMultiChannel != 0)
-	out := ok(resp)
 	if d == smb2.Dialect311 {
-		out.afterEncode = func(msg []byte) {
+		req.afterEncode(func(msg []byte) {
 			c.preauthMu.Lock()
 			c.preauth.Update(msg)
 			c.preauthMu.Unlock()
-		}
+		})
 	}
-	return out
+	return ok(resp)
 }
 
 // maxIOFor is the READ/WRITE/transact limit offered for dialect d.

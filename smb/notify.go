@@ -96,5 +96,5 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		}
 		op.complete(statusResponse(st))
 	})
-	return op.interim()
+	return req.interim(op)
 }

@@ -144,7 +144,8 @@ func (c *conn) hasAsync(mid uint64) bool {
 // durableReplay answers a replayed CREATE whose DH2Q names the CreateGuid
 // of an open of the same client and session (MS-SMB2 3.3.5.9.10). It
 // returns nil when there is none: the CREATE is then processed as new.
-func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
+func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.CreateRequest, cx *createContexts) *Response {
+	dr := &cx.durable
 	if !dr.v2 {
 		return nil
 	}
@@ -165,7 +166,7 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 	if o == nil || o.share != req.Tree.share {
 		return nil
 	}
-	lr, st := leaseRequested(req, r)
+	lr, st := leaseRequested(req, r, cx)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
@@ -195,7 +196,7 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 	if d != nil && !d.resilient && (o.lease != nil || oplock == smb2.OplockLevelBatch) {
 		a.durable = durableResponse(d)
 	}
-	resp := s.createReply(req, r, a)
+	resp := s.createReply(req, cx, a)
 	sh.mu.Unlock()
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	return ok(resp)
@@ -250,6 +251,6 @@ func (s *Server) createOutlivesConn(req *Request) bool {
 	if r.Decode(req.Msg) != nil {
 		return false
 	}
-	dr, st := durableRequested(req, &r)
-	return st == smb2.StatusSuccess && dr.v2
+	cx, st := parseCreateContexts(req, &r) // create_contexts.go
+	return st == smb2.StatusSuccess && cx.durable.v2
 }

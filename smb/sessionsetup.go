@@ -14,7 +14,7 @@ import (
 func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	c := req.conn
 	if c.dialect() == 0 {
-		return &Response{drop: true}
+		return req.dropConn()
 	}
 	var r smb2.SessionSetupRequest
 	if err := r.Decode(req.Msg); err != nil {
@@ -59,7 +59,9 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 			sess.rememberGone()
 			sess.teardown()
 		}
-		return &Response{Status: st, noSign: true, sessionID: sess.ID}
+		req.replySession(sess.ID)
+		req.dontSign()
+		return statusResponse(st)
 	}
 
 	sess.mu.Lock()
@@ -88,23 +90,23 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		st := authStatus(err)
 		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
 			fail(st)
-			return &Response{drop: true}
+			return req.dropConn()
 		}
 		return fail(st)
 	}
 	if !done {
+		req.replySession(sess.ID)
+		req.dontSign()
+		req.afterEncode(func(msg []byte) {
+			if c.dialect() == smb2.Dialect311 {
+				sess.mu.Lock()
+				sess.keys.preauth.Update(msg)
+				sess.mu.Unlock()
+			}
+		})
 		return &Response{
-			Status:    smb2.StatusMoreProcessingRequired,
-			Body:      encodeBody(&smb2.SessionSetupResponse{SecurityBuffer: out}),
-			sessionID: sess.ID,
-			noSign:    true,
-			afterEncode: func(msg []byte) {
-				if c.dialect() == smb2.Dialect311 {
-					sess.mu.Lock()
-					sess.keys.preauth.Update(msg)
-					sess.mu.Unlock()
-				}
-			},
+			Status: smb2.StatusMoreProcessingRequired,
+			Body:   encodeBody(&smb2.SessionSetupResponse{SecurityBuffer: out}),
 		}
 	}
 
@@ -161,16 +163,13 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	}
 	c.log.Info("session established", "user", res.User, "domain", res.Domain,
 		"guest", res.Guest, "anonymous", res.Anonymous, "session", sess.ID)
-	resp := &Response{
-		Body:      encodeBody(&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}),
-		sessionID: sess.ID,
-	}
+	req.replySession(sess.ID)
 	if sess.canSign() {
-		resp.signWith = sess // MS-SMB2 3.3.5.5.3: the final response is signed
+		req.signWith(sess, false) // MS-SMB2 3.3.5.5.3: the final response is signed
 	} else {
-		resp.noSign = true
+		req.dontSign()
 	}
-	return resp
+	return &Response{Body: encodeBody(&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})}
 }
 
 // reconnected ends the client's previous session, which it names when it
@@ -227,7 +226,6 @@ func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	s.sessions.remove(sess.ID)
 	sess.rememberGone()
 	sess.disconnect() // MS-SMB2 3.3.5.6: durable opens are kept (durable.go)
-	resp := ok(smb2.SimpleBody{})
-	resp.signWith = sess
-	return resp
+	req.signWith(sess, false)
+	return ok(smb2.SimpleBody{})
 }

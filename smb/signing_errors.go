@@ -16,28 +16,24 @@ import (
 // server gives before it can know the key (USER_SESSION_DELETED,
 // NETWORK_NAME_DELETED, INVALID_PARAMETER), but they do look at the flag.
 
-// echoSignature makes resp, the answer to a signed request the server cannot
+// echoSignature makes the answer to req, a signed request the server cannot
 // sign (its session is unknown), carry the request's signature.
-func echoSignature(req *Request, resp *Response) {
+func echoSignature(req *Request) {
 	h := &req.Header
-	if req.Encrypted || h.Flags&smb2.FlagsSigned == 0 || resp.signWith != nil || len(req.Msg) < smb2.HeaderSize {
+	if req.Encrypted || h.Flags&smb2.FlagsSigned == 0 || req.reply.sign.by != nil || len(req.Msg) < smb2.HeaderSize {
 		return
 	}
 	sig := [16]byte(req.Msg[48:64])
-	prev := resp.afterEncode
-	resp.afterEncode = func(msg []byte) {
-		if prev != nil {
-			prev(msg)
-		}
+	req.afterEncode(func(msg []byte) {
 		binary.LittleEndian.PutUint32(msg[16:], binary.LittleEndian.Uint32(msg[16:])|smb2.FlagsSigned)
 		copy(msg[48:64], sig[:])
-	}
+	})
 }
 
-// signChainError signs resp, the error a request of a compound gets from
-// its chain without being run (MS-SMB2 3.3.5.2.7.2), when the request is
-// signed by its session on this connection.
-func (c *conn) signChainError(req *Request, resp *Response) {
+// signChainError signs the error a request of a compound gets from its
+// chain without being run (MS-SMB2 3.3.5.2.7.2), when the request is signed
+// by its session on this connection.
+func (c *conn) signChainError(req *Request) {
 	h := &req.Header
 	if req.Encrypted || h.Flags&smb2.FlagsSigned == 0 {
 		return
@@ -48,9 +44,9 @@ func (c *conn) signChainError(req *Request, resp *Response) {
 	}
 	sess := c.srv.sessions.get(id)
 	if sess == nil || !sess.boundTo(c) || !sess.canSign() || !sess.verify(c, req.Msg) {
-		echoSignature(req, resp)
+		echoSignature(req)
 		return
 	}
 	req.signed = true
-	resp.signWith = sess
+	req.signWith(sess, false)
 }

@@ -17,7 +17,7 @@ import (
 // on a file system without streams.
 
 // createStream opens or creates a named stream of name (MS-FSA 2.1.5.1.2).
-func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateRequest,
+func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateRequest, cx *createContexts,
 	name, stream string, baseInfo fs.FileInfo, access uint32, deleteOnClose bool) *Response {
 	sh := req.Tree.share
 	st, isStreamer := vfs.As[vfs.Streamer](sh.cfg.FS)
@@ -28,7 +28,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		return statusResponse(smb2.StatusNotADirectory)
 	}
 	disp := r.CreateDisposition
-	lr, lst := leaseRequested(req, r)
+	lr, lst := leaseRequested(req, r, cx)
 	if lst != smb2.StatusSuccess {
 		return statusResponse(lst)
 	}
@@ -145,7 +145,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		base = metaOf(baseInfo)
 	}
 	m.attrs &^= 0x10 // a stream is not a directory
-	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, file: &base, oplock: o.oplock, action: action,
+	resp := s.createReply(req, cx, createAnswer{id: o.id, meta: m, file: &base, oplock: o.oplock, action: action,
 		lease: leaseCtx})
 	if action == fileCreated {
 		announce = append(announce, change{name, notifyActionAddedStream})

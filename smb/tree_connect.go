@@ -72,10 +72,9 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 	dfsFlags, dfsCaps := s.dfsShareFlags(sh) // a DFS root (dfs.go)
 	resp.ShareFlags |= dfsFlags
 	resp.Capabilities |= dfsCaps
-	out := ok(&resp)
-	out.treeID = t.ID
+	req.replyTree(t.ID)
 	req.compound.treeID = t.ID
-	return out
+	return ok(&resp)
 }
 
 // treeDisconnect ends a tree connect (MS-SMB2 3.3.5.8).
