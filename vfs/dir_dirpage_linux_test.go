@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,11 +14,12 @@ import (
 	"time"
 )
 
-// A paged listing of Dir reads each entry's stat, stored attributes and
-// EAs by name under the directory (statx, listxattrat/getxattrat or the
-// /proc path); it must report what Stat of the same name reports: the
-// listing is what QUERY_DIRECTORY answers with, the Stat what QUERY_INFO
-// does.
+// A paged listing of Dir, and Stat, read each entry's stat, stored
+// attributes and EAs by name under its directory (statx,
+// listxattrat/getxattrat or the /proc path, the directory opened with
+// openat2); they must report what the os.Root path reports (an open of the
+// entry, its xattrs through /proc): the listing is what QUERY_DIRECTORY
+// answers with, the Stat what CREATE and QUERY_INFO do.
 func TestReadDirPageMatchesStat(t *testing.T) {
 	for _, viaProc := range []bool{false, true} {
 		t.Run(fmt.Sprintf("proc=%v", viaProc), func(t *testing.T) {
@@ -27,6 +29,21 @@ func TestReadDirPageMatchesStat(t *testing.T) {
 			testReadDirPageMatchesStat(t)
 		})
 	}
+}
+
+// slowStat is Stat by the os.Root path alone.
+func slowStat(t *testing.T, d *DirFS, name string) fs.FileInfo {
+	t.Helper()
+	o1, o2 := openat2Missing.Load(), xattratMissing.Load()
+	openat2Missing.Store(true)
+	xattratMissing.Store(true)
+	defer func() { openat2Missing.Store(o1); xattratMissing.Store(o2) }()
+	fi, err := d.Stat(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi.(*dirInfo).get()
+	return fi
 }
 
 func testReadDirPageMatchesStat(t *testing.T) {
@@ -70,6 +87,20 @@ func testReadDirPageMatchesStat(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	describe := func(fi fs.FileInfo) string {
+		st := fi.Sys().(*syscall.Stat_t)
+		a, ok := AttributesOf(fi)
+		eas, known := fi.(EAInfo).ExtendedAttributes()
+		var es []string
+		for _, ea := range eas {
+			es = append(es, ea.Name+"="+string(ea.Value))
+		}
+		slices.Sort(es)
+		tm := TimesOf(fi)
+		return fmt.Sprintf("name=%s size=%d mode=%v mtime=%v dir=%v ino=%d nlink=%d attrs=%#x/%v times=%v eas=%v/%v",
+			fi.Name(), fi.Size(), fi.Mode(), fi.ModTime().UnixNano(), fi.IsDir(), st.Ino, st.Nlink,
+			a, ok, tm, known, es)
+	}
 	page, err := d.ReadDirPage(ctx, "d", "", 100)
 	if err != nil && err.Error() != "EOF" {
 		t.Fatal(err)
@@ -79,29 +110,76 @@ func testReadDirPageMatchesStat(t *testing.T) {
 		got := e.Info
 		name := got.Name()
 		seen = append(seen, name)
-		want, err := d.Stat(ctx, "d/"+name)
+		want := slowStat(t, d, "d/"+name)
+		fast, err := d.Stat(ctx, "d/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		describe := func(fi fs.FileInfo) string {
-			st := fi.Sys().(*syscall.Stat_t)
-			a, ok := AttributesOf(fi)
-			eas, known := fi.(EAInfo).ExtendedAttributes()
-			var es []string
-			for _, ea := range eas {
-				es = append(es, ea.Name+"="+string(ea.Value))
-			}
-			slices.Sort(es)
-			tm := TimesOf(fi)
-			return fmt.Sprintf("name=%s size=%d mode=%v mtime=%v dir=%v ino=%d nlink=%d attrs=%#x/%v times=%v eas=%v/%v",
-				fi.Name(), fi.Size(), fi.Mode(), fi.ModTime().UnixNano(), fi.IsDir(), st.Ino, st.Nlink,
-				a, ok, tm, known, es)
-		}
 		if g, w := describe(got), describe(want); g != w {
-			t.Errorf("listing: %s\nstat:    %s", g, w)
+			t.Errorf("listing: %s\nos.Root: %s", g, w)
+		}
+		if g, w := describe(fast), describe(want); g != w {
+			t.Errorf("Stat:    %s\nos.Root: %s", g, w)
+		}
+	}
+	// A name at the top, and names that are not there.
+	if top, err := d.Stat(ctx, "d"); err != nil || describe(top) != describe(slowStat(t, d, "d")) {
+		t.Errorf("Stat(d) = %s, %v; os.Root: %s", describe(top), err, describe(slowStat(t, d, "d")))
+	}
+	for _, name := range []string{"missing", "d/missing", "nodir/x", "d/plain/x", "d/link/x"} {
+		_, err := d.Stat(ctx, name)
+		o := openat2Missing.Load()
+		openat2Missing.Store(true)
+		_, werr := d.Stat(ctx, name)
+		openat2Missing.Store(o)
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) || fmt.Sprint(errors.Unwrap(err)) != fmt.Sprint(errors.Unwrap(werr)) {
+			t.Errorf("Stat(%s) = %v, os.Root says %v", name, err, werr)
 		}
 	}
 	slices.Sort(seen)
+	// Symbolic links that lead out of the share: refused as os.Root does.
+	for i, target := range []string{"/etc", "../..", "../../.."} {
+		if err := os.Symlink(target, filepath.Join(root, "d", fmt.Sprint("out", i))); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("d/out%d/passwd", i)
+		_, err := d.Stat(ctx, name)
+		o := openat2Missing.Load()
+		openat2Missing.Store(true)
+		_, werr := d.Stat(ctx, name)
+		openat2Missing.Store(o)
+		if err == nil || fmt.Sprint(err) != fmt.Sprint(werr) {
+			t.Errorf("Stat(%s) = %v, os.Root says %v", name, err, werr)
+		}
+	}
+	// OpenFile: the same file or the same refusal as os.Root's.
+	for _, name := range []string{"d/plain", "d/link", "d/sub", "d/out0/passwd", "d/out1/x", "d/missing", "d/plain/x", "d/new"} {
+		f, err := d.OpenFile(ctx, name, O_RDWR|O_CREATE|O_EXCL, 0o600)
+		if f != nil {
+			f.Close()
+			os.Remove(filepath.Join(root, name))
+		}
+		o := openat2Missing.Load()
+		openat2Missing.Store(true)
+		wf, werr := d.OpenFile(ctx, name, O_RDWR|O_CREATE|O_EXCL, 0o600)
+		openat2Missing.Store(o)
+		if wf != nil {
+			wf.Close()
+			os.Remove(filepath.Join(root, name))
+		}
+		if (f == nil) != (wf == nil) || fmt.Sprint(errors.Unwrap(err)) != fmt.Sprint(errors.Unwrap(werr)) {
+			t.Errorf("OpenFile(%s) = %v, os.Root says %v", name, err, werr)
+		}
+	}
+	if f, err := d.OpenFile(ctx, "d/plain", O_RDONLY, 0); err != nil {
+		t.Error(err)
+	} else {
+		b := make([]byte, 10)
+		n, _ := f.ReadAt(b, 0)
+		if f.Close(); string(b[:n]) != "plain" {
+			t.Errorf("d/plain reads %q", b[:n])
+		}
+	}
 	if want := []string{"attrs", "eas", "link", "manyeas", "plain", "sub"}; !slices.Equal(seen, want) {
 		t.Errorf("listed %v, want %v", seen, want)
 	}
