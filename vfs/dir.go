@@ -14,7 +14,8 @@ import (
 // DirFS serves an OS directory. Every name is resolved through os.Root, so
 // no name, symbolic link or ".." can reach outside the directory.
 type DirFS struct {
-	root *os.Root
+	root   *os.Root
+	rootFD int // the root directory (O_PATH) for lookups in one syscall (Linux), or -1
 }
 
 // Dir opens the directory path for serving.
@@ -23,15 +24,24 @@ func Dir(path string) (*DirFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vfs: %w", err)
 	}
-	return &DirFS{root: r}, nil
+	d := &DirFS{root: r}
+	d.rootFD = openRootFD(d)
+	return d, nil
 }
 
 // Close releases the directory.
-func (d *DirFS) Close() error { return d.root.Close() }
+func (d *DirFS) Close() error {
+	closeRootFD(d.rootFD)
+	d.rootFD = -1
+	return d.root.Close()
+}
 
 // OpenFile opens a regular file; a directory yields ErrIsDir.
 func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (File, error) {
-	f, err := d.root.OpenFile(name, flag|syscall.O_NOFOLLOW, perm)
+	f, ok, err := d.openAt(name, flag, perm)
+	if !ok {
+		f, err = d.root.OpenFile(name, flag|syscall.O_NOFOLLOW, perm)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +59,9 @@ func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.Fil
 
 // Stat describes name without following a final symbolic link.
 func (d *DirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	if fi, ok, err := d.statAt(name); ok {
+		return fi, err
+	}
 	fi, err := d.root.Lstat(name)
 	if err != nil {
 		return nil, err

@@ -192,6 +192,9 @@ func fdPath(fd uintptr) string { return "/proc/self/fd/" + strconv.FormatUint(ui
 
 // loadAttrs reads the stored Attrs and birth time of name.
 func (d *DirFS) loadAttrs(name string) dirLoaded {
+	if l, ok := d.loadAttrsAt(name); ok {
+		return l
+	}
 	f, err := d.root.OpenFile(name, unix.O_PATH|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return dirLoaded{}

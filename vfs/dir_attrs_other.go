@@ -19,3 +19,14 @@ type dirFile struct {
 func (d *DirFS) chtimes(name string, atime, mtime time.Time) error {
 	return d.root.Chtimes(name, atime, mtime)
 }
+
+// Lookups through an open root directory are Linux's (dir_at_linux.go).
+func openRootFD(d *DirFS) int { return -1 }
+
+func closeRootFD(fd int) {}
+
+func (d *DirFS) statAt(name string) (fs.FileInfo, bool, error) { return nil, false, nil }
+
+func (d *DirFS) openAt(name string, flag int, perm fs.FileMode) (*os.File, bool, error) {
+	return nil, false, nil
+}

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"path"
 	"strconv"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -98,20 +99,112 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 	if serr != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: serr}
 	}
+	// Each entry's stat, birth time, stored Attrs and EAs, read now (a
+	// listing reports them all) by name under the open directory: a
+	// statx and a listxattr, and a getxattr for the Attrs, not an open of
+	// the entry and a walk from the share's root for each.
 	out := make([]DirEntry, 0, len(ents))
-	for _, e := range ents {
-		p := path.Join(name, e.name)
-		fi, err := sub.Lstat(e.name)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+	cerr = rc.Control(func(fd uintptr) {
+		for _, e := range ents {
+			var fi fs.FileInfo
+			var l dirLoaded
+			fi, l, serr = statEntryAt(int(fd), e.name)
+			if errors.Is(serr, unix.ENOENT) {
+				serr = nil
 				continue // removed since the read
 			}
-			return nil, err
+			if serr != nil {
+				return
+			}
+			out = append(out, DirEntry{Info: &dirInfo{FileInfo: fi, dirLoaded: l}, Cursor: strconv.FormatInt(e.off, 10)})
 		}
-		out = append(out, DirEntry{Info: d.decorate(p, fi), Cursor: strconv.FormatInt(e.off, 10)})
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	if serr != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: serr}
 	}
 	if eof {
 		return out, io.EOF
 	}
 	return out, nil
 }
+
+// statEntryAt describes the entry name of the open directory dirfd
+// without following a symbolic link: its stat and birth time from one
+// statx, and what loadAttrs reads (the stored Attrs, the EAs) by name
+// under the directory (entryXattrs), so the entry itself is not opened.
+func statEntryAt(dirfd int, name string) (fs.FileInfo, dirLoaded, error) {
+	var l dirLoaded
+	var stx unix.Statx_t
+	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		return nil, l, err
+	}
+	fi := statxInfo(name, &stx)
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		l.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
+	}
+	entryXattrs(dirfd, name, &l)
+	return fi, l, nil
+}
+
+// statxInfo is the FileInfo of a statx result, as os.Lstat would give it:
+// the same mode bits, and a *syscall.Stat_t in Sys().
+func statxInfo(name string, stx *unix.Statx_t) fs.FileInfo {
+	st := &syscall.Stat_t{
+		Dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		Ino:     stx.Ino,
+		Nlink:   uint64(stx.Nlink),
+		Mode:    uint32(stx.Mode),
+		Uid:     stx.Uid,
+		Gid:     stx.Gid,
+		Rdev:    unix.Mkdev(stx.Rdev_major, stx.Rdev_minor),
+		Size:    int64(stx.Size),
+		Blksize: int64(stx.Blksize),
+		Blocks:  int64(stx.Blocks),
+		Atim:    syscall.Timespec{Sec: stx.Atime.Sec, Nsec: int64(stx.Atime.Nsec)},
+		Mtim:    syscall.Timespec{Sec: stx.Mtime.Sec, Nsec: int64(stx.Mtime.Nsec)},
+		Ctim:    syscall.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)},
+	}
+	// The mode as os.Lstat builds it (os/stat_linux.go).
+	mode := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFBLK:
+		mode |= fs.ModeDevice
+	case syscall.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFSOCK:
+		mode |= fs.ModeSocket
+	}
+	if st.Mode&syscall.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if st.Mode&syscall.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if st.Mode&syscall.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return &statInfo{name: name, mode: mode, st: st}
+}
+
+// statInfo is a FileInfo over a syscall.Stat_t.
+type statInfo struct {
+	name string
+	mode fs.FileMode
+	st   *syscall.Stat_t
+}
+
+func (i *statInfo) Name() string       { return i.name }
+func (i *statInfo) Size() int64        { return i.st.Size }
+func (i *statInfo) Mode() fs.FileMode  { return i.mode }
+func (i *statInfo) ModTime() time.Time { return time.Unix(i.st.Mtim.Sec, i.st.Mtim.Nsec) }
+func (i *statInfo) IsDir() bool        { return i.mode.IsDir() }
+func (i *statInfo) Sys() any           { return i.st }

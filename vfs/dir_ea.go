@@ -3,6 +3,7 @@
 package vfs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -27,33 +28,65 @@ func (d *DirFS) EAs(ctx context.Context, name string) ([]EA, error) {
 // enough), sizing its buffers by the lists the kernel returns. A file
 // system without xattrs has none.
 func readEAsAt(p string) ([]EA, error) {
-	n, err := unix.Listxattr(p, nil)
+	names, err := listXattrs(p, true)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	return readEAs(p, names, true), nil
+}
+
+// listXattrs returns the NUL-separated xattr names of the file at p (nil
+// when a file system has no xattrs), following a final symbolic link or
+// not. One listxattr when the names fit a small buffer (a file of Dir's
+// usually has one, attrsXattr), else one to size the list and one to read
+// it.
+func listXattrs(p string, follow bool) ([]byte, error) {
+	list := unix.Listxattr
+	if !follow {
+		list = unix.Llistxattr
+	}
+	var small [256]byte
+	n, err := list(p, small[:])
+	if err == nil {
+		return bytes.Clone(small[:n]), nil
+	}
+	for errors.Is(err, unix.ERANGE) {
+		if n, err = list(p, nil); err != nil {
+			break
+		}
+		buf := make([]byte, n)
+		if n, err = list(p, buf); err == nil {
+			return buf[:n], nil
+		}
+	}
 	if errors.Is(err, unix.ENOTSUP) {
 		return nil, nil
 	}
-	if err != nil || n == 0 {
-		return nil, err
-	}
-	buf := make([]byte, n)
-	if n, err = unix.Listxattr(p, buf); err != nil {
-		return nil, err
+	return nil, err
+}
+
+// readEAs reads the EAs among the xattr names of the file at p.
+func readEAs(p string, names []byte, follow bool) []EA {
+	get := unix.Getxattr
+	if !follow {
+		get = unix.Lgetxattr
 	}
 	var out []EA
-	for _, attr := range strings.Split(string(buf[:n]), "\x00") {
+	for attr := range strings.SplitSeq(string(names), "\x00") {
 		if !strings.HasPrefix(attr, eaPrefix) {
 			continue
 		}
-		sz, err := unix.Getxattr(p, attr, nil)
+		sz, err := get(p, attr, nil)
 		if err != nil {
 			continue
 		}
 		v := make([]byte, sz)
-		if sz, err = unix.Getxattr(p, attr, v); err != nil {
+		if sz, err = get(p, attr, v); err != nil {
 			continue
 		}
 		out = append(out, EA{Name: attr[len(eaPrefix):], Value: v[:sz]})
 	}
-	return out, nil
+	return out
 }
 
 // xattrsWithPrefix lists the xattr names of fd that start with prefix; a

@@ -5,6 +5,7 @@ package vfs
 import (
 	"context"
 	"errors"
+	"io/fs"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,18 +20,35 @@ const maxSD = 2<<16 + 1024
 
 // SecurityDescriptor returns the descriptor stored for name (SDStore).
 func (d *DirFS) SecurityDescriptor(ctx context.Context, name string) ([]byte, error) {
+	if fd, base, release, ok, err := d.parentAt(name); ok {
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		defer release()
+		sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(fd, base, sdXattr, buf) })
+		if err != nil {
+			return nil, &fs.PathError{Op: "getxattr", Path: name, Err: err}
+		}
+		return sd, nil
+	}
 	f, err := d.root.OpenFile(name, unix.O_PATH|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	p := fdPath(f.Fd())
-	// Most descriptors are a few hundred bytes: try a small buffer first.
+	return readSD(func(buf []byte) (int, error) { return unix.Getxattr(p, sdXattr, buf) })
+}
+
+// readSD reads a stored descriptor with get, a getxattr of sdXattr.
+func readSD(get func([]byte) (int, error)) ([]byte, error) {
+	// Most descriptors are a few hundred bytes: try a small buffer first
+	// (on the heap, as lgetxattrAt needs: it is returned).
 	buf := make([]byte, 512)
-	n, err := unix.Getxattr(p, sdXattr, buf)
+	n, err := get(buf)
 	if errors.Is(err, unix.ERANGE) {
 		buf = make([]byte, maxSD)
-		n, err = unix.Getxattr(p, sdXattr, buf)
+		n, err = get(buf)
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
