@@ -484,7 +484,8 @@ type leaseRequest struct {
 // level is SMB2_OPLOCK_LEVEL_LEASE; a version 2 context is read as
 // version 1 below SMB 3.0.
 func leaseRequested(req *Request, r *smb2.CreateRequest) (*leaseRequest, smb2.Status) {
-	if r.RequestedOplockLevel != smb2.OplockLevelLease || req.conn.dialect() < smb2.Dialect210 {
+	if r.RequestedOplockLevel != smb2.OplockLevelLease || req.conn.dialect() < smb2.Dialect210 ||
+		req.conn.srv.DisableLeasing { // ignored: the open gets no caching
 		return nil, smb2.StatusSuccess
 	}
 	for _, cc := range r.CreateContexts {
