@@ -90,6 +90,10 @@ run_parts() {
 		# cifsd, on its own port, from the binary built above).
 		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
 			part config timeout 600 "$REPO_ROOT/test/interop/config.sh" || return 0
+		# Reload (SIGHUP, cifsd control reload) while an smbclient session
+		# goes on; cifsd control status (its own cifsd and control socket).
+		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
+			part reload timeout 300 "$REPO_ROOT/test/interop/reload.sh" || return 0
 		# NTLMv1 is refused by the defaults and admitted with -ntlmv1.
 		part ntlmv1-refused timeout 120 "$SYS_PYTHON" "$REPO_ROOT/test/interop/ntlmv1.py" refused || return 0
 		# The daemon's defaults (signing required) are the tested
