@@ -65,6 +65,9 @@ func listenControl(path string) (net.Listener, error) {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s: another daemon is listening there", path)
 	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, fmt.Errorf("control socket %s: exists and is not a socket", path)
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
