@@ -101,6 +101,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // limits.go
 		return statusResponse(st)
 	}
+	// A DFS path's prefix off, for reconnects and replays too (dfs.go).
+	r.Name = s.dfsCreateName(req, r.Name)
 	dr, st := durableRequested(req, &r)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -142,6 +144,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	if st := sh.vetoStatus(name); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return statusResponse(st)
+	}
+	if st := s.dfsCheck(ctx, req, name); st != smb2.StatusSuccess { // through a DFS link (dfs.go)
 		return statusResponse(st)
 	}
 	access := r.DesiredAccess
@@ -315,7 +320,7 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 	node, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, foldKey(name), c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
 	if st == smb2.StatusPending {
 		resp := s.createPending(req, sh, pending)
-		s.durables.notePending(req, c.dr) // a replay meanwhile is refused (replay.go)
+		s.state.NotePending(req, c.dr) // a replay meanwhile is refused (replay.go)
 		return resp
 	}
 	if st != smb2.StatusSuccess {
@@ -519,7 +524,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		lc := s.grantLease(sh, node, o, c.lr)
 		leaseCtx = &lc
 	case !o.isDir && c.lr == nil:
-		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 	}
 	node.addOpenLocked(o)
 	req.Session.addOpen(o)
@@ -534,7 +539,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	if c.quota {
 		m = quotaFileMeta(m)
 	}
-	s.durables.noteReplayable(req, o, c.dr, c.action, m) // replay.go
+	s.state.NoteReplayable(req, o, c.dr, c.action, m) // replay.go
 	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
 		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {

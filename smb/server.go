@@ -95,6 +95,12 @@ type Server struct {
 	// one (DHnQ, DH2Q) gets an ordinary open, which a lost connection
 	// closes (Samba's "durable handles = no").
 	DisableDurableHandles bool
+	// DisableDFS turns DFS off ("host msdfs = no"): no DFS capability
+	// in NEGOTIATE, no share is a DFS root, and referral requests answer
+	// STATUS_FS_DRIVER_REQUIRED. DFS is on by default, as on Windows and
+	// Samba, and without a Share.DFSRoot it changes nothing but the
+	// capability.
+	DisableDFS bool
 	// AllowAnonymous admits null sessions (needed by some clients to list
 	// shares). Off by default.
 	AllowAnonymous bool
@@ -141,8 +147,8 @@ type Server struct {
 	rpcOnce  sync.Once
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
-	leases   leaseTable    // GlobalLeaseTableList (lease.go)
-	durables durableTable  // durable opens, GlobalOpenTable (durable.go)
+	routes   leaseConns    // where lease breaks go, per ClientGuid (lease.go)
+	state    stateStore    // durable opens, leases, byte-range locks (state.go)
 	gate     connGate      // connections by client address (limits.go)
 	throttle logonThrottle // failed logons by client address (logon_throttle.go)
 
@@ -219,6 +225,20 @@ type Share struct {
 	// times a client sets out of the backend's store (vfs.AttrStore): only
 	// what the permission bits say is kept ("store dos attributes = no").
 	NoDOSAttributes bool
+
+	// DFSRoot makes the share a standalone DFS namespace root (MS-DFSC;
+	// "msdfs root = yes"): some of its folders are links to shares here
+	// or on other servers, which clients follow by themselves (dfs.go).
+	// Its tree connects carry SMB2_SHAREFLAG_DFS and DFS_ROOT; a path
+	// through a link answers STATUS_PATH_NOT_COVERED; referral requests
+	// for it name the links' targets.
+	DFSRoot bool
+	// DFSLinks finds the links of a DFSRoot share. Nil reads them from
+	// the backend as Samba stores them: symbolic links (vfs.Readlinker,
+	// as vfs.Dir) named as the folder, whose target is
+	// "msdfs:HOST\SHARE[,HOST\SHARE...]" (e.g. ln -s 'msdfs:srv2\docs'
+	// docs).
+	DFSLinks DFSLinks
 }
 
 // EncryptionPolicy says when SMB 3.x encryption is used.
@@ -289,6 +309,7 @@ func (s *Server) init() {
 		s.static = NewShareSet(static...)
 		s.ipc = newShareState(&Share{Name: "IPC$", Comment: "IPC Service", Guest: true})
 		s.sessions.init()
+		s.state = &memState{}
 		s.conns = make(map[*conn]struct{})
 		s.listeners = make(map[net.Listener]struct{})
 		s.handler = s.buildChain()

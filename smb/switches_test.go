@@ -71,7 +71,7 @@ func TestDisableDurableHandles(t *testing.T) {
 		if granted == disabled {
 			t.Errorf("disabled=%v: DHnQ response context %v", disabled, granted)
 		}
-		if kept := srv.durables.lookup(r.id.Persistent) != nil; kept == disabled {
+		if kept := srv.state.DurableOpen(r.id.Persistent) != nil; kept == disabled {
 			t.Errorf("disabled=%v: open in the durable table %v", disabled, kept)
 		}
 	}

@@ -80,6 +80,8 @@ type Global struct {
 	// ControlSocket is cifsd:control socket, the Unix socket `cifsd
 	// control` talks to ("" not set; "off": none).
 	ControlSocket string
+	// DisableDFS is host msdfs = no (config_dfs.go).
+	DisableDFS bool
 }
 
 // ShareConf is one share section.

@@ -82,6 +82,7 @@ func (c *Config) apply(srv *smb.Server, log *slog.Logger) {
 	srv.Comment = c.Global.Comment
 	srv.MinDialect, srv.MaxDialect = c.Global.MinDialect, c.Global.MaxDialect
 	srv.DisableLeasing, srv.DisableDurableHandles = c.Global.NoLeases, c.Global.NoDurableHandles
+	srv.DisableDFS = c.Global.DisableDFS // host msdfs (config_dfs.go)
 	// Like smbd: the masks and forced modes decide new files' modes, not
 	// the umask the daemon happened to start with.
 	unix.Umask(0)

@@ -194,9 +194,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// lsarpc and samr name the users known at start.
+	// lsarpc and samr name the users known at start, and tokens hold
+	// their groups then (Accounts is not reloaded).
 	srv.Accounts.Users = d.users.names()
 	srv.Accounts.Admins = admins
+	groups, err := cfg.accountGroups(srv.Accounts.Users) // groups.go
+	if err != nil {
+		return err
+	}
+	srv.Accounts.Groups = groups
 	mech := ntlm.Users(&d.users)
 	mech.AllowGuest = *guest
 	mech.DomainName = cfg.workgroup()

@@ -11,7 +11,9 @@ package main
 //   - the users (the authenticator reads the store at each logon) and the
 //     groups (each share's InGroup reads the table at each check);
 //   - the user database and group file names themselves.
-// The other [global] options (addresses, names, protocol, security,
+// lsarpc's and samr's accounts and the groups in access tokens
+// (smb.Server.Accounts) stay as they were at start: a Server's fields do
+// not change while it serves. The other [global] options (addresses, names, protocol, security,
 // limits, metrics address, control socket) need a restart: a change is
 // logged and the running value kept. A file that does not load (a
 // malformed line, a share path that cannot be opened) changes nothing.
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,6 +166,7 @@ func (d *daemon) load(cfg *Config) ([]*smb.Share, error) {
 	for n := range all {
 		names = append(names, n)
 	}
+	slices.Sort(names)
 	d.groups.Store(&groups)
 	d.users.p.Store(&userBox{UserStore: ntlm.NTHashes(all), names: names})
 	d.shares.Set(list...)
