@@ -168,12 +168,15 @@ type SessionInfo struct {
 	// algorithm (smb2.SigningHMACSHA256, SigningAESCMAC, SigningAESGMAC).
 	Signed           bool
 	SigningAlgorithm uint16
-	// Encrypted tells that every message of the session is encrypted
-	// (Session.EncryptData); a tree connect may encrypt on its own
-	// (TreeInfo.Encrypted). Cipher is the cipher the connection would
-	// encrypt with (smb2.CipherAES128CCM ...; 0 below SMB 3.0).
-	Encrypted bool
-	Cipher    uint16
+	// EncryptionRequired tells that the server requires every message of
+	// the session to be encrypted (Session.EncryptData); a tree connect
+	// may require it on its own (TreeInfo.Encrypted). Encrypted tells
+	// that the session's messages are encrypted: required, or the client
+	// has sent encrypted requests (as it may when the server only
+	// desires it). Cipher is the cipher the connection encrypts with
+	// (smb2.CipherAES128CCM ...; 0 below SMB 3.0).
+	EncryptionRequired, Encrypted bool
+	Cipher                        uint16
 	// Trees are the session's tree connects, by ID.
 	Trees []TreeInfo
 	// Opens are the session's open files and directories (not pipes), by
@@ -187,8 +190,9 @@ type TreeInfo struct {
 	ID uint32
 	// Share is the share's name, IPC$ included.
 	Share string
-	// ReadOnly and Encrypted are the tree connect's own settings (the
-	// share's, or the session's for Encrypted).
+	// ReadOnly and Encrypted are the tree connect's own settings: read-only
+	// for this user, messages required encrypted (by the share or the
+	// session).
 	ReadOnly, Encrypted bool
 }
 
@@ -233,7 +237,8 @@ func (s *Server) Sessions() []SessionInfo {
 			}
 		}
 		sess.mu.Lock()
-		info.Signed, info.Encrypted = sess.signingRequired, sess.encryptData
+		info.Signed, info.EncryptionRequired = sess.signingRequired, sess.encryptData
+		info.Encrypted = sess.encryptData || sess.clientEncrypts.Load()
 		for _, t := range sess.trees {
 			info.Trees = append(info.Trees, TreeInfo{ID: t.ID, Share: t.share.cfg.Name, ReadOnly: t.readOnly,
 				Encrypted: t.encrypt || sess.encryptData})

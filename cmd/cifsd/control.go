@@ -105,6 +105,7 @@ func (cs *controlServer) handle(c net.Conn) {
 	defer c.Close()
 	if err := peerAllowed(c); err != nil { // control_linux.go
 		cs.log.Warn("control socket: peer refused", "err", err)
+		json.NewEncoder(c).Encode(&controlReply{Error: "control: permission denied (the daemon's user or root only)"})
 		return
 	}
 	c.SetDeadline(time.Now().Add(30 * time.Second))

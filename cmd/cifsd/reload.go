@@ -7,7 +7,11 @@ package main
 //     keeps its *smb.Share, so its open files' state (share modes,
 //     leases, locks) is untouched; a new or changed share is a new
 //     *smb.Share, used by new tree connects; a removed or unavailable one
-//     refuses new tree connects (STATUS_BAD_NETWORK_NAME);
+//     refuses new tree connects (STATUS_BAD_NETWORK_NAME). The server keeps
+//     open-file state per *smb.Share, so while tree connects made before a
+//     share's options changed are still up, their opens and those made
+//     after do not see each other's share modes, leases and locks;
+//     changing a busy share's options is best left to a quiet moment;
 //   - the users (the authenticator reads the store at each logon) and the
 //     groups (each share's InGroup reads the table at each check);
 //   - the user database and group file names themselves.

@@ -8,8 +8,8 @@
 #   a password changed with `cifsd user passwd` and reloaded: the old one
 #   fails at the next logon, the new one works, the session logged on
 #   before goes on;
-#   `cifsd control status` shows the session's user and the file it holds
-#   open (smbclient's open command);
+#   `cifsd control status` shows the session's user, dialect, signing and
+#   encryption, and the file it holds open (smbclient's open command);
 #   a malformed file on reload is an error naming the line and changes
 #   nothing; a changed port is a warning and the old one is kept;
 #   Samba's testparm accepts the file.
@@ -133,7 +133,8 @@ why() { grep -m1 -o 'NT_STATUS_[A-Z_]*' "$work/out" || tail -n1 "$work/out"; }
 # error names the marker) until the marker is printed (bounded by $T):
 # then CMD has run.
 mkfifo "$work/fifo"
-timeout 300 stdbuf -o0 -e0 smbclient //127.0.0.1/a -p "$port" -U alice%alicepw -m SMB3_11 <"$work/fifo" >"$work/long.out" 2>&1 &
+timeout 300 stdbuf -o0 -e0 smbclient //127.0.0.1/a -p "$port" -U alice%alicepw -m SMB3_11 \
+	--client-protection=encrypt <"$work/fifo" >"$work/long.out" 2>&1 &
 spid=$!
 exec 3>"$work/fifo"
 n=0
@@ -158,8 +159,9 @@ say "open held.txt" || true
 
 # status: the session's user and the file held open.
 if timeout 30 "$cifsd" control status -config "$work/smb.conf" >"$work/status.out" 2>&1; then
-	if grep -Eq 'alice +127\.0\.0\.1:.*SMB3\.1\.1' "$work/status.out" && grep -Eq 'alice +a +/held\.txt' "$work/status.out"; then
-		ok "control status: alice's session and her open /held.txt on [a]"
+	if grep -Eq 'alice +127\.0\.0\.1:[0-9]+ +SMB3\.1\.1 +AES-[0-9A-Z-]+ +AES-' "$work/status.out" &&
+		grep -Eq 'alice +a +/held\.txt' "$work/status.out"; then
+		ok "control status: alice's session (SMB3.1.1, signed, encrypted) and her open /held.txt on [a]"
 	else
 		fail "control status: $(tr -s ' \n' ' ' <"$work/status.out" | head -c 400)"
 	fi
