@@ -374,3 +374,27 @@ func TestConfigLimitsAndSwitches(t *testing.T) {
 		}
 	}
 }
+
+// The daemon takes metrics address, the control socket and the limits
+// from the file when no flag gives them (applyConfigFile: no flags are set
+// in a test binary's command line).
+func TestApplyConfigFileMetricsAndLimits(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "smb.conf")
+	os.WriteFile(conf, []byte("[global]\n\tmetrics address = 127.0.0.1:9445\n\tcifsd:control socket = /run/x.sock\n"+
+		"\tmax ip connections = 3\n\tdeadtime = 0\n"), 0o644)
+	var name, logLevel, keytab, listen, signing, encrypt, metrics, socket string
+	var multichannel, guest, anonymous bool
+	lf := &limitFlags{}
+	_, _, err := applyConfigFile(conf, fileTargets{name: &name, logLevel: &logLevel, keytab: &keytab, listen: &listen,
+		signing: &signing, encrypt: &encrypt, metrics: &metrics, controlSocket: &socket,
+		multichannel: &multichannel, guest: &guest, anonymous: &anonymous, limits: lf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metrics != "127.0.0.1:9445" || socket != "/run/x.sock" {
+		t.Errorf("metrics %q, control socket %q", metrics, socket)
+	}
+	if lf.limits.MaxConnectionsPerIP != 3 || lf.idle >= 0 || lf.limits.MaxConnections != 0 {
+		t.Errorf("limits %+v, idle %v", lf.limits, lf.idle)
+	}
+}
