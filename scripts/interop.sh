@@ -90,6 +90,10 @@ run_parts() {
 		# cifsd, on its own port, from the binary built above).
 		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
 			part config timeout 600 "$REPO_ROOT/test/interop/config.sh" || return 0
+		# Reload (SIGHUP, cifsd control reload) while an smbclient session
+		# goes on; cifsd control status (its own cifsd and control socket).
+		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
+			part reload timeout 300 "$REPO_ROOT/test/interop/reload.sh" || return 0
 		# A DFS root and a second server its link points at: smbclient reads
 		# through the link (two cifsd daemons of its own, each on 445 of a
 		# loopback address of its own).

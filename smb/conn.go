@@ -334,6 +334,7 @@ func (c *conn) handleFrame(frame []byte, t *ticket, classified bool) {
 			return
 		}
 		frame, encrypted, encSess = msg, true, sess
+		sess.clientEncrypts.Store(true) // Server.Sessions (observe.go)
 	}
 	if !classified {
 		c.classify(t, frame)

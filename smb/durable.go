@@ -131,7 +131,7 @@ type durableRequest struct {
 // handles; never a directory) and returns the response context. The caller
 // holds sh.mu.
 func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.CreateContext {
-	if !dr.v1 && !dr.v2 || o.isDir || o.node == nil || o.stream != "" {
+	if s.DisableDurableHandles || !dr.v1 && !dr.v2 || o.isDir || o.node == nil || o.stream != "" {
 		return nil
 	}
 	if o.oplock != smb2.OplockLevelBatch && (o.lease == nil || o.lease.state&leaseH == 0) {

@@ -531,7 +531,8 @@ type leaseRequest struct {
 // 3.3.5.9.11): its lease context (create_contexts.go), honoured on SMB 2.1
 // and later when the requested oplock level is SMB2_OPLOCK_LEVEL_LEASE.
 func leaseRequested(req *Request, r *smb2.CreateRequest, cx *createContexts) (*leaseRequest, smb2.Status) {
-	if r.RequestedOplockLevel != smb2.OplockLevelLease || req.conn.dialect() < smb2.Dialect210 {
+	if r.RequestedOplockLevel != smb2.OplockLevelLease || req.conn.dialect() < smb2.Dialect210 ||
+		req.conn.srv.DisableLeasing { // ignored: the open gets no caching
 		return nil, smb2.StatusSuccess
 	}
 	if cx.leaseStatus != smb2.StatusSuccess {

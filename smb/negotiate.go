@@ -72,9 +72,12 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 		n.serverCaps |= smb2.GlobalCapDFS // referrals: dfs.go
 	}
 	if d >= smb2.Dialect210 {
-		n.serverCaps |= smb2.GlobalCapLargeMTU | smb2.GlobalCapLeasing // leases: lease.go
+		n.serverCaps |= smb2.GlobalCapLargeMTU
+		if !s.DisableLeasing {
+			n.serverCaps |= smb2.GlobalCapLeasing // leases: lease.go
+		}
 	}
-	if d >= smb2.Dialect300 && !s.DisableDirectoryLeasing && r.Capabilities&smb2.GlobalCapDirectoryLeasing != 0 {
+	if d >= smb2.Dialect300 && !s.DisableDirectoryLeasing && !s.DisableLeasing && r.Capabilities&smb2.GlobalCapDirectoryLeasing != 0 {
 		// Only to a client that offers it, as for encryption: one that
 		// does not never asks for a directory lease, and some (impacket
 		// up to 0.13) fail on every open at the share root when told.

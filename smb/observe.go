@@ -1,10 +1,14 @@
 package smb
 
 import (
+	"cmp"
 	"context"
 	"path"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/cifsd/cifsd/smb2"
 )
 
 // What a program embedding the server can see of it and do to it from
@@ -140,4 +144,129 @@ func (s *Server) BreakCaching(ctx context.Context, share, name string, to uint32
 	}
 	runBreaks(ctx, sh, &b, nil)
 	return count
+}
+
+// SessionInfo describes one authenticated session, as Server.Sessions
+// saw it: who, from where, how protected, and what it holds (the rows of
+// Samba's smbstatus).
+type SessionInfo struct {
+	// ID is the SessionId on the wire.
+	ID uint64
+	// User and Domain are the authenticated identity; Guest and Anonymous
+	// tell a guest or null session.
+	User, Domain     string
+	Guest, Anonymous bool
+	// Client is the address ("host:port") of the session's first
+	// connection; Channels counts its connections (more than one with
+	// multichannel).
+	Client   string
+	Channels int
+	// Dialect is the SMB dialect negotiated (smb2.Dialect202 ...).
+	Dialect uint16
+	// Signed tells that every message of the session must be signed
+	// (MS-SMB2 3.3.5.5.3 Session.SigningRequired); SigningAlgorithm is the
+	// algorithm (smb2.SigningHMACSHA256, SigningAESCMAC, SigningAESGMAC).
+	Signed           bool
+	SigningAlgorithm uint16
+	// EncryptionRequired tells that the server requires every message of
+	// the session to be encrypted (Session.EncryptData); a tree connect
+	// may require it on its own (TreeInfo.Encrypted). Encrypted tells
+	// that the session's messages are encrypted: required, or the client
+	// has sent encrypted requests (as it may when the server only
+	// desires it). Cipher is the cipher the connection encrypts with
+	// (smb2.CipherAES128CCM ...; 0 below SMB 3.0).
+	EncryptionRequired, Encrypted bool
+	Cipher                        uint16
+	// Trees are the session's tree connects, by ID.
+	Trees []TreeInfo
+	// Opens are the session's open files and directories (not pipes), by
+	// volatile file id.
+	Opens []SessionOpen
+}
+
+// TreeInfo is one tree connect of a session.
+type TreeInfo struct {
+	// ID is the TreeId on the wire.
+	ID uint32
+	// Share is the share's name, IPC$ included.
+	Share string
+	// ReadOnly and Encrypted are the tree connect's own settings: read-only
+	// for this user, messages required encrypted (by the share or the
+	// session).
+	ReadOnly, Encrypted bool
+}
+
+// SessionOpen is one open file or directory of a session: what
+// Request.Open tells of it (path, access granted, caching, durability),
+// where it was opened, and the sharing it allows others.
+type SessionOpen struct {
+	OpenInfo
+	// TreeID and Share name the tree connect it was opened through.
+	TreeID uint32
+	Share  string
+	// ShareAccess is the FILE_SHARE_READ, _WRITE and _DELETE bits the
+	// open lets other opens of the file have (MS-SMB2 2.2.13).
+	ShareAccess uint32
+}
+
+// Sessions returns a snapshot of the authenticated sessions, in order of
+// session ID, with their tree connects and open files (pipes left out), as
+// Samba's smbstatus lists them. It copies each table under its own lock and
+// takes no lock across anything slow (no backend call, no network write),
+// so sessions and opens may come and go while it runs: what it returns was
+// true of each session at some moment during the call.
+func (s *Server) Sessions() []SessionInfo {
+	s.init()
+	out := []SessionInfo{}
+	for _, sess := range s.liveSessions() { // rpc_admin.go
+		id := sess.Identity()
+		info := SessionInfo{ID: sess.ID, User: id.User, Domain: id.Domain, Guest: id.Guest, Anonymous: id.Anonymous}
+		sess.ch.mu.RLock()
+		info.Channels = len(sess.ch.m)
+		c := sess.ch.primary
+		sess.ch.mu.RUnlock()
+		if c != nil {
+			info.Client = c.remoteAddr
+			info.Dialect = c.dialect()
+			info.SigningAlgorithm = c.signingAlgorithm() // bind.go
+			switch {
+			case info.Dialect >= smb2.Dialect311:
+				info.Cipher = c.neg.cipher // set once by NEGOTIATE
+			case info.Dialect >= smb2.Dialect300:
+				info.Cipher = smb2.CipherAES128CCM
+			}
+		}
+		sess.mu.Lock()
+		info.Signed, info.EncryptionRequired = sess.signingRequired, sess.encryptData
+		info.Encrypted = sess.encryptData || sess.clientEncrypts.Load()
+		for _, t := range sess.trees {
+			info.Trees = append(info.Trees, TreeInfo{ID: t.ID, Share: t.share.cfg.Name, ReadOnly: t.readOnly,
+				Encrypted: t.encrypt || sess.encryptData})
+		}
+		opens := make([]*Open, 0, len(sess.opens))
+		for _, o := range sess.opens {
+			if o.pipe == nil && o.node != nil {
+				opens = append(opens, o)
+			}
+		}
+		sess.mu.Unlock()
+		for _, o := range opens {
+			if o.closed() {
+				continue
+			}
+			so := SessionOpen{OpenInfo: o.info(), Share: o.share.cfg.Name} // request.go
+			o.mu.Lock()
+			so.ShareAccess = o.shareAccess
+			o.mu.Unlock()
+			if o.tree != nil {
+				so.TreeID = o.tree.ID
+			}
+			info.Opens = append(info.Opens, so)
+		}
+		slices.SortFunc(info.Trees, func(a, b TreeInfo) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(info.Opens, func(a, b SessionOpen) int { return cmp.Compare(a.FileID.Volatile, b.FileID.Volatile) })
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }

@@ -93,3 +93,46 @@ func ExampleServer_BreakCaching() {
 	// broken 1
 	// oplocks 0
 }
+
+// Sessions lists who is connected and what they hold, as smbstatus does.
+func ExampleServer_Sessions() {
+	ts := smbtest.NewServer()
+	defer ts.Close()
+	c, err := net.Dial("tcp", ts.Addr)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	s, err := (&gosmb2.Dialer{Initiator: &gosmb2.NTLMInitiator{User: ts.User, Password: ts.Password}}).Dial(c)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Logoff()
+	share, err := s.Mount(ts.Share)
+	if err != nil {
+		panic(err)
+	}
+	if err := share.Mkdir("docs", 0o755); err != nil {
+		panic(err)
+	}
+	f, err := share.Create(`docs\a.txt`)
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	for _, sess := range ts.Config.Sessions() {
+		fmt.Printf("user %s, signed %v, client from here %v\n", sess.User, sess.Signed,
+			sess.Client[:len("127.0.0.1:")] == "127.0.0.1:")
+		for _, t := range sess.Trees {
+			fmt.Printf("  tree %s\n", t.Share)
+		}
+		for _, o := range sess.Opens {
+			fmt.Printf("  open %s on %s, writable %v, others may read %v\n", o.Path, o.Share,
+				o.GrantedAccess&smb2.FileWriteData != 0, o.ShareAccess&smb2.FileShareRead != 0)
+		}
+	}
+	// Output:
+	// user tester, signed true, client from here true
+	//   tree share
+	//   open docs/a.txt on share, writable true, others may read true
+}

@@ -86,6 +86,15 @@ type Server struct {
 	// the server breaks the lease (dirlease.go); a share whose files also
 	// change behind the server's back is better served without them.
 	DisableDirectoryLeasing bool
+	// DisableLeasing grants no leases, on files or directories: the
+	// LEASING capability is not offered (MS-SMB2 3.3.5.4) and a CREATE's
+	// lease context is ignored, so the open gets no caching (Samba's
+	// "smb2 leases = no"); oplocks are still granted.
+	DisableLeasing bool
+	// DisableDurableHandles grants no durable handles: a CREATE asking for
+	// one (DHnQ, DH2Q) gets an ordinary open, which a lost connection
+	// closes (Samba's "durable handles = no").
+	DisableDurableHandles bool
 	// DisableDFS turns DFS off ("host msdfs = no"): no DFS capability
 	// in NEGOTIATE, no share is a DFS root, and referral requests answer
 	// STATUS_FS_DRIVER_REQUIRED. DFS is on by default, as on Windows and

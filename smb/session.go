@@ -39,6 +39,8 @@ type Session struct {
 
 	signingRequired bool // every request must be signed (3.3.5.5.3)
 	encryptData     bool // every request must be encrypted
+
+	clientEncrypts atomic.Bool // an encrypted request arrived (Server.Sessions)
 }
 
 type sessionState int

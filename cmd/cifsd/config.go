@@ -13,12 +13,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cifsd/cifsd/internal/smbconf"
 	"github.com/cifsd/cifsd/internal/userdb"
 	"github.com/cifsd/cifsd/smb"
 	"github.com/cifsd/cifsd/smb2"
-	"github.com/cifsd/cifsd/vfs"
 )
 
 // Config is what a configuration file sets.
@@ -28,7 +28,7 @@ type Config struct {
 	// Global holds the [global] settings.
 	Global Global
 	// Shares are the disk shares, in file order; ShareConf.Share has no FS
-	// yet (openShares opens them).
+	// yet (the daemon opens them, reload.go).
 	Shares []ShareConf
 	// Warnings name each option that was not applied, by file and line.
 	Warnings []string
@@ -65,6 +65,21 @@ type Global struct {
 	// GroupFile is where @group members are looked up (cifsd:group file,
 	// /etc/group syntax).
 	GroupFile string
+	// Limits are max connections, max ip connections and max open files
+	// (per session); a zero field is not set (smb.DefaultLimits), a
+	// negative one no limit (the option's 0, as in Samba).
+	Limits smb.Limits
+	// IdleTimeout is deadtime: a connection without open files idle this
+	// long is closed (0: not set; negative: never, deadtime = 0).
+	IdleTimeout time.Duration
+	// MetricsAddress is metrics address (the -metrics flag's).
+	MetricsAddress string
+	// NoLeases and NoDurableHandles are smb2 leases = no and durable
+	// handles = no.
+	NoLeases, NoDurableHandles bool
+	// ControlSocket is cifsd:control socket, the Unix socket `cifsd
+	// control` talks to ("" not set; "off": none).
+	ControlSocket string
 	// DisableDFS is host msdfs = no (config_dfs.go).
 	DisableDFS bool
 }
@@ -306,15 +321,6 @@ func addGlobal(o *globalOption, aliases ...string) {
 	}
 }
 
-// notYet is set for options that map onto smb.Server fields which do not
-// exist yet: a warning, no effect.
-func notYet(name string) *globalOption {
-	return &globalOption{name: name, set: func(c *Config, _ *netSettings, v string) (string, error) {
-		c.pendingWarn(name, "not yet supported")
-		return "", nil
-	}}
-}
-
 // pendingWarn records a warning for the option being applied (at c.line).
 func (c *Config) pendingWarn(name, why string) {
 	c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: option %q: %s; ignored", c.File, c.line, name, why))
@@ -384,28 +390,18 @@ func init() {
 		c.Global.MultiChannel = &b
 		return yesNo(b), nil
 	}})
-	addGlobal(&globalOption{name: "smb2 leases", set: func(c *Config, _ *netSettings, v string) (string, error) {
-		b, err := smbconf.ParseBool(v)
-		if err != nil {
-			return "", err
-		}
-		if !b {
-			c.pendingWarn("smb2 leases", "leases cannot be switched off server-wide (use oplocks = no on a share)")
-			return "", nil
-		}
-		return yesNo(b), nil
-	}})
-	addGlobal(&globalOption{name: "durable handles", set: func(c *Config, _ *netSettings, v string) (string, error) {
-		b, err := smbconf.ParseBool(v)
-		if err != nil {
-			return "", err
-		}
-		if !b {
-			c.pendingWarn("durable handles", "durable handles cannot be switched off")
-			return "", nil
-		}
-		return yesNo(b), nil
-	}})
+	switchOpt := func(name string, off func(*Global) *bool) *globalOption {
+		return &globalOption{name: name, set: func(c *Config, _ *netSettings, v string) (string, error) {
+			b, err := smbconf.ParseBool(v)
+			if err != nil {
+				return "", err
+			}
+			*off(&c.Global) = !b
+			return yesNo(b), nil
+		}}
+	}
+	addGlobal(switchOpt("smb2 leases", func(g *Global) *bool { return &g.NoLeases }))
+	addGlobal(switchOpt("durable handles", func(g *Global) *bool { return &g.NoDurableHandles }))
 	addGlobal(&globalOption{name: "interfaces", set: func(c *Config, n *netSettings, v string) (string, error) {
 		n.line = c.line
 		n.interfaces = smbconf.SplitList(v)
@@ -469,12 +465,40 @@ func init() {
 		c.Global.LogLevel = [...]string{"error", "warn", "info", "debug"}[min(n, 3)]
 		return first, nil
 	}}, "debug level")
-	// Limits of smb.Server that do not exist yet (see ARCHITECTURE.md).
-	// "max connections" in [global] is the server-wide limit here, not
-	// every share's default as in Samba.
-	for _, n := range []string{"max connections", "max ip connections", "max open files", "deadtime"} {
-		addGlobal(notYet(n))
+	// Limits (smb.Limits). "max connections" in [global] is the
+	// server-wide limit here, not every share's default as in Samba. The
+	// option's 0 is Samba's "no limit".
+	limit := func(name string, dst func(*smb.Limits) *int) *globalOption {
+		return &globalOption{name: name, set: func(c *Config, _ *netSettings, v string) (string, error) {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return "", fmt.Errorf("%q is not a count (0: no limit)", v)
+			}
+			if n == 0 {
+				n = -1
+			}
+			*dst(&c.Global.Limits) = n
+			return v, nil
+		}}
 	}
+	addGlobal(limit("max connections", func(l *smb.Limits) *int { return &l.MaxConnections }))
+	addGlobal(limit("max ip connections", func(l *smb.Limits) *int { return &l.MaxConnectionsPerIP }))
+	// Samba's is the files one smbd process (one client connection) may
+	// open; cifsd bounds them per session.
+	addGlobal(limit("max open files", func(l *smb.Limits) *int { return &l.MaxOpensPerSession }))
+	addGlobal(&globalOption{name: "deadtime", set: func(c *Config, _ *netSettings, v string) (string, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("%q is not a number of minutes (0: never)", v)
+		}
+		c.Global.IdleTimeout = time.Duration(n) * time.Minute
+		if n == 0 {
+			c.Global.IdleTimeout = -1
+		}
+		return v, nil
+	}})
+	addGlobal(str("metrics address", func(g *Global) *string { return &g.MetricsAddress }))
+	addGlobal(str("cifsd:control socket", func(g *Global) *string { return &g.ControlSocket }))
 }
 
 // dialect maps a Samba protocol name onto an SMB2 dialect; 0 with no error
@@ -645,25 +669,4 @@ func (c *Config) loadUsers() (map[string][]byte, error) {
 		return map[string][]byte{}, nil
 	}
 	return db, err
-}
-
-// openShares opens each share's directory and resolves its groups: the
-// []smb.Share a Server serves. Run again, it gives the shares of a reload.
-func (c *Config) openShares() ([]smb.Share, error) {
-	groups, err := loadGroups(c.Global.GroupFile)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]smb.Share, 0, len(c.Shares))
-	for _, sc := range c.Shares {
-		sh := sc.Share
-		fsys, err := vfs.Dir(sc.Path)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: share [%s]: %w", c.File, sc.Line, sc.Name, err)
-		}
-		sh.FS = fsys
-		sh.InGroup = groups.inGroup
-		out = append(out, sh)
-	}
-	return out, nil
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/cifsd/cifsd/ntlm"
 	"github.com/cifsd/cifsd/smb"
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +19,9 @@ import (
 // fileTargets are the flag values a configuration file may set.
 type fileTargets struct {
 	name, logLevel, keytab, listen, signing, encrypt *string
+	metrics, controlSocket                           *string
 	multichannel, guest, anonymous                   *bool
+	limits                                           *limitFlags
 }
 
 // applyConfigFile loads path (nothing when path is "") and sets each
@@ -44,6 +45,9 @@ func applyConfigFile(path string, t fileTargets) (cfg *Config, extra []string, e
 	setString("name", t.name, g.ServerName)
 	setString("log-level", t.logLevel, g.LogLevel)
 	setString("keytab", t.keytab, g.Keytab)
+	setString("metrics", t.metrics, g.MetricsAddress)
+	setString("control-socket", t.controlSocket, g.ControlSocket)
+	t.limits.fromFile(*g, given) // limits.go
 	if !given["listen"] && len(g.Listen) > 0 {
 		*t.listen, extra = g.Listen[0], g.Listen[1:]
 	}
@@ -65,32 +69,23 @@ func applyConfigFile(path string, t fileTargets) (cfg *Config, extra []string, e
 	return cfg, extra, nil
 }
 
-// apply logs the file's warnings, sets the server fields that have no flag,
-// and returns the file's shares (opened) and users (NT hashes). A nil
-// Config applies nothing.
-func (c *Config) apply(srv *smb.Server, log *slog.Logger) ([]smb.Share, map[string][]byte, error) {
+// apply logs the file's warnings and sets the server fields that have no
+// flag. A nil Config applies nothing. The shares, users and groups are the
+// daemon's (reload.go), which reads them again on reload.
+func (c *Config) apply(srv *smb.Server, log *slog.Logger) {
 	if c == nil {
-		return nil, nil, nil
+		return
 	}
 	for _, w := range c.Warnings {
 		log.Warn(w)
 	}
 	srv.Comment = c.Global.Comment
 	srv.MinDialect, srv.MaxDialect = c.Global.MinDialect, c.Global.MaxDialect
+	srv.DisableLeasing, srv.DisableDurableHandles = c.Global.NoLeases, c.Global.NoDurableHandles
 	srv.DisableDFS = c.Global.DisableDFS // host msdfs (config_dfs.go)
-	shares, err := c.openShares()
-	if err != nil {
-		return nil, nil, err
-	}
-	users, err := c.loadUsers()
-	if err != nil {
-		return nil, nil, err
-	}
 	// Like smbd: the masks and forced modes decide new files' modes, not
 	// the umask the daemon happened to start with.
 	unix.Umask(0)
-	log.Info("configuration loaded", "file", c.File, "shares", len(shares), "users", len(users))
-	return shares, users, nil
 }
 
 // workgroup is the NTLM domain name the file sets ("" for none).
@@ -132,18 +127,6 @@ next:
 		}
 	}
 	return out
-}
-
-// userStore is the database's users plus -user's, -user winning.
-func userStore(db map[string][]byte, passwords map[string]string) ntlm.UserStore {
-	all := make(map[string][]byte, len(db)+len(passwords))
-	for n, h := range db {
-		all[n] = h
-	}
-	for n, pw := range passwords {
-		all[n] = ntlm.NTHash(pw)
-	}
-	return ntlm.NTHashes(all)
 }
 
 // listenAll listens on each address (the file's beyond the first).

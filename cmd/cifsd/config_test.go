@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cifsd/cifsd/internal/smbconf"
 	"github.com/cifsd/cifsd/internal/userdb"
@@ -120,7 +121,7 @@ func TestConfigShares(t *testing.T) {
 func TestConfigWarningsNameFileAndLine(t *testing.T) {
 	c, err := parse(t, `[global]
 	server role = standalone server
-	max open files = 10
+	guest account = nobody
 	netbios name = X
 [s]
 	path = /tmp
@@ -134,7 +135,7 @@ func TestConfigWarningsNameFileAndLine(t *testing.T) {
 	}
 	want := []string{
 		`test.conf:2: unknown or unsupported option "server role"`,
-		`test.conf:3: option "max open files": not yet supported`,
+		`test.conf:3: option "guest account": cifsd's guest sessions map to no Unix account`,
 		`test.conf:7: global option "netbios name" in share [s]`,
 		`test.conf:8: unknown or unsupported option "frobnicate"`,
 		`test.conf:9: section [homes] is not supported`,
@@ -311,5 +312,89 @@ func TestMergeShares(t *testing.T) {
 	}
 	if plain := (*Config)(nil).mergeShares(nil, flags, false); plain[1].CreateMask != 0 || plain[1].ReadOnly {
 		t.Errorf("without a file the flags' shares are as given: %+v", plain[1])
+	}
+}
+
+// The limits, metrics address and the leases and durable handles switches
+// of [global] map onto the server's settings; the options' 0 is "no
+// limit" (a negative smb.Limits field), deadtime is minutes and its 0 is
+// never; unset options leave the defaults.
+func TestConfigLimitsAndSwitches(t *testing.T) {
+	c, err := parse(t, `[global]
+	max connections = 100
+	max ip connections = 0
+	max open files = 500
+	deadtime = 15
+	metrics address = 127.0.0.1:9445
+	smb2 leases = no
+	durable handles = no
+	cifsd:control socket = /run/x.sock
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Global
+	want := smb.Limits{MaxConnections: 100, MaxConnectionsPerIP: -1, MaxOpensPerSession: 500}
+	if g.Limits != want {
+		t.Errorf("limits %+v, want %+v", g.Limits, want)
+	}
+	if g.IdleTimeout != 15*time.Minute || g.MetricsAddress != "127.0.0.1:9445" || g.ControlSocket != "/run/x.sock" {
+		t.Errorf("deadtime %v, metrics %q, socket %q", g.IdleTimeout, g.MetricsAddress, g.ControlSocket)
+	}
+	if !g.NoLeases || !g.NoDurableHandles {
+		t.Errorf("leases off %v, durable handles off %v", g.NoLeases, g.NoDurableHandles)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+
+	// Applied to a server: the file's values where no flag was given.
+	srv := &smb.Server{}
+	var lf limitFlags
+	lf.fromFile(g, map[string]bool{"max-opens": true})
+	lf.limits.MaxOpensPerSession = 7 // as -max-opens 7 would
+	lf.apply(srv, ntlm.Users(nil), nil)
+	if srv.Limits.MaxConnections != 100 || srv.Limits.MaxConnectionsPerIP != -1 || srv.Limits.MaxOpensPerSession != 7 {
+		t.Errorf("server limits %+v", srv.Limits)
+	}
+	if srv.IdleTimeout != 15*time.Minute {
+		t.Errorf("idle timeout %v", srv.IdleTimeout)
+	}
+
+	c, err = parse(t, "[global]\n\tdeadtime = 0\n\tsmb2 leases = yes\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Global.IdleTimeout >= 0 || c.Global.NoLeases || c.Global.Limits != (smb.Limits{}) {
+		t.Errorf("deadtime = 0: %v; leases off %v; limits %+v", c.Global.IdleTimeout, c.Global.NoLeases, c.Global.Limits)
+	}
+	for _, bad := range []string{"max connections = -1", "deadtime = soon", "max open files = x"} {
+		if _, err := parse(t, "[global]\n"+bad+"\n"); err == nil || !strings.Contains(err.Error(), "test.conf:2:") {
+			t.Errorf("%s: %v, want an error naming line 2", bad, err)
+		}
+	}
+}
+
+// The daemon takes metrics address, the control socket and the limits
+// from the file when no flag gives them (applyConfigFile: no flags are set
+// in a test binary's command line).
+func TestApplyConfigFileMetricsAndLimits(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "smb.conf")
+	os.WriteFile(conf, []byte("[global]\n\tmetrics address = 127.0.0.1:9445\n\tcifsd:control socket = /run/x.sock\n"+
+		"\tmax ip connections = 3\n\tdeadtime = 0\n"), 0o644)
+	var name, logLevel, keytab, listen, signing, encrypt, metrics, socket string
+	var multichannel, guest, anonymous bool
+	lf := &limitFlags{}
+	_, _, err := applyConfigFile(conf, fileTargets{name: &name, logLevel: &logLevel, keytab: &keytab, listen: &listen,
+		signing: &signing, encrypt: &encrypt, metrics: &metrics, controlSocket: &socket,
+		multichannel: &multichannel, guest: &guest, anonymous: &anonymous, limits: lf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metrics != "127.0.0.1:9445" || socket != "/run/x.sock" {
+		t.Errorf("metrics %q, control socket %q", metrics, socket)
+	}
+	if lf.limits.MaxConnectionsPerIP != 3 || lf.idle >= 0 || lf.limits.MaxConnections != 0 {
+		t.Errorf("limits %+v, idle %v", lf.limits, lf.idle)
 	}
 }

@@ -59,3 +59,19 @@ func (f *limitFlags) apply(srv *smb.Server, mech *ntlm.Mechanism, log *slog.Logg
 		log.Warn("-ntlmv1: NTLMv1 logons admitted; they are insecure (a captured exchange can be cracked offline)")
 	}
 }
+
+// fromFile takes the configuration file's limits (max connections, max ip
+// connections, max open files, deadtime) for the flags not given.
+func (f *limitFlags) fromFile(g Global, given map[string]bool) {
+	set := func(flagName string, dst *int, v int) {
+		if !given[flagName] && v != 0 {
+			*dst = v
+		}
+	}
+	set("max-connections", &f.limits.MaxConnections, g.Limits.MaxConnections)
+	set("max-ip-connections", &f.limits.MaxConnectionsPerIP, g.Limits.MaxConnectionsPerIP)
+	set("max-opens", &f.limits.MaxOpensPerSession, g.Limits.MaxOpensPerSession)
+	if !given["idle-timeout"] && g.IdleTimeout != 0 {
+		f.idle = g.IdleTimeout
+	}
+}

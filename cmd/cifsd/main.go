@@ -5,6 +5,7 @@
 //	cifsd [-config FILE] [-listen ADDR] [-share NAME=DIR]... [-user NAME:PASSWORD]... [-admin NAME]...
 //	cifsd config check FILE
 //	cifsd user add|delete|passwd|list [-config FILE] [-db FILE] [-stdin] [NAME]
+//	cifsd control reload|status [-config FILE | -socket PATH] [-json]
 //	cifsd -version
 //
 // -config reads an smb.conf-style file (Samba's and ksmbd's syntax; see
@@ -12,6 +13,13 @@
 // are shares, and its users come from the database named by "smb passwd
 // file" (ksmbdpwd.db format, maintained by `cifsd user`). Flags given on
 // the command line override the file.
+//
+// SIGHUP, or `cifsd control reload`, reads the file, the user database and
+// the group file again: new shares are served at once, removed ones refuse
+// new tree connects, changed passwords apply at the next logon (reload.go).
+// `cifsd control status` lists sessions, tree connects and open files.
+// Both talk to the daemon over its control socket (-control-socket;
+// control.go).
 //
 // With neither -config nor -share it serves an in-memory share named
 // "share", seeded with a README. Users are given with -user; with none,
@@ -56,6 +64,8 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr) // user.go
 	case len(os.Args) > 1 && os.Args[1] == "config":
 		err = runConfig(os.Args[2:], os.Stdout, os.Stderr) // config_check.go
+	case len(os.Args) > 1 && os.Args[1] == "control":
+		err = runControl(os.Args[2:], os.Stdout, os.Stderr) // control.go
 	default:
 		err = run()
 	}
@@ -88,6 +98,8 @@ func run() error {
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	keytabFile := flag.String("keytab", "", "accept Kerberos tickets for the service keys in FILE (next to -user's NTLM users)")
 	limits := addLimitFlags(flag.CommandLine) // limits.go
+	controlSocket := flag.String("control-socket", defaultControlSocket,
+		"Unix socket `cifsd control` talks to (mode 0600; \"off\": none)")
 	flag.Parse()
 
 	if *showVersion {
@@ -98,6 +110,7 @@ func run() error {
 	cfg, extraListen, err := applyConfigFile(*configFile, fileTargets{ // config.go
 		name: name, logLevel: logLevel, keytab: keytabFile, listen: listen, signing: signing,
 		encrypt: encrypt, multichannel: multichannel, guest: guest, anonymous: anonymous,
+		metrics: metricsAddr, controlSocket: controlSocket, limits: limits,
 	})
 	if err != nil {
 		return err
@@ -109,10 +122,7 @@ func run() error {
 	log := slog.New(logHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	srv := &smb.Server{ServerName: *name, Logger: log}
-	cfgShares, cfgUsers, err := cfg.apply(srv, log) // config.go
-	if err != nil {
-		return err
-	}
+	cfg.apply(srv, log) // config_daemon.go
 	switch *signing {
 	case "required":
 		srv.Signing = smb.SigningRequired
@@ -158,8 +168,8 @@ func run() error {
 		srv.Shares = append(srv.Shares, smb.Share{Name: n, FS: vfs.NewMem(), ReadOnly: *readOnly, Guest: *guest,
 			Comment: "in-memory share"})
 	}
-	srv.Shares = cfg.mergeShares(cfgShares, srv.Shares, *readOnly) // the flags' replace the file's
-	if len(srv.Shares) == 0 && cfg == nil {
+	flagShares := cfg.mergeShares(nil, srv.Shares, *readOnly) // the file's masks, -read-only
+	if len(flagShares) == 0 && cfg == nil {
 		seed, err := fs.Sub(defaultShare, "defaultshare")
 		if err != nil {
 			return err
@@ -168,7 +178,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("default share: %w", err)
 		}
-		srv.Shares = append(srv.Shares, smb.Share{Name: "share", FS: mem, ReadOnly: *readOnly, Guest: *guest,
+		flagShares = append(flagShares, smb.Share{Name: "share", FS: mem, ReadOnly: *readOnly, Guest: *guest,
 			Comment: "in-memory share"})
 	}
 	passwords := make(map[string]string)
@@ -178,20 +188,22 @@ func run() error {
 			return fmt.Errorf("-user %q: want NAME:PASSWORD", u)
 		}
 		passwords[n] = pw
-		srv.Accounts.Users = append(srv.Accounts.Users, n)
 	}
-	for n := range cfgUsers {
-		if _, dup := passwords[n]; !dup {
-			srv.Accounts.Users = append(srv.Accounts.Users, n)
-		}
+	// The shares, users and groups: reloaded on SIGHUP (reload.go).
+	d, err := newDaemon(cfg, srv, flagShares, passwords, *readOnly, log)
+	if err != nil {
+		return err
 	}
+	// lsarpc and samr name the users known at start, and tokens hold
+	// their groups then (Accounts is not reloaded).
+	srv.Accounts.Users = d.users.names()
 	srv.Accounts.Admins = admins
 	groups, err := cfg.accountGroups(srv.Accounts.Users) // groups.go
 	if err != nil {
 		return err
 	}
 	srv.Accounts.Groups = groups
-	mech := ntlm.Users(userStore(cfgUsers, passwords)) // config.go
+	mech := ntlm.Users(&d.users)
 	mech.AllowGuest = *guest
 	mech.DomainName = cfg.workgroup()
 	mech.AllowAnonymous = *anonymous
@@ -212,7 +224,7 @@ func run() error {
 		mechs = []auth.Mechanism{k, mech}
 	}
 	srv.Auth = auth.Negotiate(mechs...)
-	if len(passwords)+len(cfgUsers) == 0 && !*guest && *keytabFile == "" {
+	if len(srv.Accounts.Users) == 0 && !*guest && *keytabFile == "" {
 		log.Warn("no users (-user or the user database) and guests not admitted: nobody can log in")
 	}
 
@@ -223,7 +235,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "addr", l.Addr().String(), "shares", len(srv.Shares))
+	log.Info("serving", "addr", l.Addr().String(), "shares", len(d.shares.Shares(context.Background(), nil)))
 	extra, err := listenAll(extraListen, log) // config.go
 	if err != nil {
 		l.Close()
@@ -237,13 +249,26 @@ func run() error {
 		return err
 	}
 	defer stopDiscovery()
+	stopControl, err := d.serveControl(srv, *controlSocket, given("control-socket") || cfg.controlSocketSet()) // control.go
+	if err != nil {
+		return err
+	}
+	defer stopControl()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	serveAll(srv, extra, errc) // config.go
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	for ctx.Err() == nil {
+		select {
+		case err := <-errc:
+			return err
+		case <-hup:
+			log.Info("SIGHUP: reloading")
+			d.reload() // logs what it did
+		case <-ctx.Done():
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
