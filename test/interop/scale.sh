@@ -13,6 +13,8 @@
 #   SCALE_PROFILE=F   save the daemon's heap profile (inuse_space) with the
 #                     connections held to F (go tool pprof F)
 #   SCALE_GOFLAGS     extra go build flags
+#   SCALE_DAEMON_GODEBUG  GODEBUG for the daemon (memprofilerate=1 for an
+#                     exact heap profile)
 # Prints the report and "N passed, M failed".
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -52,7 +54,7 @@ export CIFSD_BIN=$work/cifsd
 pprof_port=$(free_port)
 metrics_port=$(free_port)
 CIFSD_FLAGS="${CIFSD_FLAGS:-} -max-connections -1 -max-ip-connections -1 \
-	-pprof 127.0.0.1:$pprof_port -metrics 127.0.0.1:$metrics_port" start_cifsd ""
+	-pprof 127.0.0.1:$pprof_port -metrics 127.0.0.1:$metrics_port" GODEBUG=${SCALE_DAEMON_GODEBUG:-} start_cifsd ""
 
 rc=0
 "$work/cifsd-soak" -v -idle "$conns" -source-ips "$ips" -hold "$hold" \
