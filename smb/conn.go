@@ -41,6 +41,7 @@ type conn struct {
 	done      chan struct{}
 	endServe  func()      // runs when the connection has ended (serve)
 	rd        *idleReader // the reading side of tr (limits.go)
+	hsTimer   *time.Timer // the handshake timeout, until authenticated (limits.go)
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
@@ -152,6 +153,7 @@ func (c *conn) readNext(first bool) {
 	limit := preAuthFrameSize
 	if c.authenticated.Load() {
 		limit = maxFrameSize
+		c.stopHandshakeTimer() // limits.go
 	}
 	rd.newFrame()
 	frame, release, err := c.tr.readMessage(limit)

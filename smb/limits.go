@@ -187,20 +187,32 @@ func clientIP(remote string) string {
 }
 
 // startHandshakeTimer drops c if no session is authenticated on it within
-// the handshake timeout. The returned stop frees the timer.
+// the handshake timeout. The returned stop frees the timer; the reading
+// side frees it too once a session is authenticated
+// (stopHandshakeTimer).
 func (s *Server) startHandshakeTimer(c *conn) (stop func()) {
 	d := s.handshakeTimeout()
 	if d <= 0 {
 		return func() {}
 	}
-	t := time.AfterFunc(d, func() {
+	c.hsTimer = time.AfterFunc(d, func() {
 		if c.authenticated.Load() {
 			return
 		}
 		s.refused(RefusedHandshakeTimeout, c.remoteAddr)
 		c.close()
 	})
-	return func() { t.Stop() }
+	return c.stopHandshakeTimer
+}
+
+// stopHandshakeTimer stops and forgets c's handshake timer, so an
+// authenticated connection holds none. Called by c's reader, and once
+// the connection has ended.
+func (c *conn) stopHandshakeTimer() {
+	if c.hsTimer != nil {
+		c.hsTimer.Stop()
+		c.hsTimer = nil
+	}
 }
 
 // sessionLimitReached reports whether c holds as many sessions as a
