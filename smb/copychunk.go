@@ -163,10 +163,10 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 			return fail(smb2.StatusCancelled)
 		}
 		n := uint64(ch.Length)
-		if st := src.checkIO(ch.SourceOffset, n, false); st != smb2.StatusSuccess {
+		if st := s.checkIO(src, ch.SourceOffset, n, false); st != smb2.StatusSuccess {
 			return fail(st)
 		}
-		if st := dst.checkIO(ch.TargetOffset, n, true); st != smb2.StatusSuccess {
+		if st := s.checkIO(dst, ch.TargetOffset, n, true); st != smb2.StatusSuccess {
 			return fail(st)
 		}
 		// The whole chunk is read before any of it is written, so a copy

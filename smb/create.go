@@ -315,7 +315,7 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 	node, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, foldKey(name), c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
 	if st == smb2.StatusPending {
 		resp := s.createPending(req, sh, pending)
-		s.durables.notePending(req, c.dr) // a replay meanwhile is refused (replay.go)
+		s.state.NotePending(req, c.dr) // a replay meanwhile is refused (replay.go)
 		return resp
 	}
 	if st != smb2.StatusSuccess {
@@ -519,7 +519,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		lc := s.grantLease(sh, node, o, c.lr)
 		leaseCtx = &lc
 	case !o.isDir && c.lr == nil:
-		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 	}
 	node.addOpenLocked(o)
 	req.Session.addOpen(o)
@@ -534,7 +534,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	if c.quota {
 		m = quotaFileMeta(m)
 	}
-	s.durables.noteReplayable(req, o, c.dr, c.action, m) // replay.go
+	s.state.NoteReplayable(req, o, c.dr, c.action, m) // replay.go
 	resp := s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
 		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {

@@ -198,7 +198,7 @@ func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.C
 	if o.oplock != smb2.OplockLevelBatch && (o.lease == nil || o.lease.state&leaseH == 0) {
 		return nil
 	}
-	def, max := s.durables.timeouts()
+	def, max := s.state.DurableTimeouts()
 	d := &durableState{
 		v2:         dr.v2,
 		createGuid: dr.createGuid,
@@ -209,8 +209,7 @@ func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.C
 	if dr.v2 && dr.timeout != 0 {
 		d.timeout = min(time.Duration(dr.timeout)*time.Millisecond, max)
 	}
-	o.durable = d
-	s.durables.add(o, d)
+	s.state.GrantDurableLocked(o, d)
 	return durableResponse(d)
 }
 
@@ -228,20 +227,6 @@ func durableResponse(d *durableState) *smb2.CreateContext {
 // connection. The caller holds o.share.mu.
 func (o *Open) isDisconnected() bool { return o.durable != nil && o.durable.disconnected }
 
-// dropDurableLocked ends o's durability as o closes. The caller holds
-// o.share.mu.
-func (s *Server) dropDurableLocked(o *Open) {
-	d := o.durable
-	if d == nil {
-		return
-	}
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	o.durable = nil
-	s.durables.remove(o, d)
-}
-
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,7 +235,8 @@ func (s *Server) isClosed() bool {
 
 // keepDurable detaches the durable open o from its session, which ends by
 // the loss of its connection, LOGOFF or a reconnect (MS-SMB2 3.3.7.1,
-// 3.3.5.6, 3.3.5.5.3), and starts its scavenger timer (3.3.2.2). It
+// 3.3.5.6, 3.3.5.5.3): the store keeps it until a reconnect, or closes it
+// when its timeout runs out (the durable open scavenger, 3.3.2.2). It
 // reports false when o is to be closed instead: it is not durable, a break
 // of its caching is in progress (its holder can no longer acknowledge it),
 // or the server is closing.
@@ -258,43 +244,17 @@ func (s *Server) keepDurable(o *Open) bool {
 	if o.node == nil || s.isClosed() {
 		return false
 	}
-	sh := o.share
-	sh.mu.Lock()
-	d := o.durable
-	if d == nil || d.disconnected || o.oplockBroken != nil || o.lease != nil && o.lease.breaking {
-		sh.mu.Unlock()
+	if !s.state.DetachDurable(o, func() { o.close() }) {
 		return false
 	}
 	o.mu.Lock()
-	closed := o.isClosed
 	notifies := o.notifies
 	o.notifies = nil
 	o.mu.Unlock()
-	if closed {
-		sh.mu.Unlock()
-		return false
-	}
-	d.disconnected = true
-	d.timer = time.AfterFunc(d.timeout, func() { s.expireDurable(o, d) })
-	sh.mu.Unlock()
 	for _, op := range notifies {
 		op.cancel()
 	}
 	return true
-}
-
-// expireDurable closes the disconnected open o whose timeout ran out (the
-// durable open scavenger timer, MS-SMB2 3.3.2.2).
-func (s *Server) expireDurable(o *Open, d *durableState) {
-	sh := o.share
-	sh.mu.Lock()
-	if o.durable != d || !d.disconnected {
-		sh.mu.Unlock()
-		return
-	}
-	s.dropDurableLocked(o) // no reconnect may take it now
-	sh.mu.Unlock()
-	o.close()
 }
 
 // purgeLocked closes the disconnected opens a break would have gone to
@@ -337,24 +297,11 @@ func leaseContext(r *smb2.CreateRequest) (*smb2.Lease, smb2.Status) {
 	return nil, smb2.StatusSuccess
 }
 
-// reopenResponse builds the CREATE response for the existing open o, its
-// caching as it is, and the durable context of d when d is not nil (a
-// reconnect gets none: smbtorture smb2.durable-open.reopen2-lease-v2).
-// The caller holds sh.mu; it is released on return.
-func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.CreateRequest, o *Open, d *durableState) (*smb2.CreateResponse, smb2.Status) {
-	var leaseCtx *smb2.CreateContext
-	if l := o.lease; l != nil {
-		c := leaseResponse(l)
-		leaseCtx = &c
-	}
-	oplock := o.oplock
-	var durCtx *smb2.CreateContext
-	if d != nil {
-		durCtx = durableResponse(d)
-	}
-	sh := o.share
-	sh.mu.Unlock()
-	fi, err := sh.cfg.FS.Stat(ctx, o.name)
+// reclaimReply builds the CREATE response for the reclaimed open o, its
+// caching as the store found it. A reconnect gets no durable context
+// (smbtorture smb2.durable-open.reopen2-lease-v2).
+func (s *Server) reclaimReply(ctx context.Context, req *Request, r *smb2.CreateRequest, o *Open, rc reclaimed) (*smb2.CreateResponse, smb2.Status) {
+	fi, err := o.share.cfg.FS.Stat(ctx, o.name)
 	if o.file != nil {
 		fi, err = o.file.Stat()
 	}
@@ -363,8 +310,8 @@ func (s *Server) reopenResponse(ctx context.Context, req *Request, r *smb2.Creat
 	}
 	m := metaOf(fi)
 	o.applyAlloc(&m) // alloc.go
-	return s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: oplock, action: fileOpened,
-		lease: leaseCtx, durable: durCtx}), smb2.StatusSuccess
+	return s.createReply(req, r, createAnswer{id: o.id, meta: m, oplock: rc.oplock, action: fileOpened,
+		lease: rc.lease}), smb2.StatusSuccess
 }
 
 // leaseResponse is the lease context answering for l as it is. The caller
@@ -410,10 +357,9 @@ func awaitTeardown(o *Open) {
 // and tree of req (MS-SMB2 3.3.5.9.7 DHnC, 3.3.5.9.12 DH2C). The open
 // keeps its FileId, share mode, locks and caching.
 func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.CreateRequest, dr *durableRequest) *Response {
-	notFound := statusResponse(smb2.StatusObjectNameNotFound)
-	o := s.durables.lookup(dr.fileID.Persistent)
-	if o == nil || o.share != req.Tree.share {
-		return notFound
+	if o := s.state.DurableOpen(dr.fileID.Persistent); o == nil || o.share != req.Tree.share {
+		// Before the contexts are looked at (the store checks again).
+		return statusResponse(smb2.StatusObjectNameNotFound)
 	}
 	lr, st := leaseContext(r)
 	if st != smb2.StatusSuccess {
@@ -423,55 +369,166 @@ func (s *Server) durableReconnect(ctx context.Context, req *Request, r *smb2.Cre
 	if st != smb2.StatusSuccess {
 		name = ""
 	}
-	awaitTeardown(o)
-	sh := o.share
-	sh.mu.Lock()
-	d := o.durable
-	fail := func(st smb2.Status) *Response {
-		sh.mu.Unlock()
+	c := &durableClaim{
+		persistent: dr.fileID.Persistent,
+		share:      req.Tree.share,
+		v2:         dr.reconnectV2,
+		createGuid: dr.createGuid,
+		clientGuid: req.conn.neg.clientGUID,
+		leasing:    req.conn.dialect() >= smb2.Dialect210,
+		name:       name,
+		user:       req.Session.Identity(),
+		session:    req.Session,
+		tree:       req.Tree,
+	}
+	if lr != nil {
+		c.leaseKey = &lr.Key
+	}
+	o, rc, st := s.state.ReclaimDurable(ctx, c)
+	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	switch {
-	case d == nil:
-		return fail(smb2.StatusObjectNameNotFound) // closed meanwhile
-	case dr.reconnectV2 && d.createGuid != dr.createGuid:
-		// 3.3.5.9.12. A DHnQ open has no CreateGuid: a DH2C with none
-		// reattaches it (smbtorture smb2.durable-open.reopen2-lease).
-		return fail(smb2.StatusObjectNameNotFound)
-	case o.lease != nil && d.clientGuid != req.conn.neg.clientGUID:
-		return fail(smb2.StatusObjectNameNotFound)
-	case o.lease != nil && (lr == nil || lr.Key != o.lease.id.key),
-		o.lease == nil && lr != nil && req.conn.dialect() >= smb2.Dialect210:
-		return fail(smb2.StatusObjectNameNotFound)
-	case o.lease != nil && !o.deleteOnClose && foldKey(name) != foldKey(o.name):
-		// 3.3.5.9.7: the lease is on another file than the one named
-		// (smbtorture smb2.durable-open.reopen2-lease: checked after the
-		// lease key, unlike for oplocks, where the name is ignored).
-		return fail(smb2.StatusInvalidParameter)
-	case !d.disconnected:
-		return fail(smb2.StatusObjectNameNotFound) // Open.Session is not NULL
-	case !sameUser(d.owner, req.Session.Identity()):
-		return fail(smb2.StatusAccessDenied)
-	}
-	d.disconnected = false
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
-	if d.clientGuid != req.conn.neg.clientGUID {
-		s.durables.remove(o, d)
-		d.clientGuid = req.conn.neg.clientGUID
-		s.durables.add(o, d)
-	}
-	o.session, o.tree = req.Session, req.Tree
-	req.Session.attachOpen(o)
-	resp, st := s.reopenResponse(ctx, req, r, o, nil) // releases sh.mu
+	resp, st := s.reclaimReply(ctx, req, r, o, rc)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	s.logger().Debug("durable open reconnected", "name", o.name, "session", req.Session.ID)
 	return ok(resp)
+}
+
+// check applies the rules of a reconnect (MS-SMB2 3.3.5.9.7, 3.3.5.9.12)
+// to the durable open o with its state d, in the order Windows and Samba
+// apply them. The caller holds o.share.mu.
+func (c *durableClaim) check(o *Open, d *durableState) smb2.Status {
+	switch {
+	case d == nil:
+		return smb2.StatusObjectNameNotFound // closed meanwhile
+	case c.v2 && d.createGuid != c.createGuid:
+		// 3.3.5.9.12. A DHnQ open has no CreateGuid: a DH2C with none
+		// reattaches it (smbtorture smb2.durable-open.reopen2-lease).
+		return smb2.StatusObjectNameNotFound
+	case o.lease != nil && d.clientGuid != c.clientGuid:
+		return smb2.StatusObjectNameNotFound
+	case o.lease != nil && (c.leaseKey == nil || *c.leaseKey != o.lease.id.key),
+		o.lease == nil && c.leaseKey != nil && c.leasing:
+		return smb2.StatusObjectNameNotFound
+	case o.lease != nil && !o.deleteOnClose && foldKey(c.name) != foldKey(o.name):
+		// 3.3.5.9.7: the lease is on another file than the one named
+		// (smbtorture smb2.durable-open.reopen2-lease: checked after the
+		// lease key, unlike for oplocks, where the name is ignored).
+		return smb2.StatusInvalidParameter
+	case !d.disconnected:
+		return smb2.StatusObjectNameNotFound // Open.Session is not NULL
+	case !sameUser(d.owner, c.user):
+		return smb2.StatusAccessDenied
+	}
+	return smb2.StatusSuccess
+}
+
+// The durable table in memory (memState's durableStore): an open's
+// durableState lives on the open, under its share lock; the table indexes
+// the durable opens by persistent id under its own lock, taken after a
+// share lock.
+
+// DurableTimeouts implements durableStore.
+func (m *memState) DurableTimeouts() (def, max time.Duration) { return m.durables.timeouts() }
+
+// GrantDurableLocked implements durableStore.
+func (m *memState) GrantDurableLocked(o *Open, d *durableState) {
+	o.durable = d
+	m.durables.add(o, d)
+}
+
+// DropDurableLocked implements durableStore.
+func (m *memState) DropDurableLocked(o *Open) {
+	d := o.durable
+	if d == nil {
+		return
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	o.durable = nil
+	m.durables.remove(o, d)
+}
+
+// DurableOpen implements durableStore.
+func (m *memState) DurableOpen(persistent uint64) *Open { return m.durables.lookup(persistent) }
+
+// DetachDurable implements durableStore.
+func (m *memState) DetachDurable(o *Open, expire func()) bool {
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	d := o.durable
+	if d == nil || d.disconnected || o.oplockBroken != nil || o.lease != nil && o.lease.breaking || o.closed() {
+		return false
+	}
+	d.disconnected = true
+	d.timer = time.AfterFunc(d.timeout, func() {
+		sh.mu.Lock()
+		if o.durable != d || !d.disconnected {
+			sh.mu.Unlock()
+			return
+		}
+		m.DropDurableLocked(o) // no reconnect may take it now
+		sh.mu.Unlock()
+		expire()
+	})
+	return true
+}
+
+// ReclaimDurable implements durableStore.
+func (m *memState) ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, reclaimed, smb2.Status) {
+	o := m.durables.lookup(c.persistent)
+	if o == nil || o.share != c.share {
+		return nil, reclaimed{}, smb2.StatusObjectNameNotFound
+	}
+	awaitTeardown(o)
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	d := o.durable
+	if st := c.check(o, d); st != smb2.StatusSuccess {
+		return nil, reclaimed{}, st
+	}
+	d.disconnected = false
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if d.clientGuid != c.clientGuid {
+		m.durables.remove(o, d)
+		d.clientGuid = c.clientGuid
+		m.durables.add(o, d)
+	}
+	o.session, o.tree = c.session, c.tree
+	c.session.attachOpen(o)
+	rc := reclaimed{oplock: o.oplock}
+	if l := o.lease; l != nil {
+		lc := leaseResponse(l)
+		rc.lease = &lc
+	}
+	return o, rc, smb2.StatusSuccess
+}
+
+// NotePending implements durableStore (replay.go).
+func (m *memState) NotePending(req *Request, dr *durableRequest) { m.durables.notePending(req, dr) }
+
+// IsPending implements durableStore (replay.go).
+func (m *memState) IsPending(client, create [16]byte, req *Request) bool {
+	return m.durables.isPending(client, create, req)
+}
+
+// NoteReplayable implements durableStore (replay.go).
+func (m *memState) NoteReplayable(req *Request, o *Open, dr *durableRequest, action uint32, mt meta) {
+	m.durables.noteReplayable(req, o, dr, action, mt)
+}
+
+// Replayable implements durableStore (replay.go).
+func (m *memState) Replayable(client, create [16]byte) *Open {
+	return m.durables.replayable(client, create)
 }
 
 // attachOpen registers the reconnected o on the session under its file id.

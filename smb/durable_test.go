@@ -125,7 +125,7 @@ func durableLogin(t *testing.T, srv *Server, user string) *wireClient {
 func waitDisconnected(t *testing.T, srv *Server, pid uint64) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		if o := srv.durables.lookup(pid); o != nil {
+		if o := srv.state.DurableOpen(pid); o != nil {
 			o.share.mu.Lock()
 			disc := o.isDisconnected()
 			o.share.mu.Unlock()
@@ -238,9 +238,10 @@ func TestDurableV2TimeoutAndExpiry(t *testing.T) {
 		a.status(smb2.Close, closeBody(r.id))
 	}
 
-	srv.durables.mu.Lock()
-	srv.durables.defTimeout = 150 * time.Millisecond
-	srv.durables.mu.Unlock()
+	mem := srv.state.(*memState)
+	mem.durables.mu.Lock()
+	mem.durables.defTimeout = 150 * time.Millisecond
+	mem.durables.mu.Unlock()
 	guid := [16]byte{0xAA, 1, 2, 3}
 	q := smb2.DurableRequestV2{CreateGuid: guid, Flags: smb2.DHandleFlagPersistent}.Context()
 	r := a.durableCreate(durableCreateBody("gone.txt", smb2.OplockLevelBatch, smb2.FileDeleteOnClose, q))

@@ -166,7 +166,7 @@ func (s *Server) read(ctx context.Context, req *Request) *Response {
 	if r.Offset > math.MaxInt64 || r.Offset+uint64(r.Length) > math.MaxInt64 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	if st := o.checkIO(r.Offset, uint64(r.Length), false); st != smb2.StatusSuccess {
+	if st := s.checkIO(o, r.Offset, uint64(r.Length), false); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	buf, release := getBuf(int(r.Length))
@@ -231,7 +231,7 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 		// end costs nothing.
 		return ok(&smb2.WriteResponse{})
 	}
-	if st := o.checkIO(off, size, true); st != smb2.StatusSuccess {
+	if st := s.checkIO(o, off, size, true); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	if st := o.checkVolumeRoom(ctx, off, size); st != smb2.StatusSuccess {

@@ -34,18 +34,66 @@ const breakWait = 35 * time.Second
 
 type leaseID struct{ client, key [16]byte }
 
-// leaseTable is the server's GlobalLeaseTableList, flattened.
+// leaseTable is the server's GlobalLeaseTableList, flattened: memState's
+// leaseStore (state.go). Its lock is taken after a share lock.
 type leaseTable struct {
 	mu sync.Mutex
 	m  map[leaseID]*lease
-	// conns lists, per ClientGuid, the connections that were granted
-	// leases, oldest first: lease breaks go to the oldest one still up.
+}
+
+// Lease implements leaseStore.
+func (m *memState) Lease(id leaseID) *lease {
+	m.leases.mu.Lock()
+	defer m.leases.mu.Unlock()
+	return m.leases.m[id]
+}
+
+// LeaseOrCreate implements leaseStore.
+func (m *memState) LeaseOrCreate(id leaseID, fresh func() *lease) (*lease, bool) {
+	t := &m.leases
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if l := t.m[id]; l != nil {
+		return l, false
+	}
+	if t.m == nil {
+		t.m = make(map[leaseID]*lease)
+	}
+	l := fresh()
+	t.m[id] = l
+	return l, true
+}
+
+// DropLease implements leaseStore.
+func (m *memState) DropLease(l *lease) {
+	t := &m.leases
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[l.id] == l {
+		delete(t.m, l.id)
+	}
+}
+
+// LeaseCount implements leaseStore.
+func (m *memState) LeaseCount() int {
+	m.leases.mu.Lock()
+	defer m.leases.mu.Unlock()
+	return len(m.leases.m)
+}
+
+// leaseConns lists, per ClientGuid, the connections that were granted
+// leases, oldest first: lease breaks go to the oldest one still up. It is
+// this server's routing of breaks, not lease state; its lock is taken
+// after a share lock.
+type leaseConns struct {
+	mu    sync.Mutex
 	conns map[[16]byte][]*conn
 }
 
-// addConn records c as a connection of client that holds leases. The
-// caller holds t.mu.
-func (t *leaseTable) addConn(client [16]byte, c *conn) {
+// addConn records c as a connection of client that holds leases.
+func (t *leaseConns) addConn(client [16]byte, c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.conns == nil {
 		t.conns = make(map[[16]byte][]*conn)
 	}
@@ -68,7 +116,7 @@ func (t *leaseTable) addConn(client [16]byte, c *conn) {
 // Samba and Windows do, the client's oldest connection that is still up,
 // whichever of its connections the lease's opens came through (smbtorture
 // smb2.lease.v2_complex1); def when there is none.
-func (t *leaseTable) breakConn(client [16]byte, def *conn) *conn {
+func (t *leaseConns) breakConn(client [16]byte, def *conn) *conn {
 	if client == ([16]byte{}) {
 		return def // no ClientGuid to tell clients apart
 	}
@@ -85,7 +133,7 @@ func (t *leaseTable) breakConn(client [16]byte, def *conn) *conn {
 // lease is MS-SMB2 3.3.1.13 Lease.
 type lease struct {
 	id        leaseID
-	table     *leaseTable
+	conns     *leaseConns // where its breaks go
 	v2        bool
 	parentKey [16]byte
 	hasParent bool
@@ -272,7 +320,7 @@ func (l *lease) startBreak(to uint32, chained bool) func() {
 			target = l.opens[i]
 		}
 	}
-	table, client := l.table, l.id.client
+	table, client := l.conns, l.id.client
 	return func() {
 		if target == nil {
 			return
@@ -513,9 +561,7 @@ func (s *Server) leaseConflict(lr *leaseRequest, n *fileNode) bool {
 	if lr == nil {
 		return false
 	}
-	s.leases.mu.Lock()
-	defer s.leases.mu.Unlock()
-	l := s.leases.m[lr.id]
+	l := s.state.Lease(lr.id)
 	return l != nil && (n == nil || l.node != n)
 }
 
@@ -543,7 +589,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 			allowed &^= leaseH
 		}
 	}
-	if len(n.locks) > 0 {
+	if s.state.HasLocksLocked(n) {
 		allowed &^= leaseW // byte-range locks of others would need W broken
 	}
 	asked := validLease(lr.State)
@@ -553,25 +599,22 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 		asked &^= leaseW
 		allowed &^= leaseW
 	}
-	s.leases.mu.Lock()
-	if s.leases.m == nil {
-		s.leases.m = make(map[leaseID]*lease)
-	}
-	l := s.leases.m[lr.id]
-	if l == nil {
-		l = &lease{id: lr.id, table: &s.leases, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed), dir: o.isDir}
-		if l.dir && sh.dirLeases.Add(1) == 1 {
-			// Changes behind cifsd's back break directory leases too
-			// (notify_outside.go); the watch may scan the tree.
-			go sh.startOutside()
-		}
+	l, created := s.state.LeaseOrCreate(lr.id, func() *lease {
+		l := &lease{id: lr.id, conns: &s.routes, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed), dir: o.isDir}
 		if lr.V2 {
 			l.epoch = lr.Epoch + 1
 			if lr.Flags&smb2.LeaseFlagParentLeaseKeySet != 0 {
 				l.parentKey, l.hasParent = lr.ParentLeaseKey, true
 			}
 		}
-		s.leases.m[lr.id] = l
+		return l
+	})
+	if created {
+		if l.dir && sh.dirLeases.Add(1) == 1 {
+			// Changes behind cifsd's back break directory leases too
+			// (notify_outside.go); the watch may scan the tree.
+			go sh.startOutside()
+		}
 	} else if !l.breaking && asked&l.state == l.state && asked != l.state && asked&^allowed == 0 {
 		// An upgrade: only to a strict superset of what is held that the
 		// other opens allow; anything else keeps the state (no sidegrade,
@@ -581,8 +624,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 			l.epoch++
 		}
 	}
-	s.leases.addConn(lr.id.client, o.session.primary())
-	s.leases.mu.Unlock()
+	s.routes.addConn(lr.id.client, o.session.primary())
 	l.opens = append(l.opens, o)
 	o.lease = l
 	o.oplock = smb2.OplockLevelLease
@@ -613,11 +655,7 @@ func (s *Server) dropLease(o *Open) {
 	if l.dir && l.sh.dirLeases.Add(-1) == 0 && !l.sh.watch.active() {
 		go l.sh.stopOutsideLater() // not under the share lock
 	}
-	s.leases.mu.Lock()
-	if s.leases.m[l.id] == l {
-		delete(s.leases.m, l.id)
-	}
-	s.leases.mu.Unlock()
+	s.state.DropLease(l)
 }
 
 // leaseBreakAck handles a LEASE_BREAK acknowledgement (MS-SMB2 3.3.5.22.2).
@@ -630,9 +668,7 @@ func (s *Server) leaseBreakAck(req *Request) *Response {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	id := leaseID{client: req.conn.neg.clientGUID, key: a.LeaseKey}
-	s.leases.mu.Lock()
-	l := s.leases.m[id]
-	s.leases.mu.Unlock()
+	l := s.state.Lease(id)
 	if l == nil {
 		return statusResponse(smb2.StatusObjectNameNotFound)
 	}
@@ -716,9 +752,7 @@ func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareStat
 	access, shareAccess, disp uint32, deleting bool) (*fileNode, bool, *breaks, smb2.Status) {
 	var own *lease
 	if lr != nil {
-		s.leases.mu.Lock()
-		own = s.leases.m[lr.id]
-		s.leases.mu.Unlock()
+		own = s.state.Lease(lr.id)
 	}
 	waited := false
 	node := sh.files[key]

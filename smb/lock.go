@@ -60,9 +60,7 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 		return ok(smb2.SimpleBody{})
 	}
 	if r.Locks[0].Flags&smb2.LockFlagUnlock != 0 {
-		resp := o.unlockRanges(r.Locks)
-		seq.done(resp)
-		return resp
+		return s.unlockRanges(o, r.Locks, seq)
 	}
 	if len(r.Locks) > 1 {
 		// Only a single lock may wait (MS-SMB2 3.3.5.14.2).
@@ -73,32 +71,40 @@ func (s *Server) lock(ctx context.Context, req *Request) *Response {
 		}
 	}
 	o.breakReadCaching() // MS-FSA 2.1.5.7: a byte-range lock breaks level II
-	sh := o.share
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := o.node
-	before := len(n.locks)
+	// The elements up to the first invalid one are granted in one step;
+	// the invalid one decides what stays granted.
+	rs := make([]lockRange, 0, len(r.Locks))
+	stop := smb2.StatusSuccess
 	for _, l := range r.Locks {
 		kind := l.Flags &^ smb2.LockFlagFailImmediately
 		if kind != smb2.LockFlagShared && kind != smb2.LockFlagExclusive {
 			// Locks granted so far stay (MS-SMB2 3.3.5.14.2).
-			return statusResponse(smb2.StatusInvalidParameter)
+			stop = smb2.StatusInvalidParameter
+			break
 		}
 		if !validRange(l.Offset, l.Length) {
-			n.setLocksLocked(n.locks[:before])
-			return statusResponse(smb2.StatusInvalidLockRange)
-		}
-		excl := kind == smb2.LockFlagExclusive
-		if n.lockConflict(o, l.Offset, l.Length, excl) {
-			if l.Flags&smb2.LockFlagFailImmediately != 0 {
-				n.setLocksLocked(n.locks[:before])
+			// Nothing stays locked, but a conflict before it answers
+			// first.
+			if s.state.TestRanges(o, rs) >= 0 {
 				return statusResponse(smb2.StatusLockNotGranted)
 			}
-			return s.waitLock(req, o, l, seq)
+			return statusResponse(smb2.StatusInvalidLockRange)
 		}
-		n.setLocksLocked(append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl}))
+		rs = append(rs, lockRange{off: l.Offset, n: l.Length, exclusive: kind == smb2.LockFlagExclusive})
 	}
-	o.lockSeq.record(seq)
+	var granted lockSeq // the request's sequence, recorded when it succeeds
+	if stop == smb2.StatusSuccess {
+		granted = seq
+	}
+	if i := s.state.LockRanges(o, rs, granted); i >= 0 {
+		if r.Locks[i].Flags&smb2.LockFlagFailImmediately != 0 {
+			return statusResponse(smb2.StatusLockNotGranted)
+		}
+		return s.waitLock(req, o, rs[i], seq)
+	}
+	if stop != smb2.StatusSuccess {
+		return statusResponse(stop)
+	}
 	return ok(smb2.SimpleBody{})
 }
 
@@ -158,76 +164,56 @@ func (s *lockSequences) record(q lockSeq) {
 	}
 }
 
-// done records the sequence of an unlock request that succeeded.
-func (q lockSeq) done(resp *Response) {
-	if q.index == 0 || resp.Status != smb2.StatusSuccess {
-		return
-	}
-	q.o.share.mu.Lock()
-	q.o.lockSeq.record(q)
-	q.o.share.mu.Unlock()
-}
-
 // unlockRanges releases the ranges of an unlock request in order
 // (MS-SMB2 3.3.5.14.1): each element must name exactly a range the open
 // locked; the first that does not stops the request, earlier unlocks
 // staying done. Where an exclusive and a shared lock share a range, the
 // exclusive one goes first.
-func (o *Open) unlockRanges(locks []smb2.LockElement) *Response {
-	sh := o.share
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := o.node
+func (s *Server) unlockRanges(o *Open, locks []smb2.LockElement, seq lockSeq) *Response {
+	rs := make([]lockRange, 0, len(locks))
+	stop := smb2.StatusSuccess
 	for _, l := range locks {
 		if l.Flags != smb2.LockFlagUnlock {
-			return statusResponse(smb2.StatusInvalidParameter)
+			stop = smb2.StatusInvalidParameter
+			break
 		}
 		if !validRange(l.Offset, l.Length) {
-			return statusResponse(smb2.StatusInvalidLockRange)
+			stop = smb2.StatusInvalidLockRange
+			break
 		}
-		found := -1
-		for i, x := range n.locks {
-			if x.open == o && x.off == l.Offset && x.n == l.Length {
-				if found < 0 || x.exclusive && !n.locks[found].exclusive {
-					found = i
-				}
-			}
-		}
-		if found < 0 {
-			return statusResponse(smb2.StatusRangeNotLocked)
-		}
-		n.setLocksLocked(append(n.locks[:found], n.locks[found+1:]...))
-		n.locksReleased()
+		rs = append(rs, lockRange{off: l.Offset, n: l.Length})
+	}
+	if stop != smb2.StatusSuccess {
+		seq = lockSeq{} // recorded only when the request succeeds
+	}
+	if s.state.UnlockRanges(o, rs, seq) < len(rs) {
+		return statusResponse(smb2.StatusRangeNotLocked)
+	}
+	if stop != smb2.StatusSuccess {
+		return statusResponse(stop)
 	}
 	return ok(smb2.SimpleBody{})
 }
 
 // waitLock makes a blocking lock wait (MS-SMB2 3.3.5.14: STATUS_PENDING,
 // then the final answer) until its range is free, CANCEL, or the handle
-// closes. The caller holds sh.mu.
-func (s *Server) waitLock(req *Request, o *Open, l smb2.LockElement, seq lockSeq) *Response {
-	sh, n := o.share, o.node
+// closes.
+func (s *Server) waitLock(req *Request, o *Open, r lockRange, seq lockSeq) *Response {
 	if resp := req.asyncLimitResponse(); resp != nil { // limits.go
 		return resp
 	}
 	op := req.goAsync()
-	want := []smb2.LockElement{l}
 	req.conn.goSafe(func() {
 		for {
-			sh.mu.Lock()
-			if o.closed() {
-				sh.mu.Unlock()
+			granted, closed, changed := s.state.LockOrWatch(o, r, seq)
+			switch {
+			case closed:
 				op.complete(statusResponse(smb2.StatusRangeNotLocked))
 				return
-			}
-			if n.tryLocks(o, want) {
-				o.lockSeq.record(seq)
-				sh.mu.Unlock()
+			case granted:
 				op.complete(ok(smb2.SimpleBody{}))
 				return
 			}
-			changed := n.lockChange()
-			sh.mu.Unlock()
 			select {
 			case <-changed:
 			case <-op.ctx.Done():
@@ -239,18 +225,112 @@ func (s *Server) waitLock(req *Request, o *Open, l smb2.LockElement, seq lockSeq
 	return op.interim()
 }
 
-// tryLocks takes all of locks for o or none; the caller holds sh.mu.
-func (n *fileNode) tryLocks(o *Open, locks []smb2.LockElement) bool {
-	granted := len(n.locks)
-	for _, l := range locks {
-		excl := l.Flags&smb2.LockFlagExclusive != 0
-		if n.lockConflict(o, l.Offset, l.Length, excl) {
-			n.setLocksLocked(n.locks[:granted])
-			return false
-		}
-		n.setLocksLocked(append(n.locks, byteLock{open: o, off: l.Offset, n: l.Length, exclusive: excl}))
+// The byte-range lock table in memory (memState's lockStore): the locks
+// of a file live on its node, under its share lock.
+
+// LockRanges implements lockStore.
+func (m *memState) LockRanges(o *Open, rs []lockRange, seq lockSeq) int {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	i := o.node.tryLocks(o, rs)
+	if i < 0 {
+		o.lockSeq.record(seq)
 	}
-	return true
+	return i
+}
+
+// LockOrWatch implements lockStore.
+func (m *memState) LockOrWatch(o *Open, r lockRange, seq lockSeq) (granted, closed bool, changed <-chan struct{}) {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	if o.closed() {
+		return false, true, nil
+	}
+	if o.node.tryLocks(o, []lockRange{r}) < 0 {
+		o.lockSeq.record(seq)
+		return true, false, nil
+	}
+	return false, false, o.node.lockChange()
+}
+
+// TestRanges implements lockStore.
+func (m *memState) TestRanges(o *Open, rs []lockRange) int {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	n := o.node
+	before := len(n.locks)
+	i := n.tryLocks(o, rs)
+	n.setLocksLocked(n.locks[:before])
+	return i
+}
+
+// UnlockRanges implements lockStore.
+func (m *memState) UnlockRanges(o *Open, rs []lockRange, seq lockSeq) int {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	n := o.node
+	for done, r := range rs {
+		found := -1
+		for i, x := range n.locks {
+			if x.open == o && x.off == r.off && x.n == r.n {
+				if found < 0 || x.exclusive && !n.locks[found].exclusive {
+					found = i
+				}
+			}
+		}
+		if found < 0 {
+			return done
+		}
+		n.setLocksLocked(append(n.locks[:found], n.locks[found+1:]...))
+		n.locksReleased()
+	}
+	o.lockSeq.record(seq)
+	return len(rs)
+}
+
+// ReleaseLocksLocked implements lockStore.
+func (m *memState) ReleaseLocksLocked(o *Open) { o.node.releaseLocksLocked(o) }
+
+// HasLocksLocked implements lockStore.
+func (m *memState) HasLocksLocked(n *fileNode) bool { return len(n.locks) > 0 }
+
+// IOConflict implements lockStore.
+func (m *memState) IOConflict(o *Open, off, length uint64, write bool) bool {
+	if o.node.numLocks.Load() == 0 {
+		// No byte-range locks: no share lock either (a lock granted
+		// meanwhile is as if granted after this request).
+		return false
+	}
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	return len(o.node.locks) > 0 && o.node.ioConflict(o, off, length, write)
+}
+
+// LockCount implements lockStore.
+func (m *memState) LockCount(o *Open) int {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	count := 0
+	for _, l := range o.node.locks {
+		if l.open == o {
+			count++
+		}
+	}
+	return count
+}
+
+// tryLocks takes all of rs for o, in order, or none: it returns the index
+// of the first that conflicts, or -1. The caller holds sh.mu.
+func (n *fileNode) tryLocks(o *Open, rs []lockRange) int {
+	granted := len(n.locks)
+	for i, r := range rs {
+		if n.lockConflict(o, r.off, r.n, r.exclusive) {
+			n.setLocksLocked(n.locks[:granted])
+			return i
+		}
+		n.setLocksLocked(append(n.locks, byteLock{open: o, off: r.off, n: r.n, exclusive: r.exclusive}))
+	}
+	return -1
 }
 
 // lockChange returns a channel closed the next time locks are released;
@@ -324,17 +404,12 @@ func (n *fileNode) ioConflict(o *Open, off, length uint64, write bool) bool {
 }
 
 // checkIO answers STATUS_FILE_LOCK_CONFLICT when byte-range locks forbid
-// the READ or WRITE.
-func (o *Open) checkIO(off, length uint64, write bool) smb2.Status {
-	if o.node == nil || o.node.numLocks.Load() == 0 {
-		// No byte-range locks: no share lock either (a lock granted
-		// meanwhile is as if granted after this request).
+// the READ or WRITE on o.
+func (s *Server) checkIO(o *Open, off, length uint64, write bool) smb2.Status {
+	if o.node == nil || length == 0 {
 		return smb2.StatusSuccess
 	}
-	sh := o.share
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if len(o.node.locks) > 0 && o.node.ioConflict(o, off, length, write) {
+	if s.state.IOConflict(o, off, length, write) {
 		return smb2.StatusFileLockConflict
 	}
 	return smb2.StatusSuccess

@@ -67,9 +67,7 @@ func (s *Server) Stats() Stats {
 		}
 		o.share.mu.Unlock()
 	}
-	s.leases.mu.Lock()
-	st.Leases = len(s.leases.m)
-	s.leases.mu.Unlock()
+	st.Leases = s.state.LeaseCount()
 	return st
 }
 

@@ -291,10 +291,10 @@ func (o *Open) releaseLocked() func() error {
 	if o.deleteOnClose {
 		n.deletePending = true
 	}
-	n.releaseLocksLocked(o)
+	o.session.srv.state.ReleaseLocksLocked(o)
 	o.oplockLost() // a pending break ends with the close
 	o.session.srv.dropLease(o)
-	o.session.srv.dropDurableLocked(o)
+	o.session.srv.state.DropDurableLocked(o)
 	n.removeOpenLocked(o)
 	last := len(n.opens) == 0
 	doDelete := last && n.deletePending

@@ -17,8 +17,9 @@ import (
 // (lease.go): an oplock is seen as the lease bits it amounts to.
 
 // grantOplock decides the level granted to a new open o of node n; the
-// caller holds sh.mu and o is not yet in n.opens (MS-FSA 2.1.5.17.1).
-func grantOplock(n *fileNode, requested uint8) uint8 {
+// caller holds sh.mu and o is not yet in n.opens (MS-FSA 2.1.5.17.1);
+// locked tells that the file has byte-range locks.
+func grantOplock(n *fileNode, requested uint8, locked bool) uint8 {
 	switch requested {
 	case smb2.OplockLevelII, smb2.OplockLevelExclusive, smb2.OplockLevelBatch:
 	default:
@@ -38,7 +39,7 @@ func grantOplock(n *fileNode, requested uint8) uint8 {
 			others = true
 		}
 	}
-	if others || len(n.locks) > 0 {
+	if others || locked {
 		return smb2.OplockLevelII
 	}
 	return requested

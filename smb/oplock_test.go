@@ -186,17 +186,15 @@ func TestRenameIntoDirectoryOpenForDelete(t *testing.T) {
 // (smbtorture smb2.lease.v2_complex1), unless the client sent no
 // ClientGuid.
 func TestLeaseBreakConn(t *testing.T) {
-	var tab leaseTable
+	var tab leaseConns
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	c1, c2, c3 := &conn{ctx: ctx1}, &conn{ctx: ctx2}, &conn{ctx: context.Background()}
 	guid := [16]byte{1}
-	tab.mu.Lock()
 	tab.addConn(guid, c1)
 	tab.addConn(guid, c2)
 	tab.addConn(guid, c1)
-	tab.mu.Unlock()
 	if got := tab.breakConn(guid, c3); got != c1 {
 		t.Fatalf("break went to %p, want the oldest connection %p", got, c1)
 	}

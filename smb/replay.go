@@ -150,18 +150,18 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 	}
 	client := req.conn.neg.clientGUID
 	if req.Header.Flags&smb2.FlagsReplayOperation == 0 {
-		if s.durables.replayable(client, dr.createGuid) != nil {
+		if s.state.Replayable(client, dr.createGuid) != nil {
 			// A CreateGuid names one open (MS-SMB2 3.3.5.9.10).
 			return statusResponse(smb2.StatusDuplicateObjectID)
 		}
 		return nil
 	}
-	if s.durables.isPending(client, dr.createGuid, req) {
+	if s.state.IsPending(client, dr.createGuid, req) {
 		// The original is still waiting for breaks (Samba answers so;
 		// Windows fails it with ACCESS_DENIED).
 		return statusResponse(smb2.StatusFileNotAvailable)
 	}
-	o := s.durables.replayable(client, dr.createGuid)
+	o := s.state.Replayable(client, dr.createGuid)
 	if o == nil || o.share != req.Tree.share {
 		return nil
 	}

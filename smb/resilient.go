@@ -27,7 +27,7 @@ func (s *Server) requestResiliency(req *Request, r *smb2.IoctlRequest, reply fun
 	if len(r.Input) < 8 {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	def, max := s.durables.timeouts()
+	def, max := s.state.DurableTimeouts()
 	timeout := time.Duration(binary.LittleEndian.Uint32(r.Input)) * time.Millisecond
 	if timeout > max {
 		return statusResponse(smb2.StatusInvalidParameter)
@@ -46,8 +46,7 @@ func (s *Server) requestResiliency(req *Request, r *smb2.IoctlRequest, reply fun
 			owner:      req.Session.Identity(), // Open.DurableOwner
 			timeout:    timeout,
 		}
-		o.durable = d
-		s.durables.add(o, d)
+		s.state.GrantDurableLocked(o, d)
 	}
 	sh.mu.Unlock()
 	return reply(nil, smb2.StatusSuccess)

@@ -129,14 +129,7 @@ func (a adminState) Files(ctx context.Context) []rpc.FileInfo {
 				perm |= permFileWrite
 			}
 			sh := o.share
-			sh.mu.Lock()
-			locks := 0
-			for _, l := range o.node.locks {
-				if l.open == o {
-					locks++
-				}
-			}
-			sh.mu.Unlock()
+			locks := a.s.state.LockCount(o)
 			out = append(out, rpc.FileInfo{
 				ID:          fileID(o),
 				Path:        localPath(sh.cfg.Name, name),

@@ -132,8 +132,8 @@ type Server struct {
 	rpcOnce  sync.Once
 	rpc      *rpc.Server
 	nextID   atomic.Uint64 // session, tree, and file id source
-	leases   leaseTable    // GlobalLeaseTableList (lease.go)
-	durables durableTable  // durable opens, GlobalOpenTable (durable.go)
+	routes   leaseConns    // where lease breaks go, per ClientGuid (lease.go)
+	state    stateStore    // durable opens, leases, byte-range locks (state.go)
 	gate     connGate      // connections by client address (limits.go)
 	throttle logonThrottle // failed logons by client address (logon_throttle.go)
 
@@ -280,6 +280,7 @@ func (s *Server) init() {
 		s.static = NewShareSet(static...)
 		s.ipc = newShareState(&Share{Name: "IPC$", Comment: "IPC Service", Guest: true})
 		s.sessions.init()
+		s.state = &memState{}
 		s.conns = make(map[*conn]struct{})
 		s.listeners = make(map[net.Listener]struct{})
 		s.handler = s.buildChain()

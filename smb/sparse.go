@@ -114,7 +114,7 @@ func (s *Server) setZeroData(ctx context.Context, req *Request, r *smb2.IoctlReq
 	if off >= end {
 		return reply(nil, smb2.StatusSuccess)
 	}
-	if st := o.checkIO(uint64(off), uint64(end-off), true); st != smb2.StatusSuccess {
+	if st := s.checkIO(o, uint64(off), uint64(end-off), true); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	if o.sparseAttr(ctx) != 0 {

@@ -132,7 +132,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		lc := s.grantLease(sh, node, o, lr)
 		leaseCtx = &lc
 	} else {
-		o.oplock = grantOplock(node, r.RequestedOplockLevel)
+		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 	}
 	node.addOpenLocked(o)
 	req.Session.addOpen(o)

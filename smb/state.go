@@ -1,0 +1,159 @@
+package smb
+
+import (
+	"context"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/smb2"
+)
+
+// The state tables request handling goes through (MS-SMB2 3.3.1.5
+// GlobalOpenTable, 3.3.1.4 GlobalLeaseTableList, MS-FSA 2.1.5.8 a
+// stream's ByteRangeLockList), so that a store other than memory (a
+// persistent one, or one a cluster of servers shares) can replace them
+// without touching the handlers. Each method is one decision the store
+// makes atomically: a durable open is detached or reclaimed as a whole, a
+// lease is found or created by ClientGuid and LeaseKey in one step, a
+// byte-range lock request is checked against the file's locks and granted
+// in one step. What the methods decide on is named by the open (its
+// persistent id, its file node); the rules of the protocol that are not
+// about the tables stay with the handlers.
+//
+// memState is the only implementation: the tables in memory, made atomic
+// by the share lock of the file (shareState.mu) and the tables' own
+// mutexes, taken after it (doc/ARCHITECTURE.md, "Concurrency"). Methods
+// whose names end in Locked are called with the share lock of the open's
+// file held, as part of a larger change of that file's state (a CREATE's
+// publish, a CLOSE's release); the others take what they need.
+//
+// Not behind the interface yet (doc/ARCHITECTURE.md says why): the file
+// nodes of a share (shareState.files: opens, share modes, delete-pending),
+// its name reservations, the caching state of opens and leases (levels,
+// breaks in progress) and the sessions' opens by volatile id.
+type stateStore interface {
+	durableStore
+	leaseStore
+	lockStore
+}
+
+// durableStore keeps the durable and resilient opens by persistent id
+// (durable.go), and the opens made with a DH2Q by CreateGuid (replay.go).
+type durableStore interface {
+	// DurableTimeouts returns the default timeout of a durable open and
+	// the largest one a client may ask for.
+	DurableTimeouts() (def, max time.Duration)
+	// GrantDurableLocked makes o durable (or resilient) with d:
+	// reclaimable by its persistent id once detached.
+	GrantDurableLocked(o *Open, d *durableState)
+	// DropDurableLocked ends o's durability as o closes.
+	DropDurableLocked(o *Open)
+	// DetachDurable keeps the durable open o without a connection until a
+	// reclaim or its timeout, when the store forgets it and calls expire
+	// (which closes it for real). It reports false when o is to be closed
+	// at once: not durable, detached already, closed, or a break of its
+	// caching in progress.
+	DetachDurable(o *Open, expire func()) bool
+	// ReclaimDurable reattaches the detached open c names to c's session
+	// and tree, when c's claims match what the open was made with
+	// (durableClaim.check), and returns it with its caching as it is.
+	ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, reclaimed, smb2.Status)
+	// DurableOpen returns the durable open of a persistent id.
+	DurableOpen(persistent uint64) *Open
+
+	// NotePending records that req, a CREATE with a DH2Q, went async.
+	NotePending(req *Request, dr *durableRequest)
+	// IsPending reports whether a CREATE of the CreateGuid other than req
+	// is waiting for breaks.
+	IsPending(client, create [16]byte, req *Request) bool
+	// NoteReplayable records that the CREATE req, with a DH2Q, made o.
+	NoteReplayable(req *Request, o *Open, dr *durableRequest, action uint32, m meta)
+	// Replayable returns the open a CREATE of the CreateGuid made, while
+	// it is open.
+	Replayable(client, create [16]byte) *Open
+}
+
+// durableClaim is what a DHnC or DH2C reconnect asserts about the open it
+// reclaims (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
+type durableClaim struct {
+	persistent uint64
+	share      *shareState
+	v2         bool     // DH2C: createGuid must match
+	createGuid [16]byte // DH2C's
+	clientGuid [16]byte // the reconnecting connection's
+	leaseKey   *[16]byte
+	leasing    bool   // the dialect has leases (2.1 and later)
+	name       string // the CREATE's, cleaned; "" when invalid
+	user       auth.Identity
+	session    *Session
+	tree       *Tree
+}
+
+// reclaimed is the caching of an open as ReclaimDurable found it, to
+// answer the reconnect with.
+type reclaimed struct {
+	lease  *smb2.CreateContext
+	oplock uint8
+}
+
+// leaseStore is the GlobalLeaseTableList (lease.go): every lease by
+// ClientGuid and LeaseKey. A lease's caching state lives on the lease,
+// under its file's share lock.
+type leaseStore interface {
+	// Lease returns the lease of id, nil when there is none.
+	Lease(id leaseID) *lease
+	// LeaseOrCreate returns the lease of id, or the one made by fresh
+	// and stored under id when there is none (created true).
+	LeaseOrCreate(id leaseID, fresh func() *lease) (l *lease, created bool)
+	// DropLease forgets l, the lease of its id, when its last open closed.
+	DropLease(l *lease)
+	// LeaseCount is the number of leases held.
+	LeaseCount() int
+}
+
+// lockRange is one byte-range lock asked for: n bytes at off, exclusive
+// or shared.
+type lockRange struct {
+	off, n    uint64
+	exclusive bool
+}
+
+// lockStore holds the byte-range locks of files (lock.go), per file
+// node. The lock sequence of a request (Open.LockSequenceArray) is
+// recorded with the change it made, in the same step.
+type lockStore interface {
+	// LockRanges grants all of rs to o, in order (each checked against the
+	// locks held and those granted before it), or none; it returns the
+	// index of the first range that conflicts, or -1 when all were
+	// granted.
+	LockRanges(o *Open, rs []lockRange, seq lockSeq) int
+	// LockOrWatch is LockRanges for one range that may wait: when it
+	// conflicts, it returns a channel closed the next time locks of the
+	// file are released. closed reports that o is closed.
+	LockOrWatch(o *Open, r lockRange, seq lockSeq) (granted, closed bool, changed <-chan struct{})
+	// TestRanges is LockRanges without granting anything.
+	TestRanges(o *Open, rs []lockRange) int
+	// UnlockRanges releases, in order, ranges o locked, each exactly as
+	// locked (the exclusive lock first where both kinds share a range);
+	// it returns how many it released: fewer than len(rs) when the next
+	// was not locked by o. seq is recorded when all were released.
+	UnlockRanges(o *Open, rs []lockRange, seq lockSeq) int
+	// ReleaseLocksLocked drops every lock o holds, as o closes.
+	ReleaseLocksLocked(o *Open)
+	// HasLocksLocked reports whether the file of n has byte-range locks
+	// (which rule out caching writes).
+	HasLocksLocked(n *fileNode) bool
+	// LockCount is the number of locks o holds.
+	LockCount(o *Open) int
+	// IOConflict reports whether byte-range locks forbid o to read
+	// (write false) or write length bytes at off (MS-FSA 2.1.4.10).
+	IOConflict(o *Open, off, length uint64, write bool) bool
+}
+
+// memState is the state tables in memory.
+type memState struct {
+	durables durableTable
+	leases   leaseTable
+}
+
+var _ stateStore = (*memState)(nil)
