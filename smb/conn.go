@@ -16,9 +16,10 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// conn is one client connection: a reader loop that starts a goroutine per
-// frame (bounded by the credits granted) and a writer goroutine that owns
-// the socket's write side.
+// conn is one client connection: a reader that hands the reading on to a
+// fresh goroutine at each frame and serves the frame itself (bounded by the
+// credits granted; see serve), and a writer goroutine, while answers wait
+// to be written, that owns the socket's write side (send).
 type conn struct {
 	srv        *Server
 	nc         net.Conn  // deadlines, close, addresses

@@ -279,7 +279,7 @@ func (s *Server) inFlightLimit() int {
 // idleReader reads one frame from c, under two timeouts.
 //
 // Before the frame's first byte, the idle timeout (the read deadline the
-// reading loop sets) closes only connections without opens, as Windows'
+// reader, readNext, sets) closes only connections without opens, as Windows'
 // autodisconnect ends only idle sessions without open files: when it
 // passes on a connection whose sessions hold opens, the deadline is
 // extended and the read goes on.
