@@ -128,10 +128,11 @@ var endpoints = map[string][]*Interface{
 	"lsass":  {lsarpcInterface, samrInterface},
 	"samr":   {samrInterface, lsarpcInterface},
 	"winreg": {winregInterface},
+	"netdfs": {netdfsInterface},
 }
 
 // Open returns an endpoint for the named pipe ("srvsvc", "wkssvc",
-// "lsarpc", "samr", "winreg"; case and a "\PIPE\" prefix do not matter),
+// "lsarpc", "samr", "winreg", "netdfs"; case and a "\PIPE\" prefix do not matter),
 // opened by caller (nil: a null session).
 func (s *Server) Open(ctx context.Context, pipe string, caller *Caller) (*Pipe, error) {
 	p := strings.ToLower(strings.TrimLeft(pipe, `\`))

@@ -90,6 +90,11 @@ run_parts() {
 		# cifsd, on its own port, from the binary built above).
 		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
 			part config timeout 600 "$REPO_ROOT/test/interop/config.sh" || return 0
+		# A DFS root and a second server its link points at: smbclient reads
+		# through the link (two cifsd daemons of its own, each on 445 of a
+		# loopback address of its own).
+		CIFSD_BIN=${CIFSD_BIN:-$CIFSD_DIR/cifsd} \
+			part dfs timeout 300 "$REPO_ROOT/test/interop/dfs.sh" || return 0
 		# NTLMv1 is refused by the defaults and admitted with -ntlmv1.
 		part ntlmv1-refused timeout 120 "$SYS_PYTHON" "$REPO_ROOT/test/interop/ntlmv1.py" refused || return 0
 		# The daemon's defaults (signing required) are the tested

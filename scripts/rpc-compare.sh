@@ -14,7 +14,7 @@ set -euo pipefail
 
 out=${1:-$(mktemp -d /tmp/rpc-compare.XXXXXX)}
 mkdir -p "$out"
-read -r -a suites <<<"${RPC_SUITES:-rpc.srvsvc rpc.wkssvc rpc.lsa.lookupsids rpc.lsa.lookupnames rpc.lsalookup rpc.lsa-getuser rpc.lsa rpc.samr.accessmask rpc.samr.handletype rpc.samr.users rpc.winreg}"
+read -r -a suites <<<"${RPC_SUITES:-rpc.srvsvc rpc.wkssvc rpc.lsa.lookupsids rpc.lsa.lookupnames rpc.lsalookup rpc.lsa-getuser rpc.lsa rpc.samr.accessmask rpc.samr.handletype rpc.samr.users rpc.winreg rpc.dfs}"
 trap 'stop_cifsd; stop_samba' EXIT
 trap 'exit 130' INT TERM
 

@@ -65,7 +65,7 @@ func (sh *shareState) withParentRights(ctx context.Context, name string, m uint3
 func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.CreateRequest,
 	name string, fi fs.FileInfo, access uint32) (uint32, *createACL, smb2.Status) {
 	sh := req.Tree.share
-	ac := &createACL{token: tokenOf(req.Session.Identity()), maximal: accessFull}
+	ac := &createACL{token: req.Session.token(), maximal: accessFull}
 	for _, cc := range r.CreateContexts {
 		if cc.Name == smb2.CreateSDBuffer {
 			sd, err := winacl.Decode(cc.Data)
@@ -179,7 +179,7 @@ func (o *Open) checkRenameAccess(ctx context.Context, dst string, dstInfo fs.Fil
 	if _, ok := sh.sdStore(); !ok {
 		return smb2.StatusSuccess
 	}
-	t := tokenOf(o.session.Identity())
+	t := o.session.token()
 	need := smb2.FileAddFile
 	if o.isDir {
 		need = smb2.FileAddSubdirectory

@@ -21,9 +21,9 @@ type Accounts struct {
 	// mechanism knows (ntlm.Passwords' keys).
 	Users []string
 	// Groups are local groups of the account domain and their members,
-	// which lsarpc and samr name and enumerate. Membership is not yet part
-	// of the token access checks use (security.go's tokenOf): an ACE for a
-	// group grants its members nothing until it is.
+	// which lsarpc and samr name and enumerate. A member's token holds the
+	// group's SID (security.go's tokenFor), so an ACE for the group
+	// grants or denies its members.
 	Groups []Group
 	// Admins are the members of BUILTIN\Administrators: they may list and
 	// close other users' sessions and open files over srvsvc.
@@ -120,7 +120,7 @@ func (s *Server) sessionIdentities() []auth.Identity {
 // callerOf is who a pipe opened by sess acts as.
 func (s *Server) callerOf(sess *Session) *rpc.Caller {
 	id := sess.Identity()
-	t := tokenOf(id)
+	t := s.tokenFor(id)
 	c := &rpc.Caller{User: id.User, Domain: id.Domain, Token: *t, Admin: s.isAdmin(id),
 		Guest: id.Guest, Anonymous: id.Anonymous}
 	if c.Admin {

@@ -101,6 +101,8 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // limits.go
 		return statusResponse(st)
 	}
+	// A DFS path's prefix off, for reconnects and replays too (dfs.go).
+	r.Name = s.dfsCreateName(req, r.Name)
 	dr, st := durableRequested(req, &r)
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
@@ -142,6 +144,9 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	if st := sh.vetoStatus(name); st != smb2.StatusSuccess { // veto files (share_policy.go)
+		return statusResponse(st)
+	}
+	if st := s.dfsCheck(ctx, req, name); st != smb2.StatusSuccess { // through a DFS link (dfs.go)
 		return statusResponse(st)
 	}
 	access := r.DesiredAccess

@@ -108,6 +108,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if st := o.share.vetoStatus(clean); st != smb2.StatusSuccess { // veto files (share_policy.go)
 		return st
 	}
+	if st := o.dfsTargetCheck(ctx, clean); st != smb2.StatusSuccess { // through a DFS link (dfs.go)
+		return st
+	}
 	sh := o.share
 	dst, dstInfo, st := sh.resolve(ctx, clean)
 	if st != smb2.StatusSuccess {

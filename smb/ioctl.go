@@ -65,8 +65,7 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 	case fsctlGetObjectID, smb2.FsctlCreateOrGetObjectID:
 		return s.objectID(ctx, req, &r, reply)
 	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
-		// Not a DFS server: MS-SMB2 3.3.5.15.2.
-		return statusResponse(smb2.StatusNotFound)
+		return s.dfsReferral(ctx, req, &r, reply) // dfs.go
 	case smb2.FsctlQueryNetworkInterfaceInfo:
 		return s.networkInterfaceInfo(req, &r, reply) // netif.go
 	case smb2.FsctlLmrRequestResiliency:

@@ -100,6 +100,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		}
 		req.Session = sess
 		req.compound.sessionID = sess.ID
+		sess.touch() // idle time (rpc_admin.go)
 		if !req.Encrypted {
 			if h.Flags&smb2.FlagsSigned != 0 {
 				if !sess.verify(req.conn, req.Msg) {

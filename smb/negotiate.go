@@ -68,6 +68,9 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 	if n.signingReq {
 		n.serverSecMode |= smb2.NegotiateSigningRequired
 	}
+	if !s.DisableDFS {
+		n.serverCaps |= smb2.GlobalCapDFS // referrals: dfs.go
+	}
 	if d >= smb2.Dialect210 {
 		n.serverCaps |= smb2.GlobalCapLargeMTU | smb2.GlobalCapLeasing // leases: lease.go
 	}

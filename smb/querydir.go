@@ -106,6 +106,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			short = shortOf(name)
 		}
 		e := dirEntry(name, fi, short)
+		o.share.dfsDirEntry(ctx, s, path.Join(o.name, name), fi, &e)       // a DFS link (dfs.go)
 		e.FileAttributes = o.share.hiddenAttrs(name, fi, e.FileAttributes) // hide files (share_policy.go)
 		if withEA {
 			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).

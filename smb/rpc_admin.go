@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/cifsd/cifsd/rpc"
 	"github.com/cifsd/cifsd/smb2"
@@ -69,15 +70,42 @@ func (a adminState) Sessions(ctx context.Context) []rpc.SessionInfo {
 	var out []rpc.SessionInfo
 	for _, sess := range a.s.liveSessions() {
 		_, opens := sess.snapshot()
+		since, idle := sess.times(time.Now())
 		out = append(out, rpc.SessionInfo{
 			Client:    sessionClient(sess),
 			User:      sess.Identity().User,
 			Opens:     uint32(len(opens)),
+			Time:      since,
+			Idle:      idle,
 			Guest:     sess.Identity().Guest,
 			Transport: `\Device\NetbiosSmb`,
 		})
 	}
 	return out
+}
+
+// touch records a request on the session, for its idle time. The stamp
+// moves at most once a second, so concurrent requests of a session do not
+// all write the same cache line.
+func (sess *Session) touch() {
+	now := time.Now().UnixNano()
+	if now-sess.lastSeen.Load() >= int64(time.Second) {
+		sess.lastSeen.Store(now)
+	}
+}
+
+// times are how long the session has existed and how long since its
+// last request, at now (MS-SRVS 2.2.4.15: sesi1_time, sesi1_idle_time).
+func (sess *Session) times(now time.Time) (since, idle time.Duration) {
+	if sess.created.IsZero() {
+		return 0, 0
+	}
+	since = max(now.Sub(sess.created), 0)
+	last := sess.created
+	if ns := sess.lastSeen.Load(); ns != 0 {
+		last = time.Unix(0, ns)
+	}
+	return since, max(now.Sub(last), 0)
 }
 
 // CloseSessions ends the matching sessions as an administrator's

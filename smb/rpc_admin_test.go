@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/ntlm"
@@ -117,5 +118,31 @@ func TestCallerIsAdminOnlyWhenListed(t *testing.T) {
 		if c.Admin != tc.admin {
 			t.Errorf("%+v: admin %v", tc.id, c.Admin)
 		}
+	}
+}
+
+// NetSessionEnum's time and idle time come from the session: how long
+// since it was set up and since its last request, which a request resets.
+func TestAdminStateSessionTimes(t *testing.T) {
+	srv := adminTestServer()
+	w := connectNTLM(t, srv, "data")
+	st := adminState{srv}
+	ctx := context.Background()
+	sessions := srv.liveSessions()
+	if len(sessions) != 1 {
+		t.Fatalf("%d sessions", len(sessions))
+	}
+	sess := sessions[0]
+	// As if set up two hours ago and last heard from one hour ago.
+	sess.created = sess.created.Add(-2 * time.Hour)
+	sess.lastSeen.Store(time.Now().Add(-time.Hour).UnixNano())
+	si := st.Sessions(ctx)[0]
+	if si.Time < 2*time.Hour || si.Idle < time.Hour || si.Idle >= si.Time {
+		t.Fatalf("time %v idle %v", si.Time, si.Idle)
+	}
+	w.roundTrip(smb2.Echo, []byte{4, 0, 0, 0}, true, false)
+	si = st.Sessions(ctx)[0]
+	if si.Time < 2*time.Hour || si.Idle >= time.Hour {
+		t.Fatalf("after a request: time %v idle %v", si.Time, si.Idle)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/cifsd/cifsd/auth"
@@ -79,6 +80,26 @@ func tokenOf(id auth.Identity) *winacl.Token {
 	return t
 }
 
+// tokenFor is tokenOf with the local groups (Accounts.Groups) a local
+// user belongs to, so that an ACE for a group grants its members access.
+// A Kerberos user's groups are the PAC's; guests and anonymous users
+// belong to no local group.
+func (s *Server) tokenFor(id auth.Identity) *winacl.Token {
+	t := tokenOf(id)
+	if s == nil || id.Anonymous || id.Guest || len(id.SIDs) > 0 {
+		return t
+	}
+	for _, g := range s.Accounts.Groups {
+		if slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, id.User) }) {
+			t.Groups = append(t.Groups, groupSID(g.Name))
+		}
+	}
+	return t
+}
+
+// token is the token the session's user acts with now.
+func (sess *Session) token() *winacl.Token { return sess.srv.tokenFor(sess.Identity()) }
+
 // primaryGroup is the group a new file of t gets.
 func primaryGroup(t *winacl.Token) winacl.SID {
 	if len(t.Groups) > 0 && !t.Groups[0].Equal(winacl.Everyone) {
@@ -149,7 +170,7 @@ func (s *Server) querySecurity(ctx context.Context, o *Open, info uint32) ([]byt
 	o.mu.Lock()
 	name := o.name
 	o.mu.Unlock()
-	t := tokenOf(o.session.Identity())
+	t := o.session.token()
 	if o.pipe != nil {
 		return defaultSD(t, false).Filter(info).Encode(), smb2.StatusSuccess
 	}
@@ -176,7 +197,7 @@ func (s *Server) setSecurity(ctx context.Context, o *Open, info uint32, b []byte
 	o.mu.Lock()
 	name := o.name
 	o.mu.Unlock()
-	sd := o.share.fileSD(ctx, name, o.isDir, tokenOf(o.session.Identity()))
+	sd := o.share.fileSD(ctx, name, o.isDir, o.session.token())
 	if info&winacl.OwnerInfo != 0 && in.Owner != nil {
 		sd.Owner = in.Owner
 	}

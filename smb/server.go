@@ -86,6 +86,12 @@ type Server struct {
 	// the server breaks the lease (dirlease.go); a share whose files also
 	// change behind the server's back is better served without them.
 	DisableDirectoryLeasing bool
+	// DisableDFS turns DFS off ("host msdfs = no"): no DFS capability
+	// in NEGOTIATE, no share is a DFS root, and referral requests answer
+	// STATUS_FS_DRIVER_REQUIRED. DFS is on by default, as on Windows and
+	// Samba, and without a Share.DFSRoot it changes nothing but the
+	// capability.
+	DisableDFS bool
 	// AllowAnonymous admits null sessions (needed by some clients to list
 	// shares). Off by default.
 	AllowAnonymous bool
@@ -210,6 +216,20 @@ type Share struct {
 	// times a client sets out of the backend's store (vfs.AttrStore): only
 	// what the permission bits say is kept ("store dos attributes = no").
 	NoDOSAttributes bool
+
+	// DFSRoot makes the share a standalone DFS namespace root (MS-DFSC;
+	// "msdfs root = yes"): some of its folders are links to shares here
+	// or on other servers, which clients follow by themselves (dfs.go).
+	// Its tree connects carry SMB2_SHAREFLAG_DFS and DFS_ROOT; a path
+	// through a link answers STATUS_PATH_NOT_COVERED; referral requests
+	// for it name the links' targets.
+	DFSRoot bool
+	// DFSLinks finds the links of a DFSRoot share. Nil reads them from
+	// the backend as Samba stores them: symbolic links (vfs.Readlinker,
+	// as vfs.Dir) named as the folder, whose target is
+	// "msdfs:HOST\SHARE[,HOST\SHARE...]" (e.g. ln -s 'msdfs:srv2\docs'
+	// docs).
+	DFSLinks DFSLinks
 }
 
 // EncryptionPolicy says when SMB 3.x encryption is used.

@@ -32,6 +32,11 @@ type Session struct {
 	// LOGOFF, CLOSE and unlocks get STATUS_NETWORK_SESSION_EXPIRED.
 	expires time.Time
 
+	// created is when the session was set up; lastSeen (Unix ns) when it
+	// last carried a request: NetSessionEnum's time and idle time.
+	created  time.Time
+	lastSeen atomic.Int64
+
 	signingRequired bool // every request must be signed (3.3.5.5.3)
 	encryptData     bool // every request must be encrypted
 }

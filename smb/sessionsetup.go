@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/smb2"
@@ -32,7 +33,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		if s.sessionLimitReached(c) { // limits.go
 			return statusResponse(smb2.StatusInsufficientResources)
 		}
-		sess = &Session{ID: s.nextID.Add(1), srv: s, state: sessionInProgress}
+		sess = &Session{ID: s.nextID.Add(1), srv: s, state: sessionInProgress, created: time.Now()}
 		sess.addChannel(c, nil) // its signing key comes with authentication
 		if c.dialect() == smb2.Dialect311 {
 			c.preauthMu.Lock()

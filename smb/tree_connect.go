@@ -69,6 +69,9 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 	if encrypt {
 		resp.ShareFlags |= smb2.ShareFlagEncryptData
 	}
+	dfsFlags, dfsCaps := s.dfsShareFlags(sh) // a DFS root (dfs.go)
+	resp.ShareFlags |= dfsFlags
+	resp.Capabilities |= dfsCaps
 	out := ok(&resp)
 	out.treeID = t.ID
 	req.compound.treeID = t.ID

@@ -65,6 +65,8 @@ type Global struct {
 	// GroupFile is where @group members are looked up (cifsd:group file,
 	// /etc/group syntax).
 	GroupFile string
+	// DisableDFS is host msdfs = no (config_dfs.go).
+	DisableDFS bool
 }
 
 // ShareConf is one share section.

@@ -77,6 +77,7 @@ func (c *Config) apply(srv *smb.Server, log *slog.Logger) ([]smb.Share, map[stri
 	}
 	srv.Comment = c.Global.Comment
 	srv.MinDialect, srv.MaxDialect = c.Global.MinDialect, c.Global.MaxDialect
+	srv.DisableDFS = c.Global.DisableDFS // host msdfs (config_dfs.go)
 	shares, err := c.openShares()
 	if err != nil {
 		return nil, nil, err

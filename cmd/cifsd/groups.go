@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/cifsd/cifsd/smb"
 )
 
 // Groups for "@group" in valid users, invalid users, read list and write
@@ -62,4 +65,32 @@ func loadGroups(path string) (groupTable, error) {
 // inGroup is smb.Share.InGroup over t.
 func (t groupTable) inGroup(user, group string) bool {
 	return t[strings.ToLower(group)][strings.ToLower(user)]
+}
+
+// accountGroups are the groups of the group file with a member among
+// users, as smb.Accounts.Groups: lsarpc and samr name them, and their
+// members' access tokens hold them, so an ACE for a group grants its
+// members. Without a configuration file there are none.
+func (c *Config) accountGroups(users []string) ([]smb.Group, error) {
+	if c == nil {
+		return nil, nil
+	}
+	t, err := loadGroups(c.Global.GroupFile)
+	if err != nil {
+		return nil, err
+	}
+	var out []smb.Group
+	for name, members := range t {
+		g := smb.Group{Name: name}
+		for _, u := range users {
+			if members[strings.ToLower(u)] {
+				g.Members = append(g.Members, u)
+			}
+		}
+		if len(g.Members) > 0 {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b smb.Group) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

@@ -186,6 +186,11 @@ func run() error {
 		}
 	}
 	srv.Accounts.Admins = admins
+	groups, err := cfg.accountGroups(srv.Accounts.Users) // groups.go
+	if err != nil {
+		return err
+	}
+	srv.Accounts.Groups = groups
 	mech := ntlm.Users(userStore(cfgUsers, passwords)) // config.go
 	mech.AllowGuest = *guest
 	mech.DomainName = cfg.workgroup()
