@@ -10,6 +10,8 @@
 #   make fuzz          every fuzz target for FUZZTIME each (FUZZTIME=10m make fuzz for a long run)
 #   make fuzz-short    the same (kept for old habits)
 #   make soak          SOAK_CLIENTS clients for SOAK_DURATION against an in-process cifsd (cmd/cifsd-soak)
+#   make scale         SCALE_CONNS (10000) idle, logged-on, tree-connected connections to a cifsd daemon:
+#                      its memory per connection, an ECHO on each (test/interop/scale.sh; doc/scale.md)
 #   make peers         install smbclient/smbd/smbtorture/impacket/krb5 (Debian) if missing
 #   make lint-scripts  shellcheck the scripts
 
@@ -22,12 +24,13 @@ SUITES     ?=
 SOAK_CLIENTS  ?= 20
 SOAK_DURATION ?= 1m
 SOAK_FLAGS    ?=
+SCALE_CONNS   ?= 10000
 
 SHELL := /usr/bin/env bash
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: lint test unit vet gotest race interop peers bench bench-meta bench-io conformance fuzz fuzz-short soak lint-scripts
+.PHONY: lint test unit vet gotest race interop peers bench bench-meta bench-io conformance fuzz fuzz-short soak scale lint-scripts
 
 test: unit interop
 
@@ -68,6 +71,9 @@ fuzz fuzz-short:
 
 soak:
 	$(GO) run ./cmd/cifsd-soak -clients $(SOAK_CLIENTS) -duration $(SOAK_DURATION) $(SOAK_FLAGS)
+
+scale:
+	SCALE_CONNS=$(SCALE_CONNS) timeout 1800 test/interop/scale.sh
 
 lint-scripts:
 	@command -v shellcheck >/dev/null || { echo "shellcheck not installed (apt-get install -y shellcheck)"; exit 1; }

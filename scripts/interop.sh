@@ -118,6 +118,9 @@ run_parts() {
 		# has a wire-level test of each limit).
 		restart_cifsd -max-ip-connections 2 -handshake-timeout 2s || return 0
 		part limits timeout 300 "$SYS_PYTHON" "$REPO_ROOT/test/interop/limits.py" || return 0
+		# A short scale run: idle logged-on connections to a daemon of its
+		# own, every one still answering (make scale runs 10,000).
+		SCALE_CONNS=300 SCALE_HOLD=1s part scale timeout 300 "$REPO_ROOT/test/interop/scale.sh" || return 0
 		# kill -9 loses nothing a client was told is written (its own
 		# daemon on a directory of its own).
 		part crash timeout 600 "$REPO_ROOT/test/interop/crash.sh" || return 0

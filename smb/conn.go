@@ -16,9 +16,10 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// conn is one client connection: a reader loop that starts a goroutine per
-// frame (bounded by the credits granted) and a writer goroutine that owns
-// the socket's write side.
+// conn is one client connection: a reader that hands the reading on to a
+// fresh goroutine at each frame and serves the frame itself (bounded by the
+// credits granted; see serve), and a writer goroutine, while answers wait
+// to be written, that owns the socket's write side (send).
 type conn struct {
 	srv        *Server
 	nc         net.Conn  // deadlines, close, addresses
@@ -28,10 +29,20 @@ type conn struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 
-	outMu     sync.RWMutex // held to send on out, and to close it
-	out       chan outFrame
-	outClosed bool
+	// The send queue (send, writeLoop): a writer goroutine runs only
+	// while frames wait, so an idle connection holds no writer and no
+	// queue.
+	outMu       sync.Mutex
+	outCond     sync.Cond  // signalled when the queue shrinks or the writer stops; L is &outMu
+	outQ        []outFrame // frames waiting for the writer, in order
+	writing     bool       // a writer goroutine runs
+	writeFailed bool       // a write failed: later frames are dropped
+	outClosed   bool
+
 	done      chan struct{}
+	endServe  func()      // runs when the connection has ended (serve)
+	rd        *idleReader // the reading side of tr (limits.go)
+	hsTimer   *time.Timer // the handshake timeout, until authenticated (limits.go)
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
@@ -88,12 +99,12 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 		remoteAddr: nc.RemoteAddr().String(),
 		ctx:        ctx,
 		cancel:     cancel,
-		out:        make(chan outFrame, 64),
 		done:       make(chan struct{}),
 		sem:        make(chan struct{}, maxInFlight),
 		inflight:   make(map[uint64]context.CancelFunc),
 		asyncOps:   make(map[uint64]*asyncOp),
 	}
+	c.outCond.L = &c.outMu
 	c.log = s.logger().With("remote", c.remoteAddr)
 	c.credits.init()
 	c.inBytes.limit = s.inFlightLimit() // limits.go
@@ -102,144 +113,229 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 
 func (c *conn) dialect() uint16 { return uint16(c.dialectV.Load()) }
 
-func (c *conn) serve() {
-	defer close(c.done)
-	writerDone := make(chan struct{})
-	go func() { c.writeLoop(); close(writerDone) }()
-	defer func() {
-		if c.draining.Load() {
-			// Shutdown: requests in progress finish and are answered.
-			c.reqs.Wait()
-		}
-		c.cancel()
-		c.reqs.Wait()
-		c.cancelAsync()
-		c.outMu.Lock()
-		c.outClosed = true
-		close(c.out)
-		c.outMu.Unlock()
-		<-writerDone
-		c.nc.Close()
-		c.srv.sessions.dropConn(c)
-		c.log.Debug("connection closed")
-		c.srv.setState(c.nc, StateClosed)
-	}()
+// serve reads and serves the connection's frames, starting on the calling
+// goroutine (which it leaves once it has served the first frame); end runs
+// when the connection has ended, after the connection's own cleanup, and
+// c.done is closed just before.
+//
+// No goroutine waits for the connection while it is idle but the one
+// reading it, and that one has never served a frame: each reader, once it
+// has read a frame and given it its ticket, starts a fresh reader for the
+// next frame and serves its frame itself. An idle connection so parks on
+// a goroutine whose stack has not grown past the minimum (serving a frame
+// grows a stack, and the runtime does not shrink a stack back to its
+// minimum), and the per-frame goroutine the connection always had is the
+// one that read the frame.
+func (c *conn) serve(end func()) {
+	c.endServe = end
 	c.log.Debug("connection open")
 	c.srv.setState(c.nc, StateNew)
 	idle := c.srv.IdleTimeout
 	if idle == 0 {
 		idle = 15 * time.Minute
 	}
-	// Direct TCP reads through the idle-timeout reader (limits.go).
-	idleRd := &idleReader{c: c, idle: idle}
-	c.tr = &directTCP{r: idleRd, w: c.nc}
-	var peekBuf [maxPeekFrame]byte
-	first := true
-	for {
-		if idle > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(idle))
-		}
-		limit := preAuthFrameSize
-		if c.authenticated.Load() {
-			limit = maxFrameSize
-		}
-		idleRd.started = false // a new frame (limits.go)
-		frame, release, err := c.tr.readMessage(limit)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
-				c.log.Debug("read", "err", err)
-			}
-			return
-		}
-		if first && len(frame) >= 4 && [4]byte(frame[:4]) == smb1.ProtocolID {
-			first = false
-			ok := c.upgradeSMB1(frame)
-			release()
-			if !ok {
-				return
-			}
-			continue
-		}
-		first = false
-		// The reading goroutine handles a lone CANCEL itself, and gives
-		// every other frame its ticket before it reads the next one
-		// (conn_order.go).
-		h, msg, peeked := c.peekFrame(frame, &peekBuf)
-		if peeked && isLoneCancel(&h, len(frame)) {
-			c.cancelRequest(&h)
-			release()
-			continue
-		}
-		size := len(frame)
-		c.inBytes.acquire(size)
-		select {
-		case c.sem <- struct{}{}:
-		case <-c.ctx.Done():
-			c.inBytes.release(size)
-			release()
-			return
-		}
-		c.reqs.Add(1)
-		t := c.seq.admit(c)
-		if peeked {
-			c.classify(t, msg)
-		}
-		go func() {
-			defer func() {
-				if r := recover(); r != nil {
-					c.log.Error("panic serving request", "panic", r, "stack", stack())
-					if panicHook != nil {
-						panicHook(r)
-					}
-					c.close()
-				}
-				t.finish()
-				release()
-				c.inBytes.release(size)
-				<-c.sem
-				c.reqs.Done()
-			}()
-			c.handleFrame(frame, t, peeked)
-		}()
+	// Direct TCP reads through the idle- and frame-timeout reader
+	// (limits.go).
+	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
+	c.tr = &directTCP{r: c.rd, w: c.nc}
+	c.readNext(true)
+}
+
+// readNext reads the next frame, hands the reading on to a new goroutine
+// and serves the frame (see serve). It runs on one goroutine at a time.
+// Its frame and those of what it calls while it waits stay small.
+func (c *conn) readNext(first bool) {
+	rd := c.rd
+	if rd.idle > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(rd.idle))
+	} else if rd.started && !c.draining.Load() {
+		c.nc.SetReadDeadline(time.Time{}) // the last frame's timeout
+	}
+	limit := preAuthFrameSize
+	if c.authenticated.Load() {
+		limit = maxFrameSize
+		c.stopHandshakeTimer() // limits.go
+	}
+	rd.newFrame()
+	frame, release, err := c.tr.readMessage(limit)
+	if err != nil {
+		c.readFailed(err)
+		c.finish()
+		return
+	}
+	run, ok := c.dispatch(frame, release, first)
+	if !ok {
+		c.finish()
+		return
+	}
+	go c.readNext(false)
+	if run != nil {
+		run()
 	}
 }
 
-// writeLoop writes frames until c.out is closed. A write error closes the
-// connection; later frames are dropped.
-func (c *conn) writeLoop() {
-	failed := false
-	for f := range c.out {
-		if !failed {
-			if err := c.tr.writeMessage(f.bufs); err != nil {
-				failed = true
+// readFailed logs why reading ended, unless the client hung up or the
+// connection was closed.
+func (c *conn) readFailed(err error) {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
+		c.log.Debug("read", "err", err)
+	}
+}
+
+// finish ends the connection once reading has ended: requests in progress
+// end (or, on Shutdown, finish and are answered), queued answers are
+// written, and the socket closes.
+func (c *conn) finish() {
+	if c.draining.Load() {
+		// Shutdown: requests in progress finish and are answered.
+		c.reqs.Wait()
+	}
+	c.cancel()
+	c.wakeSenders() // a request waiting for room in the queue gives up
+	c.reqs.Wait()
+	c.cancelAsync()
+	c.closeOut()
+	c.nc.Close()
+	c.srv.sessions.dropConn(c)
+	c.log.Debug("connection closed")
+	c.srv.setState(c.nc, StateClosed)
+	close(c.done)
+	if c.endServe != nil {
+		c.endServe()
+	}
+}
+
+// dispatch admits one frame read by readNext, which owns it until
+// release, and returns what serves it (nil: nothing more to do); false
+// ends the connection.
+func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), ok bool) {
+	if first && len(frame) >= 4 && [4]byte(frame[:4]) == smb1.ProtocolID {
+		ok := c.upgradeSMB1(frame)
+		release()
+		return nil, ok
+	}
+	// The reading goroutine handles a lone CANCEL itself, and gives
+	// every other frame its ticket before it reads the next one
+	// (conn_order.go).
+	h, msg, peeked, peekBuf := c.peekFrame(frame)
+	defer putPeekBuf(peekBuf)
+	if peeked && isLoneCancel(&h, len(frame)) {
+		c.cancelRequest(&h)
+		release()
+		return nil, true
+	}
+	size := len(frame)
+	c.inBytes.acquire(size)
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.ctx.Done():
+		c.inBytes.release(size)
+		release()
+		return nil, false
+	}
+	c.reqs.Add(1)
+	t := c.seq.admit(c)
+	if peeked {
+		c.classify(t, msg)
+	}
+	return func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("panic serving request", "panic", r, "stack", stack())
+				if panicHook != nil {
+					panicHook(r)
+				}
 				c.close()
 			}
-		}
-		if f.release != nil {
-			f.release()
-		}
-	}
+			t.finish()
+			release()
+			c.inBytes.release(size)
+			<-c.sem
+			c.reqs.Done()
+		}()
+		c.handleFrame(frame, t, peeked)
+	}, true
 }
 
-// send queues one message made of bufs (framed by the transport).
+// maxQueuedFrames bounds the frames waiting to be written: past it a
+// sender waits for the writer (a client that does not read its answers
+// stops the requests that make them).
+const maxQueuedFrames = 64
+
+// writeLoop writes the queued frames, in order, until the queue is empty,
+// and ends. A write error closes the connection; later frames are dropped.
+func (c *conn) writeLoop() {
+	c.outMu.Lock()
+	for len(c.outQ) > 0 {
+		batch := c.outQ
+		c.outQ = nil
+		failed := c.writeFailed
+		c.outCond.Broadcast() // senders waiting for room
+		c.outMu.Unlock()
+		for i := range batch {
+			f := &batch[i]
+			if !failed {
+				if err := c.tr.writeMessage(f.bufs); err != nil {
+					failed = true
+					c.close()
+				}
+			}
+			if f.release != nil {
+				f.release()
+			}
+			*f = outFrame{}
+		}
+		c.outMu.Lock()
+		c.writeFailed = c.writeFailed || failed
+	}
+	c.writing = false
+	c.outCond.Broadcast() // closeOut waiting for the writer
+	c.outMu.Unlock()
+}
+
+// send queues one message made of bufs (framed by the transport), starting
+// a writer if none runs.
 func (c *conn) send(bufs net.Buffers, release func()) {
 	// Async completions may race with the end of the connection: the
-	// read lock keeps out open while we send.
-	c.outMu.RLock()
-	defer c.outMu.RUnlock()
-	if c.outClosed {
+	// queue is closed under outMu.
+	c.outMu.Lock()
+	for len(c.outQ) >= maxQueuedFrames && !c.outClosed && c.ctx.Err() == nil {
+		c.outCond.Wait()
+	}
+	if c.outClosed || c.ctx.Err() != nil {
+		c.outMu.Unlock()
 		if release != nil {
 			release()
 		}
 		return
 	}
-	select {
-	case c.out <- outFrame{bufs: bufs, release: release}:
-	case <-c.ctx.Done():
-		if release != nil {
-			release()
-		}
+	c.outQ = append(c.outQ, outFrame{bufs: bufs, release: release})
+	start := !c.writing
+	c.writing = true
+	c.outMu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
+}
+
+// wakeSenders wakes the senders waiting for room, to see the connection
+// is cancelled.
+func (c *conn) wakeSenders() {
+	c.outMu.Lock()
+	c.outCond.Broadcast()
+	c.outMu.Unlock()
+}
+
+// closeOut closes the send queue once the connection is done and waits
+// for the writer to write (or drop) what was queued.
+func (c *conn) closeOut() {
+	c.outMu.Lock()
+	c.outClosed = true
+	c.outCond.Broadcast() // senders waiting for room give up
+	for c.writing {
+		c.outCond.Wait()
+	}
+	c.outMu.Unlock()
 }
 
 // panicHook, set by tests, sees every recovered panic.
@@ -296,29 +392,41 @@ func isLoneCancel(h *smb2.Header, frameLen int) bool {
 // request, not a WRITE's data (classified by its own goroutine).
 const maxPeekFrame = 512
 
+// peekBufs hold the copies peekFrame decrypts, so that a connection holds
+// none between frames.
+var peekBufs = sync.Pool{New: func() any { return new([maxPeekFrame]byte) }}
+
+// putPeekBuf returns a buffer peekFrame took (nil: none).
+func putPeekBuf(b *[maxPeekFrame]byte) {
+	if b != nil {
+		peekBufs.Put(b)
+	}
+}
+
 // peekFrame returns the (first) request header and message of a frame, for
 // the reading goroutine to decide how it is served. An encrypted frame of
-// at most maxPeekFrame bytes is decrypted into a copy in buf (decryption
-// works in place; handleFrame decrypts the frame itself again, which is
-// cheap for a frame this small); false for a larger encrypted frame, one
-// that does not decrypt, or one that holds no request.
-func (c *conn) peekFrame(frame []byte, buf *[maxPeekFrame]byte) (smb2.Header, []byte, bool) {
-	var h smb2.Header
-	msg := frame
+// at most maxPeekFrame bytes is decrypted into a copy in a pooled buffer,
+// returned for putPeekBuf once msg is no longer used (decryption works in
+// place; handleFrame decrypts the frame itself again, which is cheap for a
+// frame this small); false for a larger encrypted frame, one that does not
+// decrypt, or one that holds no request.
+func (c *conn) peekFrame(frame []byte) (h smb2.Header, msg []byte, ok bool, buf *[maxPeekFrame]byte) {
+	msg = frame
 	if len(frame) >= 4 && [4]byte(frame[:4]) == smbcrypto.TransformProtocolID {
 		if len(frame) > maxPeekFrame {
-			return h, nil, false
+			return h, nil, false, nil
 		}
+		buf = peekBufs.Get().(*[maxPeekFrame]byte)
 		_, plain, err := c.decrypt(buf[:copy(buf[:], frame)])
 		if err != nil {
-			return h, nil, false
+			return h, nil, false, buf
 		}
 		msg = plain
 	}
 	if h.Decode(msg) != nil || h.IsResponse() {
-		return h, nil, false
+		return h, nil, false, buf
 	}
-	return h, msg, true
+	return h, msg, true, buf
 }
 
 // handleFrame decrypts and serves one frame, classifying its ticket t first

@@ -115,11 +115,17 @@ func TestStreamRenameOrderedWithIO(t *testing.T) {
 			for round := range 5 {
 				fname := fmt.Sprintf("f%d", round)
 				s := w.open(fname+":a", smb2.GenericAll, 0)
-				// 16 WRITEs of 128 bytes (streams of the Dir backend live in a 4 KiB xattr on ext4) at successive offsets, the rename
-				// between the 8th and the 9th, none waiting.
-				chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 128) }
+				// 16 WRITEs of 64 bytes at successive offsets, the rename
+				// between the 8th and the 9th, none waiting. Small: the Dir
+				// backend keeps a file's streams in its xattrs, which hold
+				// about 4 KiB in all on ext4 (less on other file systems),
+				// and the old and new streams both exist while the rename
+				// copies; a stream past that room is
+				// TestStreamWritePastBackendRoomIsDiskFull's.
+				const size = 64
+				chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, size) }
 				write := func(i int) {
-					w.send(smb2.Write, writeAtBody(s, uint64(i*128), chunk(i)))
+					w.send(smb2.Write, writeAtBody(s, uint64(i*size), chunk(i)))
 				}
 				for i := range 8 {
 					write(i)
@@ -136,7 +142,7 @@ func TestStreamRenameOrderedWithIO(t *testing.T) {
 				w.closeFile(s)
 				b := w.open(fname+":b", smb2.GenericRead, 0)
 				for i := range 16 {
-					if data := w.read(b, uint64(i*128), 128); !bytes.Equal(data, chunk(i)) {
+					if data := w.read(b, uint64(i*size), size); !bytes.Equal(data, chunk(i)) {
 						t.Fatalf("round %d: the renamed stream lost WRITE %d", round, i)
 					}
 				}

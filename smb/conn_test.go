@@ -16,7 +16,7 @@ func TestSendAfterConnectionEnd(t *testing.T) {
 	srv.init()
 	client, server := net.Pipe()
 	c := newConn(context.Background(), srv, server)
-	go c.serve()
+	go c.serve(nil)
 	client.Close()
 	<-c.done
 	released := false

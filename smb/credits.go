@@ -22,14 +22,13 @@ const (
 
 type creditWindow struct {
 	mu   sync.Mutex
-	low  uint64 // lowest id not yet used
-	high uint64 // one past the highest id granted
-	used map[uint64]struct{}
+	low  uint64              // lowest id not yet used
+	high uint64              // one past the highest id granted
+	used map[uint64]struct{} // ids above low already used; nil until one is
 }
 
 func (w *creditWindow) init() {
 	w.low, w.high = 0, 1 // the first NEGOTIATE uses id 0
-	w.used = make(map[uint64]struct{})
 }
 
 // consume checks that ids [id, id+charge) are granted and unused, and marks
@@ -40,6 +39,14 @@ func (w *creditWindow) consume(id uint64, charge uint16) bool {
 	defer w.mu.Unlock()
 	if id < w.low || id+n < id || id+n > w.high {
 		return false
+	}
+	if id == w.low && len(w.used) == 0 {
+		// In order, as clients use their ids: nothing to remember.
+		w.low += n
+		return true
+	}
+	if w.used == nil {
+		w.used = make(map[uint64]struct{}) // kept: a client that skips ids once does so again
 	}
 	for i := id; i < id+n; i++ {
 		if _, dup := w.used[i]; dup {

@@ -43,7 +43,21 @@ type Limits struct {
 	// authenticated session; a client that sends nothing, or trickles
 	// bytes, is dropped when it runs out.
 	HandshakeTimeout time.Duration
+	// FrameTimeout bounds a frame once its first byte has arrived, before
+	// and after logon: the frame must arrive whole within FrameTimeout,
+	// or, when it is large, keep arriving at FrameProgressBytes per
+	// FrameTimeout at least (each FrameProgressBytes received gives the
+	// rest another FrameTimeout). A client that starts a frame and stalls,
+	// or trickles it, is dropped; a large WRITE on a slow but moving link
+	// is not. The wait for a frame's first byte is the idle timeout's
+	// (Server.IdleTimeout).
+	FrameTimeout time.Duration
 }
+
+// FrameProgressBytes is the progress a frame must make per
+// Limits.FrameTimeout once it has started: 64 KiB, about 1 KiB/s at the
+// default timeout.
+const FrameProgressBytes = 64 << 10
 
 // DefaultLimits are the limits a zero Limits field takes: enough for an
 // office of clients, small enough to protect a small machine.
@@ -55,6 +69,7 @@ var DefaultLimits = Limits{
 	MaxAsyncPerConnection:    1024,
 	MaxInFlightBytes:         maxInFlightBytes,
 	HandshakeTimeout:         60 * time.Second,
+	FrameTimeout:             60 * time.Second,
 }
 
 // RefusalReason names the limit that refused a connection or a request.
@@ -70,6 +85,7 @@ const (
 	RefusedAsync            RefusalReason = "async_per_connection"    // MaxAsyncPerConnection
 	RefusedLogonThrottle    RefusalReason = "logon_throttle"          // LogonThrottle
 	RefusedIdle             RefusalReason = "idle_timeout"            // Server.IdleTimeout (a connection without opens)
+	RefusedFrameTimeout     RefusalReason = "frame_timeout"           // FrameTimeout (a frame started and stalled)
 )
 
 // limitValue returns v, its default d when v is zero, or 0 (no limit) when
@@ -94,6 +110,10 @@ func (s *Server) maxConnectionsPerIP() int {
 
 func (s *Server) handshakeTimeout() time.Duration {
 	return limitValue(s.Limits.HandshakeTimeout, DefaultLimits.HandshakeTimeout)
+}
+
+func (s *Server) frameTimeout() time.Duration {
+	return limitValue(s.Limits.FrameTimeout, DefaultLimits.FrameTimeout)
 }
 
 // refused logs one refusal, with the client's address, and reports it.
@@ -167,20 +187,32 @@ func clientIP(remote string) string {
 }
 
 // startHandshakeTimer drops c if no session is authenticated on it within
-// the handshake timeout. The returned stop frees the timer.
+// the handshake timeout. The returned stop frees the timer; the reading
+// side frees it too once a session is authenticated
+// (stopHandshakeTimer).
 func (s *Server) startHandshakeTimer(c *conn) (stop func()) {
 	d := s.handshakeTimeout()
 	if d <= 0 {
 		return func() {}
 	}
-	t := time.AfterFunc(d, func() {
+	c.hsTimer = time.AfterFunc(d, func() {
 		if c.authenticated.Load() {
 			return
 		}
 		s.refused(RefusedHandshakeTimeout, c.remoteAddr)
 		c.close()
 	})
-	return func() { t.Stop() }
+	return c.stopHandshakeTimer
+}
+
+// stopHandshakeTimer stops and forgets c's handshake timer, so an
+// authenticated connection holds none. Called by c's reader, and once
+// the connection has ended.
+func (c *conn) stopHandshakeTimer() {
+	if c.hsTimer != nil {
+		c.hsTimer.Stop()
+		c.hsTimer = nil
+	}
 }
 
 // sessionLimitReached reports whether c holds as many sessions as a
@@ -244,31 +276,51 @@ func (s *Server) inFlightLimit() int {
 	return limitValue(s.Limits.MaxInFlightBytes, DefaultLimits.MaxInFlightBytes)
 }
 
-// idleReader reads one frame from c. The idle timeout (the read deadline
-// the reading loop sets) closes only connections without opens, as
-// Windows' autodisconnect ends only idle sessions without open files: when
-// it passes before the frame's first byte on a connection whose sessions
-// hold opens, the deadline is extended and the read goes on.
+// idleReader reads one frame from c, under two timeouts.
+//
+// Before the frame's first byte, the idle timeout (the read deadline the
+// reader, readNext, sets) closes only connections without opens, as Windows'
+// autodisconnect ends only idle sessions without open files: when it
+// passes on a connection whose sessions hold opens, the deadline is
+// extended and the read goes on.
+//
+// Once the first byte has arrived, the frame timeout applies: the rest of
+// the frame has Limits.FrameTimeout to come, renewed each time another
+// FrameProgressBytes have come, so a stalled or trickled frame ends the
+// connection while a large frame on a slow link that keeps moving does
+// not (as a web server's minimum request-body rate: Apache's
+// mod_reqtimeout). Without a frame timeout the rest of the frame has one
+// idle period.
 type idleReader struct {
-	c       *conn
-	idle    time.Duration
-	started bool // a byte of the frame was read: a deadline now ends the connection
+	c        *conn
+	idle     time.Duration
+	frame    time.Duration // Limits.FrameTimeout; 0: none
+	started  bool          // a byte of the frame was read: a deadline now ends the connection
+	progress int           // bytes of the frame since its deadline was last set
 }
+
+// newFrame readies r for the next frame.
+func (r *idleReader) newFrame() { r.started, r.progress = false, 0 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.c.nc.Read(p)
-		if n > 0 && !r.started {
-			r.started = true
-			if r.idle > 0 {
-				// The frame's first bytes are activity: the rest of it
-				// has a whole idle period to come (a deadline that has
-				// passed fails a read even of bytes already there).
-				r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
+		if n > 0 {
+			r.progress += n
+			if !r.started || r.progress >= FrameProgressBytes {
+				r.started = true
+				r.progress = 0
+				r.armFrame()
 			}
 		}
 		var ne net.Error
-		if err == nil || r.started || r.idle <= 0 || !errors.As(err, &ne) || !ne.Timeout() ||
+		if err != nil && errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
+			if r.frame > 0 {
+				r.c.srv.refused(RefusedFrameTimeout, r.c.remoteAddr)
+			}
+			return n, err
+		}
+		if err == nil || r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
 			r.c.draining.Load() {
 			return n, err
 		}
@@ -276,6 +328,21 @@ func (r *idleReader) Read(p []byte) (int, error) {
 			r.c.srv.refused(RefusedIdle, r.c.remoteAddr)
 			return n, err
 		}
+		r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
+	}
+}
+
+// armFrame sets the deadline for the rest of the frame: the frame timeout,
+// or without one an idle period (a deadline that has passed fails a read
+// even of bytes already there, so the first byte always re-arms it).
+func (r *idleReader) armFrame() {
+	if r.c.draining.Load() {
+		return // Shutdown set a deadline to stop reading: keep it
+	}
+	switch {
+	case r.frame > 0:
+		r.c.nc.SetReadDeadline(time.Now().Add(r.frame))
+	case r.idle > 0:
 		r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
 	}
 }

@@ -1,7 +1,9 @@
 package smb
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -381,5 +383,105 @@ func TestIdleTimeoutSparesConnectionsWithOpens(t *testing.T) {
 	holding.closeFile(f)
 	if !closedByServer(holding.c) {
 		t.Fatal("once its last open closed, the idle connection was not closed")
+	}
+}
+
+// A frame that starts and then stalls, or trickles, after logon ends its
+// connection within FrameTimeout; a large WRITE that keeps arriving at
+// more than FrameProgressBytes per FrameTimeout is served although it takes
+// longer than FrameTimeout; and the other connections are served
+// throughout.
+func TestFrameTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends a frame slowly for seconds")
+	}
+	srv := newTokenServer(t)
+	var ref refusals
+	srv.Limits.FrameTimeout = 1500 * time.Millisecond
+	srv.OnRefusal = ref.hook
+	addr := listen(t, srv)
+	login := func(n byte) *wireClient {
+		w := tcpClient(t, "127.0.0.1", addr)
+		w.negotiate302(0, n)
+		w.mustSetup("alice", 0)
+		if st := w.tcon("s"); st != smb2.StatusSuccess {
+			t.Fatal(st)
+		}
+		return w
+	}
+	other := login(1)
+	halfHeader := login(2)
+	halfFrame := login(3)
+	trickle := login(4)
+	slow := login(5)
+	f := slow.open("slow", smb2.GenericAll, 0)
+
+	halfHeader.c.Write([]byte{0, 0}) // of 4
+	echo := halfFrame.rawMsg(smb2.Echo, echoBody)
+	frame := append(binary.BigEndian.AppendUint32(nil, uint32(len(echo))), echo...)
+	halfFrame.c.Write(frame[:len(frame)/2])
+	// One byte of a frame every 100 ms: 68 bytes take 7 s.
+	trickleDone := make(chan struct{})
+	go func() {
+		defer close(trickleDone)
+		msg := trickle.rawMsg(smb2.Echo, echoBody)
+		for _, b := range append(binary.BigEndian.AppendUint32(nil, uint32(len(msg))), msg...) {
+			if _, err := trickle.c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+
+	// 512 KiB in 32 KiB pieces every 150 ms: about 2.4 s in all, 64 KiB
+	// per 300 ms, five times the rate the timeout asks for.
+	data := make([]byte, 512<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	body := make([]byte, 48, 48+len(data))
+	binary.LittleEndian.PutUint16(body, 49)
+	binary.LittleEndian.PutUint16(body[2:], smb2.HeaderSize+48)
+	binary.LittleEndian.PutUint32(body[4:], uint32(len(data)))
+	binary.LittleEndian.PutUint64(body[16:], f.Persistent)
+	binary.LittleEndian.PutUint64(body[24:], f.Volatile)
+	msg := make([]byte, smb2.HeaderSize, smb2.HeaderSize+len(body)+len(data))
+	h := smb2.Header{Command: smb2.Write, Credits: 10, CreditCharge: 8, MessageID: slow.mid, SessionID: slow.sid, TreeID: slow.tid}
+	slow.mid += 8 // a 512 KiB WRITE charges 8 credits
+	h.Encode(msg)
+	msg = append(append(msg, body...), data...)
+	slow.signMsg(msg)
+	wframe := append(binary.BigEndian.AppendUint32(nil, uint32(len(msg))), msg...)
+	for len(wframe) > 0 {
+		n := min(len(wframe), 32<<10)
+		if _, err := slow.c.Write(wframe[:n]); err != nil {
+			t.Fatalf("slow WRITE cut off: %v", err)
+		}
+		wframe = wframe[n:]
+		time.Sleep(150 * time.Millisecond)
+		if st := other.status(smb2.Echo, echoBody); st != smb2.StatusSuccess {
+			t.Fatalf("another connection while frames stall: %v", st)
+		}
+	}
+	if h, _ := slow.recv(); smb2.Status(h.Status) != smb2.StatusSuccess {
+		t.Fatalf("slow WRITE: %v", smb2.Status(h.Status))
+	}
+	for off := 0; off < len(data); off += 64 << 10 {
+		if got := slow.read(f, uint64(off), 64<<10); !bytes.Equal(got, data[off:off+64<<10]) {
+			t.Fatalf("slow WRITE: read back other bytes at %d", off)
+		}
+	}
+
+	for name, c := range map[string]net.Conn{"half a header": halfHeader.c, "half a frame": halfFrame.c, "trickled frame": trickle.c} {
+		if !closedByServer(c) {
+			t.Errorf("%s: connection not closed", name)
+		}
+	}
+	<-trickleDone
+	if n := ref.count(RefusedFrameTimeout); n != 3 {
+		t.Errorf("frame timeouts counted: %d, want 3", n)
+	}
+	if st := other.status(smb2.Echo, echoBody); st != smb2.StatusSuccess {
+		t.Fatalf("another connection after the timeouts: %v", st)
 	}
 }

@@ -430,15 +430,14 @@ func (s *Server) startConn(base context.Context, c net.Conn) *conn {
 	s.connWG.Add(1)
 	s.mu.Unlock()
 	stopTimer := s.startHandshakeTimer(cc)
-	go func() {
-		defer s.connWG.Done()
-		defer leave()
-		defer stopTimer()
-		cc.serve()
+	go cc.serve(func() {
 		s.mu.Lock()
 		delete(s.conns, cc)
 		s.mu.Unlock()
-	}()
+		stopTimer()
+		leave()
+		s.connWG.Done()
+	})
 	return cc
 }
 

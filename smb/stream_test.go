@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -176,6 +177,46 @@ func TestRenameFileWithOpenStream(t *testing.T) {
 			}
 			if got := w.read(s2, 0, 5); string(got) != "moved" {
 				t.Errorf("g:s reads %q", got)
+			}
+		})
+	}
+}
+
+// A stream write the backend has no room for (the Dir backend keeps a
+// file's streams in its xattrs: about 4 KiB in all on ext4) fails with
+// STATUS_DISK_FULL and leaves the stream as it was: its size and bytes
+// read back unchanged, and it takes writes that fit again.
+func TestStreamWritePastBackendRoomIsDiskFull(t *testing.T) {
+	for name, fsys := range attrBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			w := attrClient(t, fsys)
+			s := w.open("f:big", smb2.GenericAll, 0)
+			first := bytes.Repeat([]byte("1"), 1024)
+			w.write(s, 0, first)
+			// 60 KiB: more than ext4 keeps of one file's xattrs, less
+			// than the largest stream the Dir backend accepts (64 KiB).
+			big := bytes.Repeat([]byte("2"), 60<<10)
+			st := w.rawWrite(s, 512, big)
+			want := first
+			switch st {
+			case smb2.StatusSuccess: // a backend (or file system) with room
+				want = append(append([]byte(nil), first[:512]...), big...)
+			case smb2.StatusDiskFull:
+			default:
+				t.Fatalf("write past the room: %v, want success or STATUS_DISK_FULL", st)
+			}
+			for off := 0; off < len(want); off += 4096 {
+				n := min(4096, len(want)-off)
+				if got := w.read(s, uint64(off), uint32(n)); !bytes.Equal(got, want[off:off+n]) {
+					t.Fatalf("after %v: bytes at %d differ", st, off)
+				}
+			}
+			if rst := w.rawRead(s, uint64(len(want)), 16); rst != smb2.StatusEndOfFile {
+				t.Fatalf("after %v: a read at the stream's end: %v, want STATUS_END_OF_FILE", st, rst)
+			}
+			w.write(s, 0, []byte("3"))
+			if got := w.read(s, 0, 2); string(got) != "31" {
+				t.Fatalf("a write that fits after %v: read back %q", st, got)
 			}
 		})
 	}

@@ -14,7 +14,11 @@ import (
 )
 
 // Dir keeps named streams in xattrs "user.smb_stream.NAME", as Samba's
-// streams_xattr does; a stream is bounded by what one xattr holds.
+// streams_xattr does; a stream is bounded by what one xattr holds, and the
+// streams of a file together by what the file system keeps of a file's
+// xattrs (on ext4, one block: about 4 KiB for all of them). A write past
+// that fails with ENOSPC (STATUS_DISK_FULL) and leaves the stream as it
+// was.
 const (
 	streamPrefix  = "user.smb_stream."
 	maxStreamSize = 64 << 10
@@ -137,8 +141,6 @@ func (s *xattrStream) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (s *xattrStream) flush() error { return unix.Fsetxattr(int(s.f.Fd()), s.attr, s.data, 0) }
-
 func (s *xattrStream) WriteAt(p []byte, off int64) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,13 +151,15 @@ func (s *xattrStream) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 || end > maxStreamSize {
 		return 0, unix.ENOSPC
 	}
-	if end > int64(len(s.data)) {
-		s.data = append(s.data, make([]byte, end-int64(len(s.data)))...)
-	}
-	copy(s.data[off:], p)
-	if err := s.flush(); err != nil {
+	// A new slice: s.data stays what the xattr holds if the write fails
+	// (the file system has no room for the xattr).
+	data := make([]byte, max(end, int64(len(s.data))))
+	copy(data, s.data)
+	copy(data[off:], p)
+	if err := unix.Fsetxattr(int(s.f.Fd()), s.attr, data, 0); err != nil {
 		return 0, err
 	}
+	s.data = data
 	return len(p), nil
 }
 
@@ -168,12 +172,13 @@ func (s *xattrStream) Truncate(size int64) error {
 	if size < 0 || size > maxStreamSize {
 		return unix.ENOSPC
 	}
-	if size <= int64(len(s.data)) {
-		s.data = s.data[:size]
-	} else {
-		s.data = append(s.data, make([]byte, size-int64(len(s.data)))...)
+	data := make([]byte, size)
+	copy(data, s.data)
+	if err := unix.Fsetxattr(int(s.f.Fd()), s.attr, data, 0); err != nil {
+		return err // s.data is still what the xattr holds
 	}
-	return s.flush()
+	s.data = data
+	return nil
 }
 
 func (s *xattrStream) Stat() (fs.FileInfo, error) {

@@ -15,13 +15,27 @@
 //
 // It exits 1 if any operation failed, any byte came back wrong, or the
 // server's goroutines did not return to their count before the run.
+//
+// With -idle N it runs the scale test instead: it opens N connections to a
+// running daemon, each logged on (NTLM) and tree connected, holds them
+// idle, measures the daemon's memory (resident set through -pid; Go heap,
+// stacks and goroutines through the daemon's -pprof and -metrics), checks
+// every connection still answers an ECHO, and closes them (scripts/scale.sh,
+// make scale):
+//
+//	cifsd-soak -idle 10000 -source-ips 4 -addr 127.0.0.1:4450 -share s -user u -password p \
+//		-pid 1234 -daemon-pprof 127.0.0.1:6060 -daemon-metrics 127.0.0.1:9100
+//
+// It exits 1 unless all N were set up and answered.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,6 +60,13 @@ func main() {
 	interval := flag.Duration("interval", 5*time.Second, "sampling interval")
 	settle := flag.Duration("settle", time.Minute, "how long to wait after the run for the server's goroutines to return to their count")
 	verbose := flag.Bool("v", false, "log samples and errors as they happen")
+	idle := flag.Int("idle", 0, "scale run: hold this many idle, tree-connected connections to -addr (0: the soak workload)")
+	sourceIPs := flag.Int("source-ips", 1, "with -idle: spread connections over this many loopback addresses 127.0.0.1 upwards")
+	parallel := flag.Int("parallel", 32, "with -idle: connections set up at once")
+	hold := flag.Duration("hold", 5*time.Second, "with -idle: how long the connections stay idle before they are measured and checked")
+	daemonPprof := flag.String("daemon-pprof", "", "with -idle: the daemon's -pprof address (forces a collection before each sample)")
+	daemonMetrics := flag.String("daemon-metrics", "", "with -idle: the daemon's -metrics address (Go heap, stacks, goroutines)")
+	heapProfile := flag.String("daemon-heap-profile", "", "with -idle and -daemon-pprof: save the daemon's heap profile, taken with the connections held, to this file")
 	flag.Parse()
 
 	level := slog.LevelWarn
@@ -55,6 +76,32 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if *idle > 0 {
+		if *addr == "" {
+			fatal(fmt.Errorf("-idle needs -addr: a daemon in its own process"))
+		}
+		rep, err := soak.Idle(ctx, soak.IdleConfig{
+			Addr: *addr, Share: *share, User: *user, Password: *password,
+			Conns: *idle, SourceIPs: *sourceIPs, Parallel: *parallel, Hold: *hold,
+			Memory: soak.Daemon{PID: *pid, Pprof: *daemonPprof, Metrics: *daemonMetrics},
+			Logger: log,
+			WhileHeld: func(ctx context.Context) error {
+				if *heapProfile == "" || *daemonPprof == "" {
+					return nil
+				}
+				return saveURL(ctx, "http://"+*daemonPprof+"/debug/pprof/heap?gc=1", *heapProfile)
+			},
+		})
+		if err != nil {
+			fatal(err)
+		}
+		fmt.Print(rep)
+		if !rep.OK() {
+			os.Exit(1)
+		}
+		return
+	}
 
 	var cfg soak.Config
 	if *addr == "" {
@@ -102,6 +149,31 @@ func main() {
 	if !rep.OK() {
 		os.Exit(1)
 	}
+}
+
+// saveURL writes what GET url answers to the file path.
+func saveURL(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func fatal(err error) {

@@ -38,6 +38,9 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 		"request bytes of one connection being served at once (0: "+strconv.Itoa(d.MaxInFlightBytes)+"; -1: no limit)")
 	fs.DurationVar(&f.limits.HandshakeTimeout, "handshake-timeout", 0,
 		"time from connect to an authenticated session (0: "+d.HandshakeTimeout.String()+"; -1s: none)")
+	fs.DurationVar(&f.limits.FrameTimeout, "frame-timeout", 0,
+		"time a started frame may take, renewed per "+strconv.Itoa(smb.FrameProgressBytes>>10)+
+			" KiB received (0: "+d.FrameTimeout.String()+"; -1s: none)")
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "close a connection that sent nothing for this long (0: 15m; -1s: never)")
 	fs.DurationVar(&f.throttle.Delay, "logon-delay", 0,
 		"wait of the first delayed failed logon of a client address, doubling after (0: "+

@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cifsd/cifsd/internal/smbcrypto"
 	"github.com/cifsd/cifsd/internal/utf16le"
@@ -35,6 +36,9 @@ type wire struct {
 	wait   map[uint64]*call
 	err    error
 	done   chan struct{}
+	// inline: no reader goroutine; call reads its own answer (one request
+	// at a time). The idle-connection scale run holds thousands of these.
+	inline bool
 }
 
 // call is one request waiting for its answer.
@@ -58,13 +62,22 @@ type errStatus struct {
 func (e errStatus) Error() string { return fmt.Sprintf("%v: %v", e.cmd, e.st) }
 
 func dialWire(ctx context.Context, addr, share, user, password string) (*wire, error) {
-	var d net.Dialer
+	return dialWireWith(ctx, &net.Dialer{}, false, addr, share, user, password)
+}
+
+// dialWireWith dials through d; inline makes a client without a reader
+// goroutine, for one request at a time.
+func dialWireWith(ctx context.Context, d *net.Dialer, inline bool, addr, share, user, password string) (*wire, error) {
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	w := &wire{c: c, wait: map[uint64]*call{}, done: make(chan struct{})}
-	go w.readLoop()
+	w := &wire{c: c, wait: map[uint64]*call{}, done: make(chan struct{}), inline: inline}
+	if inline {
+		close(w.done)
+	} else {
+		go w.readLoop()
+	}
 	if err := w.login(ctx, user, password); err != nil {
 		w.Close()
 		return nil, err
@@ -203,7 +216,50 @@ func (w *wire) call(ctx context.Context, cmd smb2.Command, body []byte, ok ...sm
 	if err != nil {
 		return reply{}, err
 	}
+	if w.inline {
+		if err := w.readInline(ctx); err != nil {
+			return reply{}, fmt.Errorf("%v: %w", cmd, err)
+		}
+	}
 	return await(ctx, cmd, cl.final, ok...)
+}
+
+// readInline reads frames, for a client without a reader goroutine, until
+// the final answer of the one request waiting arrives.
+func (w *wire) readInline(ctx context.Context) error {
+	if dl, ok := ctx.Deadline(); ok {
+		w.c.SetReadDeadline(dl)
+		defer w.c.SetReadDeadline(time.Time{})
+	}
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(w.c, hdr[:]); err != nil {
+			return err
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n > 16<<20 {
+			return fmt.Errorf("frame of %d bytes", n)
+		}
+		msg := make([]byte, n)
+		if _, err := io.ReadFull(w.c, msg); err != nil {
+			return err
+		}
+		var h smb2.Header
+		if err := h.Decode(msg); err != nil {
+			return fmt.Errorf("response header: %w", err)
+		}
+		if h.IsAsync() && smb2.Status(h.Status) == smb2.StatusPending {
+			continue
+		}
+		w.mu.Lock()
+		cl := w.wait[h.MessageID]
+		delete(w.wait, h.MessageID)
+		w.mu.Unlock()
+		if cl != nil {
+			cl.final <- reply{h: h, msg: msg}
+			return nil
+		}
+	}
 }
 
 // login negotiates 3.0.2 and authenticates with NTLMv2 (MS-NLMP 3.3.2);

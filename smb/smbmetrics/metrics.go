@@ -100,7 +100,7 @@ func New(srv *smb.Server) *Metrics {
 	// and alerts see the series from the start.
 	for _, r := range []smb.RefusalReason{smb.RefusedConnections, smb.RefusedConnectionsPerIP,
 		smb.RefusedHandshakeTimeout, smb.RefusedSessions, smb.RefusedOpens, smb.RefusedAsync,
-		smb.RefusedLogonThrottle, smb.RefusedIdle, smb.RefusedShutdown} {
+		smb.RefusedLogonThrottle, smb.RefusedIdle, smb.RefusedFrameTimeout, smb.RefusedShutdown} {
 		m.refused.WithLabelValues(string(r))
 	}
 	m.cachingTotal.WithLabelValues("lease")
