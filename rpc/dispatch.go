@@ -12,7 +12,7 @@ import (
 
 // Server answers DCE/RPC calls on the pipes of IPC$. Its zero value serves
 // the interfaces with no shares, no accounts and no live state; the smb
-// package fills it from its own (smb/ipc.go, smb/rpc_admin.go).
+// package fills it from its own (smb/admin_ipc.go, smb/admin_rpc.go).
 type Server struct {
 	// ServerName is the NetBIOS name reported (default "CIFSD").
 	ServerName string

@@ -114,7 +114,7 @@ run_parts() {
 			"$tmp/required-list.txt" || return 0
 		restart_cifsd -ntlmv1 || return 0
 		part ntlmv1-admitted timeout 120 "$SYS_PYTHON" "$REPO_ROOT/test/interop/ntlmv1.py" admitted || return 0
-		# The daemon's limit flags, seen from outside (smb/limits_test.go
+		# The daemon's limit flags, seen from outside (smb/conn_limits_test.go
 		# has a wire-level test of each limit).
 		restart_cifsd -max-ip-connections 2 -handshake-timeout 2s || return 0
 		part limits timeout 300 "$SYS_PYTHON" "$REPO_ROOT/test/interop/limits.py" || return 0

@@ -23,7 +23,7 @@ import (
 type conn struct {
 	srv        *Server
 	nc         net.Conn  // deadlines, close, addresses
-	tr         transport // the messages (transport.go)
+	tr         transport // the messages (conn_transport.go)
 	remoteAddr string
 	log        *slog.Logger
 	ctx        context.Context
@@ -41,15 +41,15 @@ type conn struct {
 
 	done      chan struct{}
 	endServe  func()      // runs when the connection has ended (serve)
-	rd        *idleReader // the reading side of tr (limits.go)
-	hsTimer   *time.Timer // the handshake timeout, until authenticated (limits.go)
+	rd        *idleReader // the reading side of tr (conn_limits.go)
+	hsTimer   *time.Timer // the handshake timeout, until authenticated (conn_limits.go)
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
 	sem       chan struct{}
 	seq       sequencer // the order requests keep (conn_order.go)
 
 	credits       creditWindow
-	inBytes       byteBudget  // frames being served (credits.go)
+	inBytes       byteBudget  // frames being served (conn_credits.go)
 	draining      atomic.Bool // Shutdown: finish requests in progress before closing
 	authenticated atomic.Bool // a session was established: full-size frames allowed
 
@@ -64,7 +64,7 @@ type conn struct {
 	goneMu sync.Mutex
 	gone   []*Session // sessions recently logged off, newest last
 
-	binds bindTable // session bindings in progress (bind.go)
+	binds bindTable // session bindings in progress (session_bind.go)
 
 	inflightMu sync.Mutex
 	inflight   map[uint64]context.CancelFunc // sync requests by MessageId, for CANCEL
@@ -107,7 +107,7 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 	c.outCond.L = &c.outMu
 	c.log = s.logger().With("remote", c.remoteAddr)
 	c.credits.init()
-	c.inBytes.limit = s.inFlightLimit() // limits.go
+	c.inBytes.limit = s.inFlightLimit() // conn_limits.go
 	return c
 }
 
@@ -135,7 +135,7 @@ func (c *conn) serve(end func()) {
 		idle = 15 * time.Minute
 	}
 	// Direct TCP reads through the idle- and frame-timeout reader
-	// (limits.go).
+	// (conn_limits.go).
 	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
 	c.tr = &directTCP{r: c.rd, w: c.nc}
 	c.readNext(true)
@@ -154,7 +154,7 @@ func (c *conn) readNext(first bool) {
 	limit := preAuthFrameSize
 	if c.authenticated.Load() {
 		limit = maxFrameSize
-		c.stopHandshakeTimer() // limits.go
+		c.stopHandshakeTimer() // conn_limits.go
 	}
 	rd.newFrame()
 	frame, release, err := c.tr.readMessage(limit)
@@ -442,7 +442,7 @@ func (c *conn) handleFrame(frame []byte, t *ticket, classified bool) {
 			return
 		}
 		frame, encrypted, encSess = msg, true, sess
-		sess.clientEncrypts.Store(true) // Server.Sessions (observe.go)
+		sess.clientEncrypts.Store(true) // Server.Sessions (server_observe.go)
 	}
 	if !classified {
 		c.classify(t, frame)
@@ -546,7 +546,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 		var resp *Response
 		if st := state.startElement(&hdr, len(elems) == 0); st != smb2.StatusSuccess {
 			resp = statusResponse(st)
-			c.signChainError(req) // signing_errors.go
+			c.signChainError(req) // session_signing_errors.go
 		} else {
 			resp = c.serveOne(req)
 		}
@@ -555,7 +555,7 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 			c.close()
 			return
 		}
-		op := req.pending(resp) // async.go
+		op := req.pending(resp) // conn_async.go
 		if op != nil && len(rest) > 0 {
 			// A request that would go async before the end of its compound
 			// fails instead, and the compound is answered whole, as Windows

@@ -41,7 +41,7 @@ import (
 //   - CANCEL is handled by the reading goroutine when it reads it (a lone
 //     CANCEL) and finds its target by MessageId or AsyncId, even a ticket
 //     whose goroutine has not started: it is marked and starts cancelled.
-//   - A final response never goes before its interim one (async.go).
+//   - A final response never goes before its interim one (conn_async.go).
 
 // ticketSeq numbers the tickets of every connection in one sequence, so
 // that within a connection a smaller number means an earlier frame.

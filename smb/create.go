@@ -82,7 +82,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if err := r.Decode(req.Msg); err != nil {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // limits.go
+	if st := s.openLimitStatus(req.conn, req.Session); st != smb2.StatusSuccess { // conn_limits.go
 		return statusResponse(st)
 	}
 	// A DFS path's prefix off, for reconnects and replays too (dfs.go).
@@ -160,7 +160,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	access, acl, st := s.checkCreateAccess(ctx, req, &r, cx, name, fi, access) // access.go
+	access, acl, st := s.checkCreateAccess(ctx, req, &r, cx, name, fi, access) // security_access.go
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
@@ -187,11 +187,11 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	}
 	// oplocks = no (share_policy.go)
 	lr, r.RequestedOplockLevel = sh.oplockRequest(lr, r.RequestedOplockLevel)
-	if cx.appStatus != smb2.StatusSuccess { // MS-SMB2 3.3.5.9.13 (appinstance.go)
+	if cx.appStatus != smb2.StatusSuccess { // MS-SMB2 3.3.5.9.13 (create_appinstance.go)
 		return statusResponse(cx.appStatus)
 	}
 	// The name is reserved from the decision to the publication of the
-	// open (namelock.go): the backend calls between run without the
+	// open (name_lock.go): the backend calls between run without the
 	// share lock, and other names are served meanwhile.
 	res, err := sh.reserveNames(ctx, "", name)
 	if err != nil {
@@ -209,7 +209,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 // createOp is one CREATE of a file or directory past its checks of the
 // request: the decision under the share lock (share modes, delete-pending,
 // breaks), the backend calls without it, and the publication of the open
-// under it again. Its name is reserved throughout (namelock.go).
+// under it again. Its name is reserved throughout (name_lock.go).
 type createOp struct {
 	s      *Server
 	req    *Request
@@ -265,7 +265,7 @@ func (c *createOp) announce() {
 		f()
 	}
 	if c.created {
-		c.sh.nameAdded(c.name) // shortname.go
+		c.sh.nameAdded(c.name) // name_short.go
 		c.sh.notifyChanges(nameFilter(c.wantDir), change{c.name, notifyActionAdded})
 	} else if c.overwritten { // MS-FSA 2.1.5.1.2.1
 		c.sh.notifyChanges(notifyChangeLastWrite|notifyChangeAttributes|notifyChangeSize, change{c.name, notifyActionModified})
@@ -302,7 +302,7 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 	node, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, foldKey(name), c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
 	if st == smb2.StatusPending {
 		resp := s.createPending(req, sh, pending)
-		s.state.NotePending(req, c.dr) // a replay meanwhile is refused (replay.go)
+		s.state.NotePending(req, c.dr) // a replay meanwhile is refused (create_replay.go)
 		return resp
 	}
 	if st != smb2.StatusSuccess {
@@ -349,7 +349,7 @@ func (c *createOp) backend(ctx context.Context) *Response {
 		}
 	}
 	c.action = fileOpened
-	var newAttrs uint32 // the attributes a created or replaced file gets (attrs.go)
+	var newAttrs uint32 // the attributes a created or replaced file gets (info_attrs.go)
 	var err error
 	exists := fi != nil
 	switch {
@@ -451,7 +451,7 @@ func (c *createOp) backend(ctx context.Context) *Response {
 	for _, ea := range c.cx.eas {
 		st := smb2.StatusEAListInconsistent
 		if !ea.bad {
-			st = setEAList(ctx, fsys, name, ea.list) // ea.go
+			st = setEAList(ctx, fsys, name, ea.list) // info_ea.go
 		}
 		if st != smb2.StatusSuccess {
 			return c.fail(st)
@@ -518,18 +518,18 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	m := metaOf(c.fi)
 	m.attrs = sh.hiddenAttrs(name, c.fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
-		m.alloc = node.allocCreate(c.cx, c.action, m.size) // alloc.go
+		m.alloc = node.allocCreate(c.cx, c.action, m.size) // info_alloc.go
 	}
 	if c.quota {
 		m = quotaFileMeta(m)
 	}
-	s.state.NoteReplayable(req, o, c.dr, c.action, m) // replay.go
+	s.state.NoteReplayable(req, o, c.dr, c.action, m) // create_replay.go
 	resp := s.createReply(req, c.cx, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
 		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.
 		var b breaks
-		sh.parentBreaksLocked(name, o.dirOwner, &b) // dirlease.go
+		sh.parentBreaksLocked(name, o.dirOwner, &b) // lease_dir.go
 		c.afterUnlock = append(c.afterUnlock, b.sendLocked())
 	}
 	c.created = c.action == fileCreated
@@ -538,7 +538,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 
 // createAnswer is what a CREATE response tells of an open: the one
 // builder of the response for a new open (create.go, stream.go), a durable
-// reconnect (durable.go) and a replay (replay.go).
+// reconnect (open_durable.go) and a replay (create_replay.go).
 type createAnswer struct {
 	id     smb2.FileID
 	meta   meta   // the file or stream as answered

@@ -242,7 +242,7 @@ func (cx *createContexts) checkDurable() smb2.Status {
 }
 
 // answerMxAc answers MxAc with the share's access; the access
-// check (access.go: createACL.answerMaximalAccess) narrows it to what the
+// check (security_access.go: createACL.answerMaximalAccess) narrows it to what the
 // descriptor grants where descriptors are kept.
 func answerMxAc(_ *Server, req *Request, _ *createAnswer) smb2.CreateContext {
 	maxAccess := uint32(accessFull)

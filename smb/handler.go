@@ -80,13 +80,13 @@ type reply struct {
 	treeID    uint32 // the header's TreeId when not the request's (TREE_CONNECT)
 	sign      signing
 	// async: the response is the interim STATUS_PENDING of this
-	// operation, whose final response comes later (async.go).
+	// operation, whose final response comes later (conn_async.go).
 	async *asyncOp
 	// drop: end the connection without answering.
 	drop bool
 	// afterEncode sees the whole encoded response message (the 3.1.1
 	// pre-authentication hash covers NEGOTIATE and SESSION_SETUP
-	// responses; signing_errors.go echoes a signature).
+	// responses; session_signing_errors.go echoes a signature).
 	afterEncode func(msg []byte)
 }
 
@@ -103,7 +103,7 @@ type signing struct {
 	// and even when req.Session is unset (the final SESSION_SETUP, LOGOFF).
 	by *Session
 	// master: sign with by's Session.SigningKey, not its key for this
-	// connection (the answers to a binding request, bind.go).
+	// connection (the answers to a binding request, session_bind.go).
 	master bool
 }
 

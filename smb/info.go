@@ -127,7 +127,7 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.node.deletePending
 	if o.node != nil && o.node.alloc > m.alloc && !m.isDir {
-		m.alloc = o.node.alloc // alloc.go
+		m.alloc = o.node.alloc // info_alloc.go
 	}
 	o.share.mu.Unlock()
 	if deletePending && m.links > 0 {
@@ -209,7 +209,7 @@ func (s *Server) fileInfo(ctx context.Context, o *Open, class uint8) ([]byte, sm
 		if o.name == "." {
 			return nil, smb2.StatusObjectNameNotFound
 		}
-		// A valid 8.3 name is its own (shortname.go).
+		// A valid 8.3 name is its own (name_short.go).
 		m.Name = o.share.shortName(ctx, dir, base)
 		if m.Name == "" {
 			return nil, smb2.StatusObjectNameNotFound
@@ -293,7 +293,7 @@ func (s *Server) setInfo(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	o.noteDirChange(r.InfoType, r.FileInfoClass)         // directory leases (dirlease.go)
+	o.noteDirChange(r.InfoType, r.FileInfoClass)         // directory leases (lease_dir.go)
 	o.noteSetInfo(r.InfoType, r.FileInfoClass, r.Buffer) // CHANGE_NOTIFY (notify_modify.go)
 	return ok(smb2.SetInfoResponse{})
 }
@@ -324,7 +324,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 				return statusOf(err)
 			}
 			if n >= fi.Size() {
-				o.setAlloc(n) // alloc.go
+				o.setAlloc(n) // info_alloc.go
 				// Still a change of the file: level II goes (MS-FSA
 				// 2.1.5.15.1, smbtorture smb2.oplock.batch12).
 				o.breakReadCaching()
@@ -334,7 +334,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		}
 		st := o.truncate(n)
 		if st == smb2.StatusSuccess {
-			o.updateWriteTime(ctx, false) // at once (writetime.go)
+			o.updateWriteTime(ctx, false) // at once (io_writetime.go)
 		}
 		return st
 	case fscc.FileDispositionInformation:
@@ -404,7 +404,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 		if li.RootDirectory != 0 {
 			return smb2.StatusInvalidParameter
 		}
-		return o.link(ctx, li.FileName, li.ReplaceIfExists) // link.go
+		return o.link(ctx, li.FileName, li.ReplaceIfExists) // info_link.go
 	}
 	return smb2.StatusInvalidInfoClass
 }

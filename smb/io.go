@@ -75,12 +75,12 @@ func (s *Server) closeFile(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	req.Session.removeOpen(o)
-	o.closeWriteTime(ctx) // before the times are reported (writetime.go)
+	o.closeWriteTime(ctx) // before the times are reported (io_writetime.go)
 	var resp smb2.CloseResponse
 	if r.Flags&smb2.CloseFlagPostQueryAttrib != 0 {
 		if fi, err := o.stat(ctx); err == nil {
 			m := metaOf(fi)
-			o.applyAlloc(&m) // alloc.go
+			o.applyAlloc(&m) // info_alloc.go
 			resp = smb2.CloseResponse{
 				Flags:          smb2.CloseFlagPostQueryAttrib,
 				CreationTime:   m.creation,
@@ -248,7 +248,7 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 			return statusResponse(statusOf(err))
 		}
 	}
-	o.noteWrite(ctx, before) // the delayed last-write time (writetime.go)
+	o.noteWrite(ctx, before) // the delayed last-write time (io_writetime.go)
 	o.mu.Lock()
 	o.written = true
 	o.position = int64(off) + int64(n)

@@ -15,7 +15,7 @@ import (
 // (GlobalLeaseTableList, MS-SMB2 3.3.1.4/3.3.1.12) and is on one file: the
 // opens that name it share its state. Its state is a set of caching bits
 // (R, H, W); cifsd grants R, RH, RW and RWH on files, and R and RH on
-// directories to SMB 3.x clients (dirlease.go). Oplocks are seen through the same bits (level II = R,
+// directories to SMB 3.x clients (lease_dir.go). Oplocks are seen through the same bits (level II = R,
 // exclusive = RW, batch = RWH) so that one break algorithm (MS-FSA 2.1.4.12)
 // serves both.
 //
@@ -139,7 +139,7 @@ type lease struct {
 	hasParent bool
 	sh        *shareState
 	node      *fileNode // the file leased
-	dir       bool      // a directory lease (dirlease.go)
+	dir       bool      // a directory lease (lease_dir.go)
 	opens     []*Open   // Lease.LeaseOpens
 
 	// Under sh.mu.
@@ -210,7 +210,7 @@ func sameOwner(x *Open, own *lease) bool { return own != nil && x.lease == own }
 type breaks struct {
 	sends []func()
 	waits []breakWaiter
-	purge []*Open // disconnected durable opens to close instead (durable.go)
+	purge []*Open // disconnected durable opens to close instead (open_durable.go)
 }
 
 type breakWaiter struct {
@@ -354,7 +354,7 @@ func (b *breaks) empty() bool { return len(b.sends) == 0 && len(b.waits) == 0 &&
 // caller holds sh.mu; run releases it meanwhile and reports whether it did.
 // The caller's reservation res (nil for none) is given up meanwhile too, so
 // that other CREATEs of the name can start their own breaks, and taken
-// again before sh.mu (namelock.go); if ctx ends first, res is not held on
+// again before sh.mu (name_lock.go); if ctx ends first, res is not held on
 // return.
 func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation) bool {
 	if b.empty() {
@@ -798,7 +798,7 @@ func (s *Server) createPending(req *Request, sh *shareState, b *breaks) *Respons
 				op.complete(statusResponse(smb2.StatusCancelled))
 				return
 			}
-			// Finished for a replay on another channel (replay.go).
+			// Finished for a replay on another channel (create_replay.go).
 			ctx = context.WithoutCancel(ctx)
 		}
 		op.complete(s.create(context.WithValue(ctx, syncCreateKey{}, true), &again))

@@ -57,7 +57,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		return resp
 	}
 	o.mu.Unlock()
-	if resp := req.asyncLimitResponse(); resp != nil { // limits.go
+	if resp := req.asyncLimitResponse(); resp != nil { // conn_limits.go
 		return resp
 	}
 	op := req.goAsync()

@@ -14,7 +14,7 @@ import (
 // Changes made to a share behind cifsd's back (another program writing in
 // the directory a vfs.Dir serves) are reported to CHANGE_NOTIFY as well,
 // when the backend is a vfs.Watcher, and names added, removed or renamed
-// there break the leases of their directories (dirlease.go). The backend's
+// there break the leases of their directories (lease_dir.go). The backend's
 // watch runs while the share has watchers or directory leases (and
 // outsideIdle after the last one left). The backend
 // also sees what cifsd itself does; cifsd reports that itself, at once and
@@ -97,7 +97,7 @@ func (sh *shareState) startOutside() {
 
 // outsideWanted reports whether the backend's watch is to run: the share
 // has watchers, or directory leases that changes behind cifsd's back
-// break (dirlease.go).
+// break (lease_dir.go).
 func (sh *shareState) outsideWanted() bool {
 	return sh.watch.active() || sh.dirLeases.Load() > 0
 }
@@ -170,7 +170,7 @@ func (sh *shareState) deliverOutside(wake, stop <-chan struct{}) {
 			filter := nameFilter(c.IsDir)
 			switch c.Op {
 			case vfs.ChangeAdded:
-				sh.breakParentLeases(leaseOwner{}, c.Name) // dirlease.go
+				sh.breakParentLeases(leaseOwner{}, c.Name) // lease_dir.go
 				sh.deliver(filter, change{c.Name, notifyActionAdded})
 			case vfs.ChangeRemoved:
 				sh.breakParentLeases(leaseOwner{}, c.Name)

@@ -23,7 +23,7 @@ type fileNode struct {
 	lockWait      chan struct{} // closed when locks are released
 	// alloc is the allocation a client asked for beyond the data
 	// (FileAllocationInformation, the AlSi create context), in bytes,
-	// a multiple of allocUnit; it lasts while the file has opens (alloc.go).
+	// a multiple of allocUnit; it lasts while the file has opens (info_alloc.go).
 	alloc int64
 
 	// Counts kept under sh.mu and read without it by READ and WRITE, so
@@ -88,7 +88,7 @@ type Open struct {
 	isClosed      bool
 	notifies      []*asyncOp // pending CHANGE_NOTIFY requests
 	watch         *dirWatch  // changes buffered since the first CHANGE_NOTIFY
-	resumeSecret  []byte     // random part of the copychunk resume key (copychunk.go)
+	resumeSecret  []byte     // random part of the copychunk resume key (fsctl_copychunk.go)
 
 	// Oplock state, under share.mu.
 	oplock       uint8         // granted level
@@ -97,19 +97,19 @@ type Open struct {
 	oplockWant   uint8         // the level later breaks require (<= breakTo)
 	lease        *lease        // the lease the open is under (MS-SMB2 3.3.1.10 Open.Lease)
 	cacher       bool          // counted in node.cachers; fixed once published
-	dirOwner     leaseOwner    // the ParentLeaseKey it was created with (dirlease.go); fixed
+	dirOwner     leaseOwner    // the ParentLeaseKey it was created with (lease_dir.go); fixed
 	written      bool          // data was written: last-write time is set at close
 
-	// Durable handle state (durable.go), under share.mu.
+	// Durable handle state (open_durable.go), under share.mu.
 	durable *durableState               // nil unless Open.IsDurable
-	replay  atomic.Pointer[replayState] // how a replay of the CREATE is answered (replay.go)
+	replay  atomic.Pointer[replayState] // how a replay of the CREATE is answered (create_replay.go)
 
-	channelSeq uint16        // Open.ChannelSequence (replay.go), under mu
-	lockSeq    lockSequences // Open.LockSequenceArray (lock.go), under share.mu
-	wtime      *writeTime    // delayed last-write-time update (writetime.go), under mu
-	userSet    userSetTimes  // times the client set or froze (attrs.go), under mu
+	channelSeq uint16        // Open.ChannelSequence (create_replay.go), under mu
+	lockSeq    lockSequences // Open.LockSequenceArray (io_lock.go), under share.mu
+	wtime      *writeTime    // delayed last-write-time update (io_writetime.go), under mu
+	userSet    userSetTimes  // times the client set or froze (info_attrs.go), under mu
 
-	// Open.AppInstanceId (appinstance.go) and the ClientGuid of the
+	// Open.AppInstanceId (create_appinstance.go) and the ClientGuid of the
 	// connection that made the open, set before it is published.
 	appInstance    [16]byte
 	hasAppInstance bool
@@ -189,7 +189,7 @@ func (s *Session) removeOpen(o *Open) {
 // close releases the open: the backend file, the share-mode entry and, when
 // this was the last open of a file to delete, the file itself.
 func (o *Open) close() error {
-	o.closeWriteTime(context.Background()) // writetime.go; done already by CLOSE
+	o.closeWriteTime(context.Background()) // io_writetime.go; done already by CLOSE
 	f, p, ok := o.markClosed()
 	if !ok {
 		return nil
@@ -201,7 +201,7 @@ func (o *Open) close() error {
 	sh := o.share
 	// A close that deletes the file reserves its name first, so the
 	// delete cannot fall between another operation's decision on the
-	// name and its backend call (namelock.go).
+	// name and its backend call (name_lock.go).
 	sh.mu.Lock()
 	deleting, base := o.deleteOnClose || o.node.deletePending, o.node.name
 	if !deleting && o.node.stream != "" {
@@ -226,7 +226,7 @@ func (o *Open) close() error {
 	o.mu.Unlock()
 	if written {
 		// The last-write time and size a listing shows are final now
-		// (dirlease.go).
+		// (lease_dir.go).
 		sh.breakParentLeases(o.dirOwner, name)
 	}
 	o.noteDirClosed() // CHANGE_NOTIFY (notify_modify.go)
@@ -325,8 +325,8 @@ func (o *Open) releaseLocked() func() error {
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err
 			}
-			sh.breakParentLeases(o.dirOwner, name) // dirlease.go
-			sh.nameRemoved(name, isDir)            // shortname.go
+			sh.breakParentLeases(o.dirOwner, name) // lease_dir.go
+			sh.nameRemoved(name, isDir)            // name_short.go
 			sh.notifyChanges(nameFilter(isDir), change{name, notifyActionRemoved})
 		}
 		return nil

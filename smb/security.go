@@ -16,7 +16,7 @@ import (
 )
 
 // Security descriptors (MS-DTYP 2.4.6) of files: kept by backends that
-// implement vfs.SDStore, checked by CREATE (access.go), read and written
+// implement vfs.SDStore, checked by CREATE (security_access.go), read and written
 // by QUERY_INFO and SET_INFO (MS-SMB2 3.3.5.20.3, 3.3.5.21.3). A file
 // without a stored descriptor has the default one (defaultSD). With a
 // backend that stores none, every file has the default one and SET_INFO

@@ -54,7 +54,7 @@ type Server struct {
 	Auth auth.Mechanism
 	// Accounts are the local users and groups lsarpc and samr name, and
 	// the administrators srvsvc lets manage sessions and files
-	// (accounts.go).
+	// (admin_accounts.go).
 	Accounts Accounts
 	// ServerName is the NetBIOS name reported to clients; default "CIFSD".
 	ServerName string
@@ -83,7 +83,7 @@ type Server struct {
 	// DisableDirectoryLeasing stops granting leases on directories (the
 	// DIRECTORY_LEASING capability of SMB 3.x, MS-SMB2 3.3.5.4). With
 	// directory leases clients cache listings until a change made through
-	// the server breaks the lease (dirlease.go); a share whose files also
+	// the server breaks the lease (lease_dir.go); a share whose files also
 	// change behind the server's back is better served without them.
 	DisableDirectoryLeasing bool
 	// DisableLeasing grants no leases, on files or directories: the
@@ -111,7 +111,7 @@ type Server struct {
 	Logger *slog.Logger
 	// IdleTimeout closes a connection without open files that sent nothing
 	// for this long (0: 15 minutes; negative: never). A connection whose
-	// sessions hold opens is kept (limits.go).
+	// sessions hold opens is kept (conn_limits.go).
 	IdleTimeout time.Duration
 	// BaseContext, when set, gives the base context of the connections
 	// accepted on a listener (as net/http's Server.BaseContext); its
@@ -124,10 +124,10 @@ type Server struct {
 	// ConnState). It runs on the connection's goroutine: keep it short.
 	ConnState func(net.Conn, ConnState)
 	// Limits bound connections, sessions, opens and requests in flight
-	// (limits.go); the zero value takes DefaultLimits.
+	// (conn_limits.go); the zero value takes DefaultLimits.
 	Limits Limits
 	// LogonThrottle slows password guessing: the failed logons of a client
-	// address are answered later and later (logon_throttle.go). The zero
+	// address are answered later and later (session_throttle.go). The zero
 	// value takes DefaultLogonThrottle.
 	LogonThrottle LogonThrottle
 	// OnRefusal, when set, is called once for each connection or request a
@@ -149,8 +149,8 @@ type Server struct {
 	nextID   atomic.Uint64 // session, tree, and file id source
 	routes   leaseConns    // where lease breaks go, per ClientGuid (lease.go)
 	state    stateStore    // durable opens, leases, byte-range locks (state.go)
-	gate     connGate      // connections by client address (limits.go)
-	throttle logonThrottle // failed logons by client address (logon_throttle.go)
+	gate     connGate      // connections by client address (conn_limits.go)
+	throttle logonThrottle // failed logons by client address (session_throttle.go)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -414,7 +414,7 @@ func (s *Server) startConn(base context.Context, c net.Conn) *conn {
 		return nil
 	}
 	s.mu.Unlock()
-	leave, ok := s.admitConn(c) // limits.go
+	leave, ok := s.admitConn(c) // conn_limits.go
 	if !ok {
 		return nil
 	}

@@ -18,7 +18,7 @@ type Session struct {
 	identity atomic.Pointer[auth.Identity]
 
 	srv *Server
-	ch  channels // the connections bound to the session (channel.go)
+	ch  channels // the connections bound to the session (session_channel.go)
 
 	mu      sync.Mutex
 	state   sessionState
@@ -122,7 +122,7 @@ func (s *Session) teardown() { s.end(false) }
 // disconnect ends the session because its connection is lost, it is
 // logged off, or the client named it as the previous session of a new one
 // (MS-SMB2 3.3.7.1, 3.3.5.6, 3.3.5.5.3): durable opens are kept for a
-// reconnect (durable.go); the others and the tree connects are closed.
+// reconnect (open_durable.go); the others and the tree connects are closed.
 func (s *Session) disconnect() { s.end(true) }
 
 func (s *Session) end(keepDurable bool) {

@@ -38,7 +38,7 @@ type stateStore interface {
 }
 
 // durableStore keeps the durable and resilient opens by persistent id
-// (durable.go), and the opens made with a DH2Q by CreateGuid (replay.go).
+// (open_durable.go), and the opens made with a DH2Q by CreateGuid (create_replay.go).
 type durableStore interface {
 	// DurableTimeouts returns the default timeout of a durable open and
 	// the largest one a client may ask for.
@@ -118,7 +118,7 @@ type lockRange struct {
 	exclusive bool
 }
 
-// lockStore holds the byte-range locks of files (lock.go), per file
+// lockStore holds the byte-range locks of files (io_lock.go), per file
 // node. The lock sequence of a request (Open.LockSequenceArray) is
 // recorded with the change it made, in the same step.
 type lockStore interface {

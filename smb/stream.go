@@ -36,14 +36,14 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	defer func() {
 		for _, c := range announce {
 			if c.action == notifyActionAdded {
-				sh.breakParentLeases(parentOwner(lr), name) // dirlease.go
+				sh.breakParentLeases(parentOwner(lr), name) // lease_dir.go
 				sh.notifyChanges(notifyChangeFileName, c)
 			} else {
 				sh.noteStreamAdded(name, stream)
 			}
 		}
 	}()
-	// The file's name is reserved for the whole CREATE (namelock.go): the
+	// The file's name is reserved for the whole CREATE (name_lock.go): the
 	// backend calls run without the share lock.
 	res, err := sh.reserveNames(ctx, "", name)
 	if err != nil {
@@ -385,8 +385,8 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 		return smb2.StatusSuccess
 	}
 	// The file's name is reserved (stream CREATEs reserve it too): the
-	// backend calls below run without the share lock (namelock.go).
-	res, name, err := o.reserveForRename(ctx) // fileops.go
+	// backend calls below run without the share lock (name_lock.go).
+	res, name, err := o.reserveForRename(ctx) // open_fileops.go
 	if err != nil {
 		return smb2.StatusCancelled
 	}

@@ -13,18 +13,18 @@ type shareState struct {
 	cfg             *Share
 	ipc             bool
 	caseInsensitive bool
-	sparseMarked    atomic.Bool  // FSCTL_SET_SPARSE was used on the share (sparse.go)
+	sparseMarked    atomic.Bool  // FSCTL_SET_SPARSE was used on the share (fsctl_sparse.go)
 	watch           watchers     // directory opens awaiting changes (notify_changes.go)
-	dirLeases       atomic.Int32 // directory leases held (dirlease.go)
-	names           nameIndex    // names and 8.3 names, per directory (nameindex.go)
+	dirLeases       atomic.Int32 // directory leases held (lease_dir.go)
+	names           nameIndex    // names and 8.3 names, per directory (name_index.go)
 	treeCount       treeCount    // tree connects, for MaxConnections (share_policy.go)
 
 	// mu guards the in-memory state of the share's files; it is never
-	// held across a backend call (namelock.go).
+	// held across a backend call (name_lock.go).
 	mu       sync.Mutex
 	files    map[string]*fileNode   // by foldKey of the backend name
 	streams  map[string][]*fileNode // the named-stream nodes in files, by their file's key (stream.go)
-	reserved map[string]*nameRes    // names reserved by operations in progress (namelock.go)
+	reserved map[string]*nameRes    // names reserved by operations in progress (name_lock.go)
 }
 
 func newShareState(cfg *Share) *shareState {

@@ -23,7 +23,7 @@ func (s *Server) treeConnect(ctx context.Context, req *Request) *Response {
 	if i := strings.LastIndexByte(name, '\\'); i >= 0 {
 		name = name[i+1:]
 	}
-	sh := s.lookupShare(ctx, req.Session, name) // shares.go
+	sh := s.lookupShare(ctx, req.Session, name) // share_source.go
 	if sh == nil {
 		return statusResponse(smb2.StatusBadNetworkName)
 	}

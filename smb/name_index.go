@@ -13,7 +13,7 @@ import (
 )
 
 // The name index: per directory, every name it holds by its case-folded
-// form, and the 8.3 names given (shortname.go). A CREATE of a name not
+// form, and the 8.3 names given (name_short.go). A CREATE of a name not
 // found as spelled looks it up here, not in a listing, so creating the
 // 100,001st file of a directory costs what creating the first did.
 //
@@ -41,7 +41,7 @@ type nameIndex struct {
 	dirs   map[string]*dirNames // by foldKey of the directory
 	total  int                  // entries in all dirs
 	clock  uint64
-	tunnel []tunnelRecord // oldest first (shortname.go)
+	tunnel []tunnelRecord // oldest first (name_short.go)
 }
 
 // dirNames is one directory's names.

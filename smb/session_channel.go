@@ -10,7 +10,7 @@ import (
 // Session.ChannelList), each with its own signing key. The connection the
 // session was established on is the first and signs with
 // Session.SigningKey; others join by binding (SMB2_SESSION_FLAG_BINDING,
-// bind.go) and leave when their connection ends. The session ends with its
+// session_bind.go) and leave when their connection ends. The session ends with its
 // last channel (3.3.7.1).
 type channels struct {
 	mu      sync.RWMutex

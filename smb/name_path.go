@@ -114,7 +114,7 @@ func (sh *shareState) resolve(ctx context.Context, p string) (string, fs.FileInf
 			found, fi = sh.lookupFold(ctx, cur, e)
 		}
 		if found == "" {
-			// An 8.3 name given to a file (shortname.go).
+			// An 8.3 name given to a file (name_short.go).
 			found, fi = sh.longName(ctx, cur, e)
 		}
 		if found == "" && last {

@@ -37,7 +37,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			switch {
 			case sess == nil || req.reply.sign.by != nil:
 			case req.binding():
-				if !req.reply.sign.never { // interim answers sign themselves (bind.go)
+				if !req.reply.sign.never { // interim answers sign themselves (session_bind.go)
 					req.signWith(sess, true)
 				}
 			default:
@@ -59,7 +59,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 			if req.compound.sessionID == 0 {
 				// Nothing before it in the chain established a session.
 				resp := statusResponse(smb2.StatusInvalidParameter)
-				echoSignature(req) // signing_errors.go
+				echoSignature(req) // session_signing_errors.go
 				return resp
 			}
 			id = req.compound.sessionID
@@ -84,7 +84,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 				req.signed = true
 				req.signWith(old, false)
 			} else {
-				echoSignature(req) // signing_errors.go
+				echoSignature(req) // session_signing_errors.go
 			}
 			return resp
 		}
@@ -99,7 +99,7 @@ func (s *Server) sessionLayer(next Handler) Handler {
 		}
 		req.Session = sess
 		req.compound.sessionID = sess.ID
-		sess.touch() // idle time (rpc_admin.go)
+		sess.touch() // idle time (admin_rpc.go)
 		if !req.Encrypted {
 			if h.Flags&smb2.FlagsSigned != 0 {
 				if !sess.verify(req.conn, req.Msg) {

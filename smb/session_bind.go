@@ -161,7 +161,7 @@ func (s *Server) bindSession(ctx context.Context, req *Request, r *smb2.SessionS
 		c.binds.remove(sess.ID)
 		c.log.Info("session binding: authentication failed", "session", sess.ID, "err", err)
 		st := authStatus(err)
-		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
+		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // session_throttle.go
 			return req.dropConn()
 		}
 		return statusResponse(st)

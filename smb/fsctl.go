@@ -67,9 +67,9 @@ func (s *Server) ioctl(ctx context.Context, req *Request) *Response {
 	case smb2.FsctlDfsGetReferrals, smb2.FsctlDfsGetReferralsEx:
 		return s.dfsReferral(ctx, req, &r, reply) // dfs.go
 	case smb2.FsctlQueryNetworkInterfaceInfo:
-		return s.networkInterfaceInfo(req, &r, reply) // netif.go
+		return s.networkInterfaceInfo(req, &r, reply) // fsctl_netif.go
 	case smb2.FsctlLmrRequestResiliency:
-		return s.requestResiliency(req, &r, reply) // resilient.go
+		return s.requestResiliency(req, &r, reply) // open_resilient.go
 	}
 	if req.Tree.share.ipc {
 		return statusResponse(smb2.StatusNotSupported)

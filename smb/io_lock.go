@@ -199,7 +199,7 @@ func (s *Server) unlockRanges(o *Open, locks []smb2.LockElement, seq lockSeq) *R
 // then the final answer) until its range is free, CANCEL, or the handle
 // closes.
 func (s *Server) waitLock(req *Request, o *Open, r lockRange, seq lockSeq) *Response {
-	if resp := req.asyncLimitResponse(); resp != nil { // limits.go
+	if resp := req.asyncLimitResponse(); resp != nil { // conn_limits.go
 		return resp
 	}
 	op := req.goAsync()

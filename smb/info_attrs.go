@@ -107,7 +107,7 @@ func (o *Open) setBasicInfo(ctx context.Context, bi fscc.BasicInformation) smb2.
 	userSetFlag(&us.write, bi.LastWriteTime)
 	userSetFlag(&us.change, bi.ChangeTime)
 	o.mu.Unlock()
-	o.updateWriteTime(ctx, true) // a pending delayed update first (writetime.go)
+	o.updateWriteTime(ctx, true) // a pending delayed update first (io_writetime.go)
 	if setAccess || setWrite {
 		if err := fsys.Chtimes(ctx, name, access, write); err != nil {
 			return statusOf(err)

@@ -53,7 +53,7 @@ const reconnectTeardownWait = 5 * time.Second
 // Open.ClientGuid). Under the share lock.
 type durableState struct {
 	v2           bool
-	resilient    bool // made so by FSCTL_LMR_REQUEST_RESILIENCY (resilient.go)
+	resilient    bool // made so by FSCTL_LMR_REQUEST_RESILIENCY (open_resilient.go)
 	createGuid   [16]byte
 	clientGuid   [16]byte
 	owner        auth.Identity // Open.DurableOwner
@@ -70,8 +70,8 @@ type createGuidKey struct{ client, create [16]byte }
 type durableTable struct {
 	mu      sync.Mutex
 	byID    map[uint64]*Open
-	pending map[createGuidKey]pendingCreate // v2 creates waiting for breaks (replay.go)
-	replays map[createGuidKey]*Open         // opens made with a DH2Q, durable or not (replay.go)
+	pending map[createGuidKey]pendingCreate // v2 creates waiting for breaks (create_replay.go)
+	replays map[createGuidKey]*Open         // opens made with a DH2Q, durable or not (create_replay.go)
 
 	// Timeouts; zero means durableDefaultTimeout and durableMaxTimeout
 	// (tests shorten them).
@@ -233,7 +233,7 @@ func (s *Server) reclaimReply(ctx context.Context, req *Request, cx *createConte
 		return nil, statusOf(err)
 	}
 	m := metaOf(fi)
-	o.applyAlloc(&m) // alloc.go
+	o.applyAlloc(&m) // info_alloc.go
 	return s.createReply(req, cx, createAnswer{id: o.id, meta: m, oplock: rc.oplock, action: fileOpened,
 		lease: rc.lease}), smb2.StatusSuccess
 }
@@ -440,20 +440,20 @@ func (m *memState) ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, 
 	return o, rc, smb2.StatusSuccess
 }
 
-// NotePending implements durableStore (replay.go).
+// NotePending implements durableStore (create_replay.go).
 func (m *memState) NotePending(req *Request, dr *durableRequest) { m.durables.notePending(req, dr) }
 
-// IsPending implements durableStore (replay.go).
+// IsPending implements durableStore (create_replay.go).
 func (m *memState) IsPending(client, create [16]byte, req *Request) bool {
 	return m.durables.isPending(client, create, req)
 }
 
-// NoteReplayable implements durableStore (replay.go).
+// NoteReplayable implements durableStore (create_replay.go).
 func (m *memState) NoteReplayable(req *Request, o *Open, dr *durableRequest, action uint32, mt meta) {
 	m.durables.noteReplayable(req, o, dr, action, mt)
 }
 
-// Replayable implements durableStore (replay.go).
+// Replayable implements durableStore (create_replay.go).
 func (m *memState) Replayable(client, create [16]byte) *Open {
 	return m.durables.replayable(client, create)
 }

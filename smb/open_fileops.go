@@ -55,7 +55,7 @@ func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
 	sh := o.share
 	// Not while another operation on the name is between its decision
 	// and its backend call: a CREATE would publish an open of a file to
-	// delete (namelock.go).
+	// delete (name_lock.go).
 	sh.mu.Lock()
 	name := o.node.name
 	sh.mu.Unlock()
@@ -116,11 +116,11 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	if st != smb2.StatusSuccess {
 		return st
 	}
-	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // access.go
+	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // security_access.go
 		return st
 	}
 	if sh.renameParentConflict(dst, o) {
-		return smb2.StatusSharingViolation // rename_target.go
+		return smb2.StatusSharingViolation // info_rename.go
 	}
 	// Others caching handles may close them once told (lease.go).
 	o.breakHandleCaching(ctx)
@@ -154,9 +154,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	sh.mu.Unlock()
 	res.release()
 	isDir := o.isDir
-	sh.breakParentLeases(o.dirOwner, src, dst) // dirlease.go
+	sh.breakParentLeases(o.dirOwner, src, dst) // lease_dir.go
 	defer sh.noteRenamed(dst, isDir)           // notify_modify.go
-	sh.nameRemoved(src, isDir)                 // shortname.go
+	sh.nameRemoved(src, isDir)                 // name_short.go
 	sh.nameAdded(dst)
 	srcDir, _ := splitParent(src)
 	dstDir, _ := splitParent(dst)
@@ -170,7 +170,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 }
 
 // reserveForRename reserves the open's name, its subtree when it is a
-// directory, and the names in also (namelock.go); it returns the
+// directory, and the names in also (name_lock.go); it returns the
 // reservation and the open's name, which stays its name while the
 // reservation lasts.
 func (o *Open) reserveForRename(ctx context.Context, also ...string) (*reservation, string, error) {
@@ -269,6 +269,6 @@ func (o *Open) truncate(size int64) smb2.Status {
 	if err := o.file.Truncate(size); err != nil {
 		return statusOf(err)
 	}
-	o.setAlloc(0) // a truncation gives up a requested allocation (alloc.go)
+	o.setAlloc(0) // a truncation gives up a requested allocation (info_alloc.go)
 	return smb2.StatusSuccess
 }

@@ -76,7 +76,7 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 
 	// Short names, where the class shows them or the pattern may name one
 	// (MS-FSA 2.1.5.6.3 matches a file's short name too): from the
-	// directory's index (nameindex.go), checked against the directory at
+	// directory's index (name_index.go), checked against the directory at
 	// the start of an enumeration.
 	shortOf := func(string) string { return "" }
 	both := r.FileInformationClass == fscc.FileBothDirectoryInformation ||
@@ -241,7 +241,7 @@ func (sh *shareState) lookupEntry(ctx context.Context, dir, name string) (string
 			return found, fi
 		}
 	}
-	return sh.longName(ctx, dir, name) // shortname.go
+	return sh.longName(ctx, dir, name) // name_short.go
 }
 
 // dirEntry describes fi under name, whose short name is short ("" when

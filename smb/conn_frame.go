@@ -3,7 +3,7 @@ package smb
 import "sync"
 
 // Message buffers and the limits on a message's size; the framing of
-// messages on the wire is the transport's (transport.go).
+// messages on the wire is the transport's (conn_transport.go).
 
 // maxFrameSize bounds a frame from the client: the largest READ/WRITE we
 // negotiate plus room for headers, a transform header and a compound.

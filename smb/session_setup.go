@@ -21,7 +21,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	if r.Flags&smb2.SessionFlagBinding != 0 {
-		return s.bindSession(ctx, req, &r) // bind.go
+		return s.bindSession(ctx, req, &r) // session_bind.go
 	}
 	if s.Auth == nil && !s.AllowAnonymous {
 		return statusResponse(smb2.StatusLogonFailure)
@@ -30,7 +30,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	var sess *Session
 	isNew := req.Header.SessionID == 0
 	if isNew {
-		if s.sessionLimitReached(c) { // limits.go
+		if s.sessionLimitReached(c) { // conn_limits.go
 			return statusResponse(smb2.StatusInsufficientResources)
 		}
 		sess = &Session{ID: s.nextID.Add(1), srv: s, state: sessionInProgress, created: time.Now()}
@@ -88,7 +88,7 @@ func (s *Server) sessionSetup(ctx context.Context, req *Request) *Response {
 	if err != nil {
 		c.log.Info("authentication failed", "err", err)
 		st := authStatus(err)
-		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // logon_throttle.go
+		if st == smb2.StatusLogonFailure && !s.throttleFailedLogon(ctx, c) { // session_throttle.go
 			fail(st)
 			return req.dropConn()
 		}
@@ -187,7 +187,7 @@ func (s *Server) reconnected(c *conn, prevID uint64, id auth.Identity) {
 		return
 	}
 	prev.rememberGone()
-	prev.disconnect() // its durable opens wait for the client (durable.go)
+	prev.disconnect() // its durable opens wait for the client (open_durable.go)
 	c.log.Info("previous session ended by reconnect", "session", prevID)
 }
 
@@ -225,7 +225,7 @@ func (s *Server) logoff(ctx context.Context, req *Request) *Response {
 	sess := req.Session
 	s.sessions.remove(sess.ID)
 	sess.rememberGone()
-	sess.disconnect() // MS-SMB2 3.3.5.6: durable opens are kept (durable.go)
+	sess.disconnect() // MS-SMB2 3.3.5.6: durable opens are kept (open_durable.go)
 	req.signWith(sess, false)
 	return ok(smb2.SimpleBody{})
 }

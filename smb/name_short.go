@@ -27,7 +27,7 @@ import (
 // delete-and-recreate through the short name keeps the long name.
 //
 // The table lives in memory, for both backends, with the directory's index
-// of names (nameindex.go), which tells which short names are taken: after
+// of names (name_index.go), which tells which short names are taken: after
 // a restart, or once a directory's index was dropped to bound memory,
 // names are given again in name order, which gives the same names unless
 // two long names compete for one.

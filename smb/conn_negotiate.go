@@ -81,10 +81,10 @@ func (s *Server) negotiate(ctx context.Context, req *Request) *Response {
 		// Only to a client that offers it, as for encryption: one that
 		// does not never asks for a directory lease, and some (impacket
 		// up to 0.13) fail on every open at the share root when told.
-		n.serverCaps |= smb2.GlobalCapDirectoryLeasing // dirlease.go
+		n.serverCaps |= smb2.GlobalCapDirectoryLeasing // lease_dir.go
 	}
 	if d >= smb2.Dialect300 && s.multiChannel() {
-		n.serverCaps |= smb2.GlobalCapMultiChannel // bind.go
+		n.serverCaps |= smb2.GlobalCapMultiChannel // session_bind.go
 	}
 	if (d == smb2.Dialect300 || d == smb2.Dialect302) && s.Encryption != EncryptionOff {
 		if r.Capabilities&smb2.GlobalCapEncryption != 0 {

@@ -50,10 +50,10 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 		return st
 	}
 	// ADD_FILE on the new name's directory, DELETE on a file it replaces.
-	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // access.go
+	if st := o.checkRenameAccess(ctx, dst, dstInfo); st != smb2.StatusSuccess { // security_access.go
 		return st
 	}
-	res, src, err := o.reserveForRename(ctx, dst) // fileops.go
+	res, src, err := o.reserveForRename(ctx, dst) // open_fileops.go
 	if err != nil {
 		return smb2.StatusCancelled
 	}
@@ -75,11 +75,11 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 	}
 	res.release()
 	if dstInfo != nil {
-		sh.nameRemoved(dst, false) // shortname.go
+		sh.nameRemoved(dst, false) // name_short.go
 		sh.notifyChanges(nameFilter(false), change{dst, notifyActionRemoved})
 	}
 	sh.nameAdded(dst)
-	sh.breakParentLeases(o.dirOwner, dst) // dirlease.go
+	sh.breakParentLeases(o.dirOwner, dst) // lease_dir.go
 	sh.notifyChanges(nameFilter(false), change{dst, notifyActionAdded})
 	return smb2.StatusSuccess
 }

@@ -10,7 +10,7 @@ import (
 
 // rpcServer is the DCE/RPC endpoint behind IPC$: srvsvc, wkssvc, lsarpc,
 // samr and winreg, over the server's shares, accounts and live state
-// (accounts.go, rpc_admin.go).
+// (admin_accounts.go, admin_rpc.go).
 func (s *Server) rpcServer() *rpc.Server {
 	s.rpcOnce.Do(func() {
 		s.rpc = &rpc.Server{

@@ -102,7 +102,7 @@ type byteBudget struct {
 	mu    sync.Mutex
 	cond  sync.Cond
 	used  int
-	limit int // 0: maxInFlightBytes (Limits.MaxInFlightBytes, limits.go)
+	limit int // 0: maxInFlightBytes (Limits.MaxInFlightBytes, conn_limits.go)
 }
 
 // acquire waits until n more bytes fit, or nothing is in flight.

@@ -38,7 +38,7 @@ func metaOf(fi fs.FileInfo) meta {
 		m.size = fi.Size()
 		m.alloc = (m.size + allocUnit - 1) / allocUnit * allocUnit
 	}
-	// The stored attributes (attrs.go), DIRECTORY for a directory, NORMAL
+	// The stored attributes (info_attrs.go), DIRECTORY for a directory, NORMAL
 	// for a file with none (MS-FSA 2.1.5.12.6; MS-FSCC 2.6: NORMAL is
 	// valid only alone).
 	m.attrs = storedAttributes(fi)

@@ -119,7 +119,7 @@ func (s *Server) ExpireSessions(user string) int {
 // number of opens whose caching was lowered.
 func (s *Server) BreakCaching(ctx context.Context, share, name string, to uint32) int {
 	s.init()
-	sh := s.lookupShare(ctx, nil, share) // shares.go
+	sh := s.lookupShare(ctx, nil, share) // share_source.go
 	if sh == nil || sh.ipc {
 		return 0
 	}
@@ -218,7 +218,7 @@ type SessionOpen struct {
 func (s *Server) Sessions() []SessionInfo {
 	s.init()
 	out := []SessionInfo{}
-	for _, sess := range s.liveSessions() { // rpc_admin.go
+	for _, sess := range s.liveSessions() { // admin_rpc.go
 		id := sess.Identity()
 		info := SessionInfo{ID: sess.ID, User: id.User, Domain: id.Domain, Guest: id.Guest, Anonymous: id.Anonymous}
 		sess.ch.mu.RLock()
@@ -228,7 +228,7 @@ func (s *Server) Sessions() []SessionInfo {
 		if c != nil {
 			info.Client = c.remoteAddr
 			info.Dialect = c.dialect()
-			info.SigningAlgorithm = c.signingAlgorithm() // bind.go
+			info.SigningAlgorithm = c.signingAlgorithm() // session_bind.go
 			switch {
 			case info.Dialect >= smb2.Dialect311:
 				info.Cipher = c.neg.cipher // set once by NEGOTIATE

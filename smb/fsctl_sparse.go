@@ -81,7 +81,7 @@ func (s *Server) setSparse(ctx context.Context, req *Request, r *smb2.IoctlReque
 	if err := sp.SetSparse(ctx, name, smb2.DecodeSetSparse(r.Input)); err != nil {
 		return statusResponse(statusOf(err))
 	}
-	o.share.breakParentLeases(o.dirOwner, name) // the attribute a listing shows (dirlease.go)
+	o.share.breakParentLeases(o.dirOwner, name) // the attribute a listing shows (lease_dir.go)
 	return reply(nil, smb2.StatusSuccess)
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Server-side copy and sparse FSCTLs, through the wire (wireClient from
-// encrypt_test.go; every request signed).
+// session_encrypt_test.go; every request signed).
 
 var le16, le32, le64 = binary.LittleEndian.PutUint16, binary.LittleEndian.PutUint32, binary.LittleEndian.PutUint64
 
