@@ -137,7 +137,7 @@ func (c *conn) serve(end func()) {
 	// Direct TCP reads through the idle- and frame-timeout reader
 	// (conn_limits.go).
 	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
-	c.tr = &directTCP{r: c.rd, w: c.nc}
+	c.tr = &directTCP{r: c.rd, w: c.nc, started: c.rd.frameStarted}
 	c.readNext(true)
 }
 
@@ -145,6 +145,12 @@ func (c *conn) serve(end func()) {
 // and serves the frame (see serve). It runs on one goroutine at a time.
 // Its frame and those of what it calls while it waits stay small.
 func (c *conn) readNext(first bool) {
+	if c.draining.Load() {
+		// Shutdown: no new request starts, not even one whose bytes the
+		// last read took with its predecessor's (conn_transport.go).
+		c.finish()
+		return
+	}
 	rd := c.rd
 	if rd.idle > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(rd.idle))

@@ -302,6 +302,13 @@ type idleReader struct {
 // newFrame readies r for the next frame.
 func (r *idleReader) newFrame() { r.started, r.progress = false, 0 }
 
+// frameStarted records that the frame's first bytes came with the last
+// frame's read (directTCP): the frame timeout applies to the rest.
+func (r *idleReader) frameStarted() {
+	r.started, r.progress = true, 0
+	r.armFrame()
+}
+
 func (r *idleReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.c.nc.Read(p)
