@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 )
 
 // transport carries the SMB2 messages of one connection. The connection
@@ -40,6 +41,8 @@ type directTCP struct {
 	// started, when set, is called when a frame starts from bytes read
 	// with the previous one: its first byte has come (conn_limits.go).
 	started func()
+
+	whdr [4]byte // the write side's header (one writer at a time, conn.send)
 }
 
 // headSize bounds a frame's first read: the transport header and an ECHO,
@@ -83,12 +86,29 @@ func (t *directTCP) writeMessage(bufs net.Buffers) error {
 	for _, b := range bufs {
 		n += len(b)
 	}
-	all := make(net.Buffers, 0, len(bufs)+1)
-	all = append(all, frameHeader(n))
+	binary.BigEndian.PutUint32(t.whdr[:], uint32(n)&0xFFFFFF)
+	// The header and the message in one writev, through a pooled slice:
+	// no allocation per message, none kept while idle. WriteTo consumes
+	// the slice; the references to the message are dropped before it goes
+	// back to the pool.
+	vp := writeVecs.Get().(*net.Buffers)
+	all := append((*vp)[:0], t.whdr[:])
 	all = append(all, bufs...)
-	_, err := all.WriteTo(t.w) // writev on a TCP connection
+	*vp = all
+	_, err := vp.WriteTo(t.w)
+	clear(all)
+	if cap(all) <= maxPooledVecs {
+		*vp = all[:0]
+		writeVecs.Put(vp)
+	}
 	return err
 }
+
+// writeVecs pools the slices writeMessage hands to writev.
+var writeVecs = sync.Pool{New: func() any { return new(net.Buffers) }}
+
+// maxPooledVecs bounds the slices writeVecs keeps.
+const maxPooledVecs = 16
 
 // frameLen checks a Direct TCP header and returns the length of the
 // message it precedes, at most limit.
@@ -104,12 +124,4 @@ func frameLen(hdr []byte, limit int) (int, error) {
 		return 0, fmt.Errorf("smb: frame of %d bytes is too short", n)
 	}
 	return n, nil
-}
-
-// frameHeader returns the 4-byte Direct TCP header for a message of n
-// bytes.
-func frameHeader(n int) []byte {
-	b := make([]byte, 4)
-	binary.BigEndian.PutUint32(b, uint32(n)&0xFFFFFF)
-	return b
 }
