@@ -320,14 +320,17 @@ func (r *idleReader) Read(p []byte) (int, error) {
 				r.armFrame()
 			}
 		}
+		if err == nil {
+			return n, nil
+		}
 		var ne net.Error
-		if err != nil && errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
+		if errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
 			if r.frame > 0 {
 				r.c.srv.refused(RefusedFrameTimeout, r.c.remoteAddr)
 			}
 			return n, err
 		}
-		if err == nil || r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
+		if r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
 			r.c.draining.Load() {
 			return n, err
 		}
