@@ -73,9 +73,6 @@ type fileStore interface {
 	// MoveStreamLocked renames the stream of n (a file's default stream
 	// when "") to stream to of the same file.
 	MoveStreamLocked(sh *shareState, n *fileNode, to string)
-	// FileOpens returns the opens of the file or stream keyed key, for
-	// views of the server's state.
-	FileOpens(sh *shareState, key string) []*Open
 }
 
 // The fileStore of memState: the tables are the share's (shareState.files,
@@ -199,16 +196,6 @@ func (*memState) MoveStreamLocked(sh *shareState, n *fileNode, to string) {
 		n.key = streamKey(n.name, to)
 		sh.addStreamNodeLocked(n)
 	}
-}
-
-// FileOpens returns a copy of key's opens.
-func (*memState) FileOpens(sh *shareState, key string) []*Open {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if n := sh.files[key]; n != nil {
-		return append([]*Open(nil), n.opens...)
-	}
-	return nil
 }
 
 // addStreamNodeLocked puts the named-stream node n in shareState.files

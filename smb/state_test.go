@@ -236,6 +236,16 @@ func publish(st stateStore, sh *shareState, name, stream string, access, shareAc
 	return o, smb2.StatusSuccess
 }
 
+// fileOpens returns the opens of key as st lists them.
+func fileOpens(st stateStore, sh *shareState, key string) []*Open {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if n := st.FileLocked(sh, key); n != nil {
+		return append([]*Open(nil), n.opens...)
+	}
+	return nil
+}
+
 // closeOpen takes o out through st, as a CLOSE does, and returns what the
 // store says is to be deleted.
 func closeOpen(st stateStore, o *Open) (bool, string) {
@@ -250,7 +260,7 @@ func TestStateShareModes(t *testing.T) {
 	const read, write = smb2.FileReadData, smb2.FileWriteData
 	shareRead, shareRW := uint32(smb2.FileShareRead), uint32(smb2.FileShareRead|smb2.FileShareWrite)
 	a, s := publish(st, sh, "dir/F.txt", "", read, shareRead)
-	if s != smb2.StatusSuccess || a.node == nil || len(st.FileOpens(sh, foldKey("dir/f.TXT"))) != 1 {
+	if s != smb2.StatusSuccess || a.node == nil || len(fileOpens(st, sh, foldKey("dir/f.TXT"))) != 1 {
 		t.Fatalf("first open: %v", s)
 	}
 	// MS-FSA 2.1.5.1.2.1, both ways: the new open's access against the
@@ -270,7 +280,7 @@ func TestStateShareModes(t *testing.T) {
 	if s != smb2.StatusSuccess || b.node != a.node {
 		t.Fatalf("compatible open: %v, same node %v", s, b.node == a.node)
 	}
-	if got := len(st.FileOpens(sh, foldKey("dir/f.txt"))); got != 3 {
+	if got := len(fileOpens(st, sh, foldKey("dir/f.txt"))); got != 3 {
 		t.Fatalf("%d opens listed, want 3", got)
 	}
 	// An open stream that does not share delete keeps DELETE off the
@@ -380,7 +390,7 @@ func TestStateMoveAndReserve(t *testing.T) {
 	if st.HasFile(sh, foldKey("a")) || st.HasFile(sh, streamKey("a", "s1")) {
 		t.Fatal("old names still have opens")
 	}
-	if len(st.FileOpens(sh, foldKey("b"))) != 1 || len(st.FileOpens(sh, streamKey("b", "s1"))) != 1 || s1.name != "b" {
+	if len(fileOpens(st, sh, foldKey("b"))) != 1 || len(fileOpens(st, sh, streamKey("b", "s1"))) != 1 || s1.name != "b" {
 		t.Fatal("the file and its stream did not move")
 	}
 	sh.mu.Lock()
