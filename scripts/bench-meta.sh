@@ -158,7 +158,7 @@ if has_part torture && [ ${#avail[@]} -gt 0 ]; then
 	done
 	echo "bench-meta: smbtorture smb2.bench, 4 connections, ${TORTURE_TIME}s each, mean of per-second rates"
 	echo "  and server CPU ms per operation (per echo; per open+close)"
-	printf '%-32s | %9s %9s %11s | %9s %9s %11s\n' test 'cifsd /s' 'samba /s' cifsd/samba 'cifsd ms' 'samba ms' samba/cifsd
+	printf '%-42s | %9s %9s %11s | %9s %9s %11s\n' test 'cifsd /s' 'samba /s' cifsd/samba 'cifsd ms' 'samba ms' samba/cifsd
 	for name in echo path-contention-shared; do
 		read -r c cc <<<"${trate[cifsd.$name]:-}" || true
 		read -r m mc <<<"${trate[samba.$name]:-}" || true
@@ -166,7 +166,7 @@ if has_part torture && [ ${#avail[@]} -gt 0 ]; then
 		[ "${mc:-}" != - ] || mc=''
 		unit=echo/s
 		[ "$name" = echo ] || unit=open/s
-		printf '%-32s | %9s %9s %11s | %9s %9s %11s\n' "smb2.bench.$name ($unit)" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
+		printf '%-42s | %9s %9s %11s | %9s %9s %11s\n' "smb2.bench.$name ($unit)" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
 			"${cc:--}" "${mc:--}" "$(ratio "$mc" "$cc")"
 	done
 	echo
