@@ -193,7 +193,7 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	// The name is reserved from the decision to the publication of the
 	// open (name_lock.go): the backend calls between run without the
 	// share lock, and other names are served meanwhile.
-	res, err := sh.reserveNames(ctx, "", name)
+	res, err := sh.store.ReserveNames(ctx, sh, "", name)
 	if err != nil {
 		return statusResponse(smb2.StatusCancelled)
 	}
@@ -278,11 +278,12 @@ func (c *createOp) announce() {
 // nil to go on. The caller holds sh.mu.
 func (c *createOp) decideLocked(ctx context.Context) *Response {
 	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
-	node := sh.files[foldKey(name)]
+	key := foldKey(name)
+	node := sh.store.FileLocked(sh, key)
 	if c.cx.hasAppID {
 		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
 		c.afterUnlock = closeAppInstanceLocked(node, c.cx.appID, req.conn.neg.clientGUID)
-		node = sh.files[foldKey(name)]
+		node = sh.store.FileLocked(sh, key)
 	}
 	if node != nil && !node.deletePending && c.fi != nil && c.disp == smb2.FileCreate {
 		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
@@ -299,7 +300,7 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 		return statusResponse(smb2.StatusDeletePending)
 	}
 	// Other opens' caching is broken before this open proceeds (lease.go).
-	node, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, foldKey(name), c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
+	_, waited, pending, st := s.breakForCreate(ctx, req, sh, c.res, key, c.lr, c.access, r.ShareAccess, c.disp, c.deleteOnClose)
 	if st == smb2.StatusPending {
 		resp := s.createPending(req, sh, pending)
 		s.state.NotePending(req, c.dr) // a replay meanwhile is refused (create_replay.go)
@@ -311,16 +312,10 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 	if waited {
 		c.fi = nil // the holder may have changed the file meanwhile
 	}
-	if node != nil {
-		if node.deletePending {
-			return statusResponse(smb2.StatusDeletePending)
-		}
-		if node.shareConflict(c.access, r.ShareAccess) {
-			return statusResponse(smb2.StatusSharingViolation)
-		}
-	}
-	if c.access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), foldKey(name)) {
-		return statusResponse(smb2.StatusSharingViolation) // an open stream of the file (stream.go)
+	// Share modes and delete-pending, against the opens the breaks left
+	// (and an open stream of the file, for DELETE; stream.go).
+	if st := sh.store.AdmitLocked(sh, key, key, c.access, r.ShareAccess); st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
 	return nil
 }
@@ -483,12 +478,10 @@ func (c *createOp) stat(ctx context.Context) *Response {
 // builds the response. The caller holds sh.mu.
 func (c *createOp) publishLocked() *smb2.CreateResponse {
 	s, req, r, sh, name := c.s, c.req, c.r, c.sh, c.name
-	node := sh.nodeLocked(name)
 	o := &Open{
 		session:        req.Session,
 		tree:           req.Tree,
 		share:          sh,
-		node:           node,
 		name:           name,
 		isDir:          c.fi.IsDir(),
 		file:           c.file,
@@ -503,14 +496,15 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		dirOwner:       parentOwner(c.lr),
 	}
 	var leaseCtx *smb2.CreateContext
-	switch {
-	case c.lr != nil && (!o.isDir || grantsDirLease(req, c.lr)):
-		lc := s.grantLease(sh, node, o, c.lr)
-		leaseCtx = &lc
-	case !o.isDir && c.lr == nil:
-		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
-	}
-	node.addOpenLocked(o)
+	sh.store.PublishLocked(o, func(node *fileNode) {
+		switch {
+		case c.lr != nil && (!o.isDir || grantsDirLease(req, c.lr)):
+			lc := s.grantLease(sh, node, o, c.lr)
+			leaseCtx = &lc
+		case !o.isDir && c.lr == nil:
+			o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+		}
+	})
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	durCtx := s.grantDurable(req, o, c.dr)
@@ -518,7 +512,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	m := metaOf(c.fi)
 	m.attrs = sh.hiddenAttrs(name, c.fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
-		m.alloc = node.allocCreate(c.cx, c.action, m.size) // info_alloc.go
+		m.alloc = o.node.allocCreate(c.cx, c.action, m.size) // info_alloc.go
 	}
 	if c.quota {
 		m = quotaFileMeta(m)

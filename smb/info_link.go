@@ -98,7 +98,7 @@ func linkDecisionLocked(sh *shareState, n *fileNode, src, dst string, dstInfo fs
 		return smb2.StatusSuccess // the name it has already
 	case !replace:
 		return smb2.StatusObjectNameCollision
-	case dstInfo.IsDir() || sh.files[foldKey(dst)] != nil:
+	case dstInfo.IsDir() || sh.store.FileLocked(sh, foldKey(dst)) != nil:
 		// A directory, or a file someone has open, is not replaced.
 		return smb2.StatusAccessDenied
 	}

@@ -15,7 +15,7 @@ func (sh *shareState) renameParentConflict(dst string, o *Open) bool {
 	dir, _ := splitParent(dst)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n := sh.files[foldKey(dir)]
+	n := sh.store.FileLocked(sh, foldKey(dir))
 	if n == nil {
 		return false
 	}

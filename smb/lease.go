@@ -746,7 +746,7 @@ func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareStat
 		own = s.state.Lease(lr.id)
 	}
 	waited := false
-	node := sh.files[key]
+	node := sh.store.FileLocked(sh, key)
 	for node != nil {
 		var b breaks
 		createBreaks(node, own, access, shareAccess, disp, deleting, &b)
@@ -760,7 +760,7 @@ func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareStat
 		if ctx.Err() != nil {
 			return nil, true, nil, smb2.StatusCancelled
 		}
-		node = sh.files[key]
+		node = sh.store.FileLocked(sh, key)
 	}
 	return node, waited, nil, smb2.StatusSuccess
 }

@@ -70,7 +70,7 @@ func (sh *shareState) parentBreaksLocked(name string, by leaseOwner, b *breaks) 
 		return
 	}
 	dir, _ := splitParent(name)
-	n := sh.files[foldKey(dir)]
+	n := sh.store.FileLocked(sh, foldKey(dir))
 	if n == nil {
 		return
 	}

@@ -145,17 +145,6 @@ func (n *fileNode) shareConflict(access, shareAccess uint32) bool {
 	return false
 }
 
-// node returns the node of name, creating it; the caller holds sh.mu.
-func (sh *shareState) nodeLocked(name string) *fileNode {
-	k := foldKey(name)
-	n := sh.files[k]
-	if n == nil {
-		n = &fileNode{key: k, name: name}
-		sh.files[k] = n
-	}
-	return n
-}
-
 // addOpen registers o on its session and returns its file id.
 func (s *Session) addOpen(o *Open) {
 	id := s.srv.nextID.Add(1)
@@ -205,14 +194,12 @@ func (o *Open) close() error {
 	sh.mu.Lock()
 	deleting, base := o.deleteOnClose || o.node.deletePending, o.node.name
 	if !deleting && o.node.stream != "" {
-		if b := sh.files[foldKey(base)]; b != nil && b.deletePending {
-			deleting = true
-		}
+		deleting = sh.store.DeletePendingLocked(sh, base)
 	}
 	sh.mu.Unlock()
 	var res *reservation
 	if deleting {
-		res, _ = sh.reserveNames(context.Background(), "", base)
+		res, _ = sh.store.ReserveNames(context.Background(), sh, "", base)
 	}
 	sh.mu.Lock()
 	finish := o.releaseLocked()
@@ -288,28 +275,12 @@ func closeBackend(f vfs.File, p *rpc.Pipe) error {
 // it is to be deleted. The caller holds sh.mu.
 func (o *Open) releaseLocked() func() error {
 	n, sh := o.node, o.share
-	if o.deleteOnClose {
-		n.deletePending = true
-	}
 	o.session.srv.state.ReleaseLocksLocked(o)
 	o.oplockLost() // a pending break ends with the close
 	o.session.srv.dropLease(o)
 	o.session.srv.state.DropDurableLocked(o)
-	n.removeOpenLocked(o)
-	last := len(n.opens) == 0
-	doDelete := last && n.deletePending
-	name, stream := n.name, n.stream
-	if doDelete && sh.keepPendingBaseLocked(n) {
-		// Open streams of the file keep it until they close (stream.go).
-		return func() error { return nil }
-	}
-	if last {
-		delete(sh.files, n.key)
-		if base := sh.pendingBaseLocked(n); base != nil {
-			// The last stream open of a file to delete: the file goes.
-			doDelete, stream = true, ""
-		}
-	}
+	name := n.name
+	doDelete, stream := sh.store.RemoveOpenLocked(o)
 	if !doDelete {
 		return func() error { return nil }
 	}

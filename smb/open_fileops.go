@@ -59,13 +59,13 @@ func (o *Open) setDeletePending(ctx context.Context, del bool) smb2.Status {
 	sh.mu.Lock()
 	name := o.node.name
 	sh.mu.Unlock()
-	res, err := sh.reserveNames(ctx, "", name)
+	res, err := sh.store.ReserveNames(ctx, sh, "", name)
 	if err != nil {
 		return smb2.StatusCancelled
 	}
 	defer res.release()
 	sh.mu.Lock()
-	o.node.deletePending = del
+	sh.store.SetDeletePendingLocked(o.node, del)
 	if !del {
 		// Clearing also cancels this open's delete-on-close.
 		o.deleteOnClose = false
@@ -141,16 +141,7 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 		return statusOf(err)
 	}
 	sh.mu.Lock()
-	n := o.node
-	delete(sh.files, n.key)
-	n.name, n.key = dst, foldKey(dst)
-	sh.files[n.key] = n
-	sh.renameStreamNodesLocked(src, dst)
-	for _, x := range n.opens {
-		x.mu.Lock()
-		x.name = dst
-		x.mu.Unlock()
-	}
+	sh.store.MoveLocked(sh, o.node, dst) // its streams and opens follow
 	sh.mu.Unlock()
 	res.release()
 	isDir := o.isDir
@@ -183,7 +174,7 @@ func (o *Open) reserveForRename(ctx context.Context, also ...string) (*reservati
 		if o.isDir {
 			sub = src
 		}
-		res, err := sh.reserveNames(ctx, sub, append([]string{src}, also...)...)
+		res, err := sh.store.ReserveNames(ctx, sh, sub, append([]string{src}, also...)...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -210,23 +201,18 @@ func (o *Open) checkRenameLocked(src, dst, clean string, dstInfo fs.FileInfo, re
 		if dstInfo.IsDir() {
 			return src, smb2.StatusAccessDenied
 		}
-		if n := sh.files[foldKey(dst)]; n != nil && len(n.opens) > 0 {
+		if n := sh.store.FileLocked(sh, foldKey(dst)); n != nil && len(n.opens) > 0 {
 			return src, smb2.StatusAccessDenied
 		}
 	}
 	if foldKey(dst) == foldKey(src) && dst == src {
 		return src, smb2.StatusSuccess
 	}
-	if o.isDir {
+	if o.isDir && sh.store.OpenBelowLocked(sh, src) {
 		// Windows refuses to rename a directory with open files below it.
-		prefix := foldKey(src) + "/"
-		for k := range sh.files {
-			if strings.HasPrefix(k, prefix) {
-				return src, smb2.StatusAccessDenied
-			}
-		}
+		return src, smb2.StatusAccessDenied
 	}
-	if sh.otherStreamDeniesDelete(foldKey(src), foldKey(src)) {
+	if sh.store.StreamsDenyDeleteLocked(sh, foldKey(src), foldKey(src)) {
 		return src, smb2.StatusSharingViolation // an open stream not sharing delete (stream.go)
 	}
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).

@@ -130,7 +130,7 @@ func (s *Server) BreakCaching(ctx context.Context, share, name string, to uint32
 	key := foldKey(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n := sh.files[key]
+	n := sh.store.FileLocked(sh, key)
 	if n == nil {
 		return 0
 	}

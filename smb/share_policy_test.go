@@ -243,7 +243,9 @@ func TestShareCreateModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	// Closed after the server and the client are (cleanups run last
+	// first): a request may still be served when the test returns.
+	t.Cleanup(func() { d.Close() })
 	// The masks keep bits a umask of 022 leaves alone, so the result does
 	// not depend on the test's umask.
 	addr := policyServer(t, smb.Share{Name: "m", FS: d,

@@ -82,8 +82,9 @@ type shareStates struct {
 	m  map[*Share]*shareState
 }
 
-// of returns sh's state, making it on first use.
-func (t *shareStates) of(sh *Share) *shareState {
+// of returns sh's state, making it on first use, with its files kept in
+// store.
+func (t *shareStates) of(sh *Share, store stateStore) *shareState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.m[sh]; st != nil {
@@ -93,6 +94,7 @@ func (t *shareStates) of(sh *Share) *shareState {
 		t.m = make(map[*Share]*shareState)
 	}
 	st := newShareState(sh)
+	st.store = store
 	t.m[sh] = st
 	return st
 }
@@ -115,5 +117,5 @@ func (s *Server) lookupShare(ctx context.Context, sess *Session, name string) *s
 	if sh == nil || sh.FS == nil {
 		return nil
 	}
-	return s.states.of(sh)
+	return s.states.of(sh, s.state)
 }

@@ -8,12 +8,15 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// The state tables request handling goes through (MS-SMB2 3.3.1.5
+// The state tables request handling goes through (MS-FSA 2.1.1.6 a
+// file's OpenList with its share modes and delete-pending, MS-SMB2 3.3.1.5
 // GlobalOpenTable, 3.3.1.4 GlobalLeaseTableList, MS-FSA 2.1.5.8 a
 // stream's ByteRangeLockList), so that a store other than memory (a
 // persistent one, or one a cluster of servers shares) can replace them
 // without touching the handlers. Each method is one decision the store
-// makes atomically: a durable open is detached or reclaimed as a whole, a
+// makes atomically: an open is admitted by the share modes and
+// delete-pending of its file's opens, and published, in one step each; a
+// durable open is detached or reclaimed as a whole, a
 // lease is found or created by ClientGuid and LeaseKey in one step, a
 // byte-range lock request is checked against the file's locks and granted
 // in one step. What the methods decide on is named by the open (its
@@ -27,11 +30,13 @@ import (
 // file held, as part of a larger change of that file's state (a CREATE's
 // publish, a CLOSE's release); the others take what they need.
 //
-// Not behind the interface yet (doc/ARCHITECTURE.md says why): the file
-// nodes of a share (shareState.files: opens, share modes, delete-pending),
-// its name reservations, the caching state of opens and leases (levels,
-// breaks in progress) and the sessions' opens by volatile id.
+// Not behind the interface yet (doc/ARCHITECTURE.md says why): the fields
+// of a file node that handlers read while they hold the share lock (its
+// opens, for break decisions and caching grants; delete-pending, for
+// queries), the caching state of opens and leases (levels, breaks in
+// progress) and the sessions' opens by volatile id.
 type stateStore interface {
+	fileStore // state_files.go
 	durableStore
 	leaseStore
 	lockStore

@@ -14,21 +14,30 @@ import (
 // one implementation there is.
 func newTestStore() stateStore { return &memState{} }
 
-// storeOpens returns n opens of one file of a fresh share.
-func storeOpens(n int) []*Open {
+// storeShare returns a fresh share whose files st keeps.
+func storeShare(st stateStore) *shareState {
 	sh := newShareState(&Share{Name: "s", FS: vfs.NewMem()})
-	node := sh.nodeLocked("f.txt")
+	sh.store = st
+	return sh
+}
+
+// storeOpens returns n opens of one file of a fresh share, published
+// through st.
+func storeOpens(st stateStore, n int) []*Open {
+	sh := storeShare(st)
 	opens := make([]*Open, n)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	for i := range opens {
-		opens[i] = &Open{share: sh, node: node, name: "f.txt", id: smb2.FileID{Persistent: uint64(i + 1), Volatile: uint64(i + 1)}}
-		node.addOpenLocked(opens[i])
+		opens[i] = &Open{share: sh, name: "f.txt", id: smb2.FileID{Persistent: uint64(i + 1), Volatile: uint64(i + 1)}}
+		st.PublishLocked(opens[i], nil)
 	}
 	return opens
 }
 
 func TestStateLocks(t *testing.T) {
 	st := newTestStore()
-	opens := storeOpens(2)
+	opens := storeOpens(st, 2)
 	a, b := opens[0], opens[1]
 	excl := func(off, n uint64) lockRange { return lockRange{off: off, n: n, exclusive: true} }
 	shared := func(off, n uint64) lockRange { return lockRange{off: off, n: n} }
@@ -148,7 +157,7 @@ func TestStateLeases(t *testing.T) {
 
 func TestStateDurables(t *testing.T) {
 	st := newTestStore()
-	o := storeOpens(1)[0]
+	o := storeOpens(st, 1)[0]
 	sh := o.share
 	owner := auth.Identity{User: "alice"}
 	create := [16]byte{7}
@@ -206,5 +215,213 @@ func TestStateDurables(t *testing.T) {
 	}
 	if _, _, s := st.ReclaimDurable(ctx, claim()); s != smb2.StatusObjectNameNotFound {
 		t.Fatalf("reclaim after expiry: %v", s)
+	}
+}
+
+// publish makes an open of name (and stream) of sh through st, with
+// access and shareAccess, after admitting it; it returns the open, or nil
+// and the status of a refusal.
+func publish(st stateStore, sh *shareState, name, stream string, access, shareAccess uint32) (*Open, smb2.Status) {
+	key := foldKey(name)
+	if stream != "" {
+		key = streamKey(name, stream)
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s := st.AdmitLocked(sh, foldKey(name), key, access, shareAccess); s != smb2.StatusSuccess {
+		return nil, s
+	}
+	o := &Open{share: sh, name: name, stream: stream, access: access, shareAccess: shareAccess}
+	st.PublishLocked(o, nil)
+	return o, smb2.StatusSuccess
+}
+
+// fileOpens returns the opens of key as st lists them.
+func fileOpens(st stateStore, sh *shareState, key string) []*Open {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if n := st.FileLocked(sh, key); n != nil {
+		return append([]*Open(nil), n.opens...)
+	}
+	return nil
+}
+
+// closeOpen takes o out through st, as a CLOSE does, and returns what the
+// store says is to be deleted.
+func closeOpen(st stateStore, o *Open) (bool, string) {
+	o.share.mu.Lock()
+	defer o.share.mu.Unlock()
+	return st.RemoveOpenLocked(o)
+}
+
+func TestStateShareModes(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	const read, write = smb2.FileReadData, smb2.FileWriteData
+	shareRead, shareRW := uint32(smb2.FileShareRead), uint32(smb2.FileShareRead|smb2.FileShareWrite)
+	a, s := publish(st, sh, "dir/F.txt", "", read, shareRead)
+	if s != smb2.StatusSuccess || a.node == nil || len(fileOpens(st, sh, foldKey("dir/f.TXT"))) != 1 {
+		t.Fatalf("first open: %v", s)
+	}
+	// MS-FSA 2.1.5.1.2.1, both ways: the new open's access against the
+	// existing share modes, and the existing access against the new
+	// open's share modes.
+	if _, s := publish(st, sh, "dir/f.txt", "", write, shareRW); s != smb2.StatusSharingViolation {
+		t.Fatalf("write against a read-only share mode: %v", s)
+	}
+	if _, s := publish(st, sh, "dir/f.txt", "", read, 0); s != smb2.StatusSharingViolation {
+		t.Fatalf("an open denying the read the first open has: %v", s)
+	}
+	// Opens without data access take no part in share modes.
+	if _, s := publish(st, sh, "dir/f.txt", "", smb2.FileReadAttributes, 0); s != smb2.StatusSuccess {
+		t.Fatalf("attribute-only open: %v", s)
+	}
+	b, s := publish(st, sh, "dir/f.txt", "", read, shareRW)
+	if s != smb2.StatusSuccess || b.node != a.node {
+		t.Fatalf("compatible open: %v, same node %v", s, b.node == a.node)
+	}
+	if got := len(fileOpens(st, sh, foldKey("dir/f.txt"))); got != 3 {
+		t.Fatalf("%d opens listed, want 3", got)
+	}
+	// An open stream that does not share delete keeps DELETE off the
+	// file; other access to the file is not checked against it.
+	if _, s := publish(st, sh, "dir/f.txt", "s1", read, shareRW); s != smb2.StatusSuccess {
+		t.Fatalf("stream open: %v", s)
+	}
+	if _, s := publish(st, sh, "dir/f.txt", "", smb2.Delete, shareRW|smb2.FileShareDelete); s != smb2.StatusSharingViolation {
+		t.Fatalf("DELETE on a file whose stream denies it: %v", s)
+	}
+	if !func() bool { sh.mu.Lock(); defer sh.mu.Unlock(); return st.OpenBelowLocked(sh, "DIR") }() {
+		t.Fatal("opens below a directory not seen")
+	}
+	if st.HasFile(sh, foldKey("other")) || !st.HasFile(sh, streamKey("dir/f.txt", "S1")) {
+		t.Fatal("HasFile does not follow the opens")
+	}
+}
+
+func TestStateDeletePending(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	all := uint32(smb2.FileShareRead | smb2.FileShareWrite | smb2.FileShareDelete)
+	a, _ := publish(st, sh, "f", "", smb2.Delete, all)
+	b, _ := publish(st, sh, "f", "", smb2.FileReadData, all)
+	sh.mu.Lock()
+	st.SetDeletePendingLocked(a.node, true)
+	pending := st.DeletePendingLocked(sh, "F")
+	sh.mu.Unlock()
+	if !pending {
+		t.Fatal("delete-pending not set")
+	}
+	// No new open of a file to delete.
+	if _, s := publish(st, sh, "f", "", smb2.FileReadData, all); s != smb2.StatusDeletePending {
+		t.Fatalf("open of a delete-pending file: %v", s)
+	}
+	sh.mu.Lock()
+	st.SetDeletePendingLocked(a.node, false)
+	sh.mu.Unlock()
+	c, s := publish(st, sh, "f", "", smb2.FileReadData, all)
+	if s != smb2.StatusSuccess {
+		t.Fatalf("open after delete-pending was cleared: %v", s)
+	}
+	// A delete-on-close open makes the file delete-pending as it closes;
+	// the file goes with the last open (MS-FSA 2.1.5.4).
+	a.deleteOnClose = true
+	if del, _ := closeOpen(st, a); del {
+		t.Fatal("deleted while other opens remain")
+	}
+	if _, s := publish(st, sh, "f", "", smb2.FileReadData, all); s != smb2.StatusDeletePending {
+		t.Fatalf("open after a delete-on-close open closed: %v", s)
+	}
+	if del, _ := closeOpen(st, b); del {
+		t.Fatal("deleted while an open remains")
+	}
+	if del, stream := closeOpen(st, c); !del || stream != "" {
+		t.Fatalf("last close of a delete-pending file: delete %v stream %q", del, stream)
+	}
+	if st.HasFile(sh, foldKey("f")) {
+		t.Fatal("the node outlived its opens")
+	}
+	if _, s := publish(st, sh, "f", "", smb2.FileReadData, 0); s != smb2.StatusSuccess {
+		t.Fatalf("a new file of the name: %v", s)
+	}
+}
+
+func TestStateLastCloseStreams(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	all := uint32(smb2.FileShareRead | smb2.FileShareWrite | smb2.FileShareDelete)
+	f, _ := publish(st, sh, "f", "", smb2.Delete, all)
+	s1, _ := publish(st, sh, "f", "s1", smb2.FileReadData, all)
+	// The file's last open closes delete-on-close while a stream is open:
+	// the file stays, delete-pending, until the stream closes too.
+	f.deleteOnClose = true
+	if del, _ := closeOpen(st, f); del {
+		t.Fatal("file deleted while a stream of it is open")
+	}
+	sh.mu.Lock()
+	pending := st.DeletePendingLocked(sh, "f")
+	sh.mu.Unlock()
+	if !pending {
+		t.Fatal("the file is not delete-pending while its stream is open")
+	}
+	if del, stream := closeOpen(st, s1); !del || stream != "" {
+		t.Fatalf("last stream close: delete %v stream %q, want the file", del, stream)
+	}
+	if st.HasFile(sh, foldKey("f")) || st.HasFile(sh, streamKey("f", "s1")) {
+		t.Fatal("nodes left after the file went")
+	}
+	// A stream's own delete-on-close deletes the stream alone.
+	s2, _ := publish(st, sh, "g", "s2", smb2.Delete, all)
+	s2.deleteOnClose = true
+	if del, stream := closeOpen(st, s2); !del || stream != "s2" {
+		t.Fatalf("stream delete-on-close: delete %v stream %q", del, stream)
+	}
+}
+
+func TestStateMoveAndReserve(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	all := uint32(smb2.FileShareRead | smb2.FileShareWrite | smb2.FileShareDelete)
+	f, _ := publish(st, sh, "a", "", smb2.Delete, all)
+	s1, _ := publish(st, sh, "a", "s1", smb2.FileReadData, all)
+	sh.mu.Lock()
+	st.MoveLocked(sh, f.node, "b")
+	sh.mu.Unlock()
+	if st.HasFile(sh, foldKey("a")) || st.HasFile(sh, streamKey("a", "s1")) {
+		t.Fatal("old names still have opens")
+	}
+	if len(fileOpens(st, sh, foldKey("b"))) != 1 || len(fileOpens(st, sh, streamKey("b", "s1"))) != 1 || s1.name != "b" {
+		t.Fatal("the file and its stream did not move")
+	}
+	sh.mu.Lock()
+	st.MoveStreamLocked(sh, s1.node, "s2")
+	sh.mu.Unlock()
+	if st.HasFile(sh, streamKey("b", "s1")) || !st.HasFile(sh, streamKey("b", "S2")) {
+		t.Fatal("the stream did not move")
+	}
+	// A reserved name is not reserved again until released; a subtree
+	// reservation holds the names below it.
+	ctx := context.Background()
+	r, err := st.ReserveNames(ctx, sh, "d", "d", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, name := range []string{"X", "d/e"} {
+		if _, err := st.ReserveNames(done, sh, "", name); err == nil {
+			t.Fatalf("%s reserved twice", name)
+		}
+	}
+	if r2, err := st.ReserveNames(done, sh, "", "y"); err != nil {
+		t.Fatal("an unrelated name was not reserved")
+	} else {
+		r2.release()
+	}
+	r.release()
+	if r3, err := st.ReserveNames(done, sh, "", "d/e", "x"); err != nil {
+		t.Fatal("names not free after the release")
+	} else {
+		r3.release()
 	}
 }

@@ -45,7 +45,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	}()
 	// The file's name is reserved for the whole CREATE (name_lock.go): the
 	// backend calls run without the share lock.
-	res, err := sh.reserveNames(ctx, "", name)
+	res, err := sh.store.ReserveNames(ctx, sh, "", name)
 	if err != nil {
 		return statusResponse(smb2.StatusCancelled)
 	}
@@ -116,25 +116,21 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	node := sh.files[key]
-	if node == nil {
-		node = &fileNode{key: key, name: name, stream: stream}
-		sh.addStreamNodeLocked(node)
-	}
 	o := &Open{
-		session: req.Session, tree: req.Tree, share: sh, node: node,
+		session: req.Session, tree: req.Tree, share: sh,
 		name: name, stream: stream, file: file,
 		access: access, shareAccess: r.ShareAccess, createOptions: r.CreateOptions,
 		deleteOnClose: deleteOnClose, dirOwner: parentOwner(lr),
 	}
 	var leaseCtx *smb2.CreateContext
-	if lr != nil {
-		lc := s.grantLease(sh, node, o, lr)
-		leaseCtx = &lc
-	} else {
-		o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
-	}
-	node.addOpenLocked(o)
+	sh.store.PublishLocked(o, func(node *fileNode) {
+		if lr != nil {
+			lc := s.grantLease(sh, node, o, lr)
+			leaseCtx = &lc
+		} else {
+			o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+		}
+	})
 	req.Session.addOpen(o)
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	m := metaOf(fi)
@@ -159,29 +155,21 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 func (s *Server) decideStreamLocked(ctx context.Context, req *Request, r *smb2.CreateRequest, res *reservation,
 	name, key string, lr *leaseRequest, access uint32, deleteOnClose bool) *Response {
 	sh := req.Tree.share
-	if sh.basePendingLocked(name) {
+	if sh.store.DeletePendingLocked(sh, name) {
 		return statusResponse(smb2.StatusDeletePending)
 	}
-	if s.leaseConflict(lr, sh.files[key]) {
+	if s.leaseConflict(lr, sh.store.FileLocked(sh, key)) {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	node, _, pending, bst := s.breakForCreate(ctx, req, sh, res, key, lr, access, r.ShareAccess, r.CreateDisposition, deleteOnClose)
+	_, _, pending, bst := s.breakForCreate(ctx, req, sh, res, key, lr, access, r.ShareAccess, r.CreateDisposition, deleteOnClose)
 	if bst == smb2.StatusPending {
 		return s.createPending(req, sh, pending)
 	}
 	if bst != smb2.StatusSuccess {
 		return statusResponse(bst)
 	}
-	if node != nil {
-		if node.deletePending {
-			return statusResponse(smb2.StatusDeletePending)
-		}
-		if node.shareConflict(access, r.ShareAccess) {
-			return statusResponse(smb2.StatusSharingViolation)
-		}
-	}
-	if access&smb2.Delete != 0 && sh.otherStreamDeniesDelete(foldKey(name), key) {
-		return statusResponse(smb2.StatusSharingViolation)
+	if st := sh.store.AdmitLocked(sh, foldKey(name), key, access, r.ShareAccess); st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
 	return nil
 }
@@ -210,133 +198,6 @@ func (o *Open) streamList(ctx context.Context, isDir bool, size, alloc int64) []
 // its key and ':'.
 func streamKey(name, stream string) string {
 	return foldKey(name) + ":" + strings.ToUpper(stream)
-}
-
-// addStreamNodeLocked puts the named-stream node n in shareState.files
-// and in the index of its file's streams. The caller holds sh.mu.
-func (sh *shareState) addStreamNodeLocked(n *fileNode) {
-	sh.files[n.key] = n
-	if sh.streams == nil {
-		sh.streams = make(map[string][]*fileNode)
-	}
-	base := foldKey(n.name)
-	sh.streams[base] = append(sh.streams[base], n)
-}
-
-// dropStreamNodeLocked takes the named-stream node n out of the index of
-// its file's streams (its caller takes it out of shareState.files). The
-// caller holds sh.mu.
-func (sh *shareState) dropStreamNodeLocked(n *fileNode) {
-	base := foldKey(n.name)
-	list := sh.streams[base]
-	for i, x := range list {
-		if x == n {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(sh.streams, base)
-	} else {
-		sh.streams[base] = list
-	}
-}
-
-// otherStreamDeniesDelete reports whether an open of another stream of
-// the file whose key is base (the default stream or a named one; self is
-// the key of the stream being opened) does not share delete. Opening any
-// stream for DELETE needs every open of the file's other streams to allow
-// it (MS-FSA 2.1.5.1.2.1: the share check against opens of other streams
-// is on DELETE alone). The caller holds sh.mu.
-func (sh *shareState) otherStreamDeniesDelete(base, self string) bool {
-	list := sh.streams[base]
-	if len(list) == 0 {
-		return false
-	}
-	nodes := list
-	if n := sh.files[base]; n != nil && base != self {
-		nodes = append([]*fileNode{n}, list...)
-	}
-	for _, n := range nodes {
-		if n.key == self {
-			continue
-		}
-		for _, x := range n.opens {
-			if x.access&accessShareable != 0 && x.shareAccess&smb2.FileShareDelete == 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasStreamOpensLocked reports whether any named stream of the file whose
-// key is base is open. The caller holds sh.mu.
-func (sh *shareState) hasStreamOpensLocked(base string) bool {
-	for _, n := range sh.streams[base] {
-		if len(n.opens) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// renameStreamNodesLocked moves the nodes of the open streams of the file
-// src, renamed to dst, under the new name. The caller holds sh.mu.
-func (sh *shareState) renameStreamNodesLocked(src, dst string) {
-	list := sh.streams[foldKey(src)]
-	if len(list) == 0 {
-		return
-	}
-	delete(sh.streams, foldKey(src))
-	for _, n := range list {
-		delete(sh.files, n.key)
-		n.name, n.key = dst, streamKey(dst, n.stream)
-		sh.addStreamNodeLocked(n)
-		for _, x := range n.opens {
-			x.mu.Lock()
-			x.name = dst
-			x.mu.Unlock()
-		}
-	}
-}
-
-// A file is deleted when its last open of any stream closes (MS-FSA
-// 2.1.5.4): when the last open of a delete-pending file closes while
-// streams of it are open, its node stays in shareState.files without
-// opens, so that names of the file and its streams answer DELETE_PENDING,
-// and the file goes with the close of its last stream open.
-
-// keepPendingBaseLocked reports whether the delete-pending file node n,
-// whose last open just closed, must wait for its streams' opens. The
-// caller holds sh.mu.
-func (sh *shareState) keepPendingBaseLocked(n *fileNode) bool {
-	return n.stream == "" && n.deletePending && sh.hasStreamOpensLocked(n.key)
-}
-
-// pendingBaseLocked returns the node of the delete-pending file whose
-// stream node n just lost its last open, taking it out of
-// shareState.files, when no stream of the file is open any more: the
-// caller then deletes the file. The caller holds sh.mu.
-func (sh *shareState) pendingBaseLocked(n *fileNode) *fileNode {
-	if n.stream == "" {
-		return nil
-	}
-	sh.dropStreamNodeLocked(n)
-	base := sh.files[foldKey(n.name)]
-	if base == nil || len(base.opens) > 0 || !base.deletePending || sh.hasStreamOpensLocked(base.key) {
-		return nil
-	}
-	delete(sh.files, base.key)
-	return base
-}
-
-// basePendingLocked reports whether the file a stream belongs to is to be
-// deleted: its streams are then not opened (DELETE_PENDING, as Windows
-// answers). The caller holds sh.mu.
-func (sh *shareState) basePendingLocked(name string) bool {
-	n := sh.files[foldKey(name)]
-	return n != nil && n.deletePending
 }
 
 // maxStreamNameLen bounds a stream name, in UTF-16 code units (MS-FSA
@@ -398,14 +259,12 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	if busy {
 		return smb2.StatusSharingViolation
 	}
-	var newKey string
 	exists := false
 	if to == "" {
-		newKey = foldKey(name)
 		if !replace {
 			return smb2.StatusObjectNameCollision // the default stream always exists
 		}
-		if sh.hasNode(newKey) {
+		if sh.store.HasFile(sh, foldKey(name)) {
 			return smb2.StatusSharingViolation
 		}
 		fi, err := sh.cfg.FS.Stat(ctx, name)
@@ -429,7 +288,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 			if !replace {
 				return smb2.StatusObjectNameCollision
 			}
-			if sh.hasNode(streamKey(name, to)) {
+			if sh.store.HasFile(sh, streamKey(name, to)) {
 				return smb2.StatusSharingViolation
 			}
 			if si.Size != 0 {
@@ -437,7 +296,6 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 				return smb2.StatusInvalidParameter
 			}
 		}
-		newKey = streamKey(name, to)
 	}
 	var dst vfs.File
 	if to == "" {
@@ -468,23 +326,9 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	o.mu.Unlock()
 	old.Close()
 	sh.mu.Lock()
-	delete(sh.files, n.key)
-	sh.dropStreamNodeLocked(n)
-	n.key, n.stream = newKey, to
-	if to == "" {
-		sh.files[newKey] = n
-	} else {
-		sh.addStreamNodeLocked(n)
-	}
+	sh.store.MoveStreamLocked(sh, n, to)
 	sh.mu.Unlock()
 	return smb2.StatusSuccess
-}
-
-// hasNode reports whether the file or stream keyed key has a node (opens).
-func (sh *shareState) hasNode(key string) bool {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return sh.files[key] != nil
 }
 
 // copyFile copies the content of src to dst from offset 0.

@@ -21,6 +21,11 @@ type shareState struct {
 
 	// mu guards the in-memory state of the share's files; it is never
 	// held across a backend call (name_lock.go).
+	// store is the state store the share's files are kept in: the
+	// server's (Server.state), a memState of its own for the IPC$ share
+	// and tests.
+	store stateStore
+
 	mu       sync.Mutex
 	files    map[string]*fileNode   // by foldKey of the backend name
 	streams  map[string][]*fileNode // the named-stream nodes in files, by their file's key (stream.go)
@@ -28,7 +33,7 @@ type shareState struct {
 }
 
 func newShareState(cfg *Share) *shareState {
-	sh := &shareState{cfg: cfg, ipc: cfg.FS == nil, files: make(map[string]*fileNode)}
+	sh := &shareState{cfg: cfg, ipc: cfg.FS == nil, store: &memState{}, files: make(map[string]*fileNode)}
 	if ci, ok := vfs.As[vfs.CaseInsensitiver](cfg.FS); ok && ci.CaseInsensitive() {
 		sh.caseInsensitive = true
 	}

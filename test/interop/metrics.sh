@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # metrics.sh: cifsd's Prometheus metrics (-metrics, at $METRICS_URL) move by
-# what an smbclient session did: one logon, one tree connect, a 100000-byte
+# what an smbclient session did: one logon, two tree connects (smbclient
+# first asks IPC$ for a DFS referral of the share, since the server
+# advertises DFS as Samba does, then connects the share), a 100000-byte
 # file written and read back.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -35,8 +37,9 @@ cmp -s "$tmp/file" "$tmp/back" || { echo "FAIL: the file read back differs"; fai
 check cifsd_written_bytes_total 100000
 check cifsd_read_bytes_total 100000
 check cifsd_sessions_established_total 1
-check cifsd_tree_connects_total 1
-check 'cifsd_requests_total{command="TREE_CONNECT",status="STATUS_SUCCESS"}' 1
+check cifsd_tree_connects_total 2
+check 'cifsd_requests_total{command="TREE_CONNECT",status="STATUS_SUCCESS"}' 2
+check 'cifsd_requests_total{command="IOCTL",status="STATUS_NOT_FOUND"}' 1 # the referral: no DFS root
 # The session is over: nothing is held any more, once the server has seen
 # the connection close.
 for ((i = 0; i < 50; i++)); do
