@@ -67,8 +67,7 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	if resp := req.asyncLimitResponse(); resp != nil { // conn_limits.go
 		return resp
 	}
-	op := req.goAsync()
-	op.cancelled = func() *Response { return statusResponse(smb2.StatusCancelled) }
+	op := req.goAsyncCancelled(func() *Response { return statusResponse(smb2.StatusCancelled) })
 	op.maxOut = r.OutputBufferLength
 	o.mu.Lock()
 	if o.isClosed {
