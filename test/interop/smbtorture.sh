@@ -14,7 +14,7 @@
 # own limit: TORTURE_SLOW_TESTS, "NAME=SECONDS ..." (default below), wins over
 # TORTURE_TEST_TIMEOUT when larger. TORTURE_GROUP_TIMEOUT (seconds, default 0 = none)
 # bounds one suite as a whole. TORTURE_RACY_TESTS (below) names the tests
-# whose timeout is retried once. Extra smbtorture arguments: TORTURE_OPTS (e.g.
+# whose timeout is retried (TORTURE_RACY_RETRIES times). Extra smbtorture arguments: TORTURE_OPTS (e.g.
 # "--option=torture:sharedelay=100000"). If SMB_SHARE_DIR names the share's
 # directory on this machine, it is emptied before each suite (as ksmbd's CI does).
 # RESULTS gets "STATUS<TAB>TEST" lines; smbtorture logs go to TORTURE_LOG_DIR
@@ -52,12 +52,14 @@ for kv in ${slow_kv[@]+"${slow_kv[@]}"}; do
 	slow_limit[${kv%%=*}]=${kv#*=}
 done
 # A test whose hang is a race in smbtorture itself, seen against Samba's smbd
-# too, is run once more after a timeout before the timeout counts:
-# TORTURE_RACY_TESTS, names separated by spaces. smb2.notify.basedir sends
+# too, is run again after a timeout, up to TORTURE_RACY_RETRIES times
+# (default 2), before the timeout counts: TORTURE_RACY_TESTS, names
+# separated by spaces. smb2.notify.basedir sends
 # its CHANGE_NOTIFY and then, on its second connection, the change it waits
 # for, without waiting for the interim: under load the notify reaches the
 # server after the change, which no server reports then (doc/ARCHITECTURE.md,
 # "Request order", CHANGE_NOTIFY).
+RACY_RETRIES=${TORTURE_RACY_RETRIES:-2}
 declare -A racy=() retried=()
 read -r -a racy_names <<<"${TORTURE_RACY_TESTS-smb2.notify.basedir}"
 for n in ${racy_names[@]+"${racy_names[@]}"}; do racy[$n]=1; done
@@ -218,9 +220,9 @@ run_group() {
 			continue
 		fi
 		[ -n "$hung" ] || hung=${pending[0]}
-		if [ -n "$killed" ] && [ -n "${racy[$hung]:-}" ] && [ -z "${retried[$hung]:-}" ]; then
-			retried[$hung]=1
-			log "smbtorture: $hung $killed; a race of smbtorture's own (TORTURE_RACY_TESTS): once more"
+		if [ -n "$killed" ] && [ -n "${racy[$hung]:-}" ] && [ "${retried[$hung]:-0}" -lt "$RACY_RETRIES" ]; then
+			retried[$hung]=$((${retried[$hung]:-0} + 1))
+			log "smbtorture: $hung $killed; a race of smbtorture's own (TORTURE_RACY_TESTS): again (${retried[$hung]} of $RACY_RETRIES)"
 			continue
 		fi
 		if [ -n "$killed" ]; then
