@@ -35,14 +35,19 @@ type asyncOp struct {
 // req.interim(op) and later calls op.complete exactly once, from any goroutine;
 // op.ctx is cancelled by CANCEL, by close of the handle's owner, or when the
 // connection ends, and the handler then completes with STATUS_CANCELLED.
-func (r *Request) goAsync() *asyncOp {
+func (r *Request) goAsync() *asyncOp { return r.goAsyncCancelled(nil) }
+
+// goAsyncCancelled is goAsync for an operation that a CANCEL ends at once
+// with cancelled() (asyncOp.cancelled). It is set before the operation can
+// be found by a CANCEL, which reads it on the reading goroutine.
+func (r *Request) goAsyncCancelled(cancelled func() *Response) *asyncOp {
 	c := r.conn
 	ctx, cancel := context.WithCancel(c.ctx)
 	saved := *r
 	saved.Msg = nil
 	saved.holds = nil     // out of the connection's order: its uses end when the handler returns (conn_order.go)
 	saved.reply = reply{} // the final response is sent as any other (conn.go: sendAsync)
-	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel}
+	op := &asyncOp{id: c.srv.nextID.Add(1), conn: c, req: &saved, ctx: ctx, cancelFn: cancel, cancelled: cancelled}
 	c.inflightMu.Lock()
 	c.asyncOps[op.id] = op
 	c.inflightMu.Unlock()

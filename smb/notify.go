@@ -6,6 +6,10 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
+// notifyUnlockedHook, set by tests, runs while changeNotify has found no
+// change buffered and does not hold the open's lock, before it goes async.
+var notifyUnlockedHook func(*Open)
+
 // changeNotify waits for changes in a directory (MS-SMB2 3.3.5.19). Changes
 // buffered since the handle's previous request answer it at once; otherwise
 // it goes async and completes with the next change (notify_changes.go), when
@@ -57,17 +61,29 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 		return resp
 	}
 	o.mu.Unlock()
+	if notifyUnlockedHook != nil {
+		notifyUnlockedHook(o)
+	}
 	if resp := req.asyncLimitResponse(); resp != nil { // conn_limits.go
 		return resp
 	}
-	op := req.goAsync()
-	op.cancelled = func() *Response { return statusResponse(smb2.StatusCancelled) }
+	op := req.goAsyncCancelled(func() *Response { return statusResponse(smb2.StatusCancelled) })
 	op.maxOut = r.OutputBufferLength
 	o.mu.Lock()
 	if o.isClosed {
 		o.mu.Unlock()
 		op.abandon()
 		return statusResponse(smb2.StatusNotifyCleanup)
+	}
+	if len(w.events) > 0 || w.overflow {
+		// A change came while o.mu was released (from another request
+		// or connection): it was buffered, as no request was pending
+		// yet, and it answers this one. Going async now would leave it
+		// in the buffer and the request pending until the next change.
+		resp := w.take(r.OutputBufferLength)
+		o.mu.Unlock()
+		op.abandon()
+		return resp
 	}
 	if ctx.Err() != nil {
 		// A CANCEL came while the request was being served: it ends

@@ -129,3 +129,46 @@ func (w *wireClient) pendingNotify(dir smb2.FileID, filter uint32) uint64 {
 	}
 	return mid
 }
+
+// A change that comes while a CHANGE_NOTIFY is on its way to going async
+// (after it found nothing buffered, before it is pending) answers that
+// request: it is neither left in the buffer while the request waits for
+// the next change, nor lost. Under load this window is where
+// smb2.notify.basedir, tcon and dir hung.
+func TestChangeNotifyChangeWhileGoingAsync(t *testing.T) {
+	w := dial(t, newTokenServer(t))
+	w.mustSetup("alice", 0)
+	if st := w.tcon("s"); st != smb2.StatusSuccess {
+		t.Fatal(st)
+	}
+	d := w.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	raced := false
+	notifyUnlockedHook = func(o *Open) {
+		if !raced {
+			raced = true
+			o.share.notifyChanges(notifyChangeFileName, change{"dir/raced.txt", notifyActionAdded})
+		}
+	}
+	t.Cleanup(func() { notifyUnlockedHook = nil })
+
+	mid := w.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
+	h, resp := w.recv()
+	if h.MessageID != mid {
+		t.Fatalf("answer to message %d, want %d", h.MessageID, mid)
+	}
+	if smb2.Status(h.Status) == smb2.StatusPending {
+		// The change is stuck in the buffer: only a CANCEL ends the request.
+		w.sendCancel(mid)
+		h, _ = w.recvFinal(mid)
+		t.Fatalf("CHANGE_NOTIFY went async with a change buffered; ended by CANCEL with %v", smb2.Status(h.Status))
+	}
+	if !raced {
+		t.Fatal("the hook did not run")
+	}
+	if h.Status != 0 {
+		t.Fatalf("CHANGE_NOTIFY: %v", smb2.Status(h.Status))
+	}
+	if got := strings.Join(notifyNames(t, resp), ","); got != "1:raced.txt" {
+		t.Fatalf("notified %q, want [1:raced.txt]", got)
+	}
+}
