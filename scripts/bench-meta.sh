@@ -19,7 +19,11 @@
 #            the backend calls per operation (counted by the wrapper: what
 #            a delay costs does not depend on how loaded the machine is).
 # Rates are operations per second of wall time, all connections together;
-# the ratio column is cifsd/samba (> 1: cifsd faster).
+# the ratio column is cifsd/samba (> 1: cifsd faster). The meta and torture
+# rows also give the server CPU time per operation (ms/op: user + system of
+# the server process and its descendants, from /proc: smbd forks one per
+# connection) and samba/cifsd of it (> 1: cifsd cheaper). On a loaded
+# machine the rates swing with what else runs; CPU per operation much less.
 #   BENCH_ONLY=samba|cifsd    one server only (no ratios)
 #   BENCH_SIGNING=required|enabled (required) both servers' signing policy
 # Needs root (smbd) and the peers (scripts/install-peers.sh).
@@ -90,6 +94,9 @@ if has_part meta || has_part torture; then
 	done
 fi
 port_of() { if [ "$1" = cifsd ]; then echo "$CIFSD_PORT"; else echo "$SAMBA_PORT"; fi; }
+pid_of() { if [ "$1" = cifsd ]; then echo "$CIFSD_PID"; else echo "$SAMBA_PID"; fi; }
+# ticks SERVER: its CPU so far, clock ticks (1/100 s), empty when unknown.
+ticks() { "$work/smbbench" -ticks -pid "$(pid_of "$1")" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- meta
 if has_part meta && [ ${#avail[@]} -gt 0 ]; then
@@ -100,34 +107,44 @@ if has_part meta && [ ${#avail[@]} -gt 0 ]; then
 			log "bench-meta: $s, $n connection(s), $FILES files"
 			timeout 900 "$work/smbbench" -addr "127.0.0.1:$(port_of "$s")" -share "$SMB_SHARE" \
 				-user "$SMB_USER" -pass "$SMB_PASS" -label "$s" -conns "$n" -files "$FILES" \
-				-time "$META_TIME" >>"$work/meta.tsv" || die "smbbench against $s failed"
+				-time "$META_TIME" -pid "$(pid_of "$s")" >>"$work/meta.tsv" || die "smbbench against $s failed"
 		done
 	done
-	echo "bench-meta: metadata, $FILES files in one directory, /dev/shm shares, server signing $SIGNING, ops/s (list: whole listings/s)"
-	printf '%-8s %6s %12s %12s %12s\n' op conns cifsd samba cifsd/samba
+	echo "bench-meta: metadata, $FILES files in one directory, /dev/shm shares, server signing $SIGNING"
+	echo "  ops/s (list: whole listings/s), and server CPU ms per op (list: per listing)"
+	printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s\n' op conns 'cifsd op/s' 'samba op/s' cifsd/samba \
+		'cifsd ms' 'samba ms' samba/cifsd
 	for op in create stat list rename delete; do
 		for n in "${counts[@]}"; do
-			c=$(awk -v op="$op" -v n="$n" '$1 == "cifsd" && $2 == n && $3 == op { print $4 }' "$work/meta.tsv")
-			m=$(awk -v op="$op" -v n="$n" '$1 == "samba" && $2 == n && $3 == op { print $4 }' "$work/meta.tsv")
-			printf '%-8s %6s %12s %12s %12s\n' "$op" "$n" "${c:--}" "${m:--}" "$(ratio "$c" "$m")"
+			# col SERVER FIELD: the field of this row's line of SERVER
+			col() { awk -v s="$1" -v f="$2" -v op="$op" -v n="$n" '$1 == s && $2 == n && $3 == op && $f != "-" { print $f }' "$work/meta.tsv"; }
+			c=$(col cifsd 4) m=$(col samba 4) cc=$(col cifsd 8) mc=$(col samba 8)
+			printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s\n' "$op" "$n" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
+				"${cc:--}" "${mc:--}" "$(ratio "$mc" "$cc")"
 		done
 	done
 	echo
 fi
 
 # ---------------------------------------------------------------- torture
-# torture_rate SERVER TEST KIND: mean of the per-second KIND[num/s=N] rates.
+# torture_rate SERVER TEST KIND: mean of the per-second KIND[num/s=N] rates,
+# then the server's CPU ms per operation (the operations: the sum of the
+# per-second rates), space-separated.
 torture_rate() {
-	local s=$1 t=$2 kind=$3 out="$work/torture.$1.$2"
+	local s=$1 t=$2 kind=$3 out="$work/torture.$1.$2" t0 t1
+	t0=$(ticks "$s")
 	timeout $((TORTURE_TIME + 120)) smbtorture "//127.0.0.1/$SMB_SHARE" -p "$(port_of "$s")" \
 		-U "$SMB_USER%$SMB_PASS" --option=torture:timelimit="$TORTURE_TIME" "$t" >"$out" 2>&1 || true
+	t1=$(ticks "$s")
 	if ! grep -q "^success: " "$out"; then
 		log "bench-meta: smbtorture $t against $s did not succeed: $(tr '\r\n' '  ' <"$out" | tail -c 300)"
 		echo ""
 		return 0
 	fi
 	tr '\r' '\n' <"$out" | grep -o "$kind\[num/s=[0-9]*" | sed 's/.*=//' |
-		awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n }'
+		awk -v t0="$t0" -v t1="$t1" '{ s += $1; n++ }
+			END { if (!n) exit; printf "%.0f ", s / n
+			      if (t0 != "" && t1 != "" && s > 0) printf "%.4f", (t1 - t0) * 10 / s; else printf "-" }'
 }
 
 if has_part torture && [ ${#avail[@]} -gt 0 ]; then
@@ -140,12 +157,17 @@ if has_part torture && [ ${#avail[@]} -gt 0 ]; then
 		done
 	done
 	echo "bench-meta: smbtorture smb2.bench, 4 connections, ${TORTURE_TIME}s each, mean of per-second rates"
-	printf '%-32s %12s %12s %12s\n' test cifsd samba cifsd/samba
+	echo "  and server CPU ms per operation (per echo; per open+close)"
+	printf '%-42s | %9s %9s %11s | %9s %9s %11s\n' test 'cifsd /s' 'samba /s' cifsd/samba 'cifsd ms' 'samba ms' samba/cifsd
 	for name in echo path-contention-shared; do
-		c=${trate[cifsd.$name]:-} m=${trate[samba.$name]:-}
+		read -r c cc <<<"${trate[cifsd.$name]:-}" || true
+		read -r m mc <<<"${trate[samba.$name]:-}" || true
+		[ "${cc:-}" != - ] || cc=''
+		[ "${mc:-}" != - ] || mc=''
 		unit=echo/s
 		[ "$name" = echo ] || unit=open/s
-		printf '%-32s %12s %12s %12s\n' "smb2.bench.$name ($unit)" "${c:--}" "${m:--}" "$(ratio "$c" "$m")"
+		printf '%-42s | %9s %9s %11s | %9s %9s %11s\n' "smb2.bench.$name ($unit)" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
+			"${cc:--}" "${mc:--}" "$(ratio "$mc" "$cc")"
 	done
 	echo
 fi

@@ -137,7 +137,7 @@ func (c *conn) serve(end func()) {
 	// Direct TCP reads through the idle- and frame-timeout reader
 	// (conn_limits.go).
 	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
-	c.tr = &directTCP{r: c.rd, w: c.nc}
+	c.tr = &directTCP{r: c.rd, w: c.nc, started: c.rd.frameStarted}
 	c.readNext(true)
 }
 
@@ -145,6 +145,12 @@ func (c *conn) serve(end func()) {
 // and serves the frame (see serve). It runs on one goroutine at a time.
 // Its frame and those of what it calls while it waits stay small.
 func (c *conn) readNext(first bool) {
+	if c.draining.Load() {
+		// Shutdown: no new request starts, not even one whose bytes the
+		// last read took with its predecessor's (conn_transport.go).
+		c.finish()
+		return
+	}
 	rd := c.rd
 	if rd.idle > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(rd.idle))
@@ -294,8 +300,14 @@ func (c *conn) writeLoop() {
 }
 
 // send queues one message made of bufs (framed by the transport), starting
-// a writer if none runs.
-func (c *conn) send(bufs net.Buffers, release func()) {
+// a writer if none runs. With inline, when no writer runs (so nothing is
+// queued) the caller writes the message itself instead: a request's own
+// goroutine answering it saves a goroutine start and a handoff per
+// response. What others queue meanwhile goes to a writer started then;
+// senders that must not wait for this connection's socket (breaks and
+// async completions sent from other connections' goroutines, interim
+// responses under an operation's send lock) pass false.
+func (c *conn) send(bufs net.Buffers, release func(), inline bool) {
 	// Async completions may race with the end of the connection: the
 	// queue is closed under outMu.
 	c.outMu.Lock()
@@ -307,6 +319,31 @@ func (c *conn) send(bufs net.Buffers, release func()) {
 		if release != nil {
 			release()
 		}
+		return
+	}
+	if inline && !c.writing {
+		c.writing = true
+		failed := c.writeFailed
+		c.outMu.Unlock()
+		if !failed {
+			if err := c.tr.writeMessage(bufs); err != nil {
+				failed = true
+				c.close()
+			}
+		}
+		if release != nil {
+			release()
+		}
+		c.outMu.Lock()
+		c.writeFailed = c.writeFailed || failed
+		if len(c.outQ) > 0 {
+			c.outMu.Unlock()
+			go c.writeLoop() // c.writing stays set
+			return
+		}
+		c.writing = false
+		c.outCond.Broadcast() // closeOut waiting for the writer
+		c.outMu.Unlock()
 		return
 	}
 	c.outQ = append(c.outQ, outFrame{bufs: bufs, release: release})
@@ -575,7 +612,11 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 	}
 	if len(elems) > 0 {
 		c.seq.waitAnswer(t)
-		announce(pending, func() { c.writeCompound(elems, encrypted, encSess) })
+		// The frame's own goroutine writes its answer when the socket is
+		// free, but not an interim response: it is written under its
+		// operations' send locks, which their completions take.
+		inline := len(pending) == 0
+		announce(pending, func() { c.writeCompound(elems, encrypted, encSess, inline) })
 	}
 }
 
@@ -697,8 +738,9 @@ func (c *conn) signerFor(req *Request) *smbcrypto.Signer {
 }
 
 // writeCompound pads, chains, signs and (when the request was encrypted)
-// encrypts the responses of one frame, and queues them as one frame.
-func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session) {
+// encrypts the responses of one frame, and sends them as one frame (inline:
+// see send).
+func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session, inline bool) {
 	releases := make([]func(), 0, len(elems))
 	var bufs net.Buffers
 	for i := range elems {
@@ -744,10 +786,10 @@ func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session)
 			c.close()
 			return
 		}
-		c.send(net.Buffers{enc}, encRelease)
+		c.send(net.Buffers{enc}, encRelease, inline)
 		return
 	}
-	c.send(bufs, release)
+	c.send(bufs, release, inline)
 }
 
 // sendAsync sends the final response of an async operation.
@@ -777,7 +819,7 @@ func (c *conn) sendAsync(op *asyncOp, resp *Response) {
 	if req.Encrypted {
 		encSess = req.Session
 	}
-	c.writeCompound([]respElem{e}, req.Encrypted, encSess)
+	c.writeCompound([]respElem{e}, req.Encrypted, encSess, false)
 }
 
 // cancelRequest handles CANCEL (MS-SMB2 3.3.5.16): it has no response.

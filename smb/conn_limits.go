@@ -302,6 +302,13 @@ type idleReader struct {
 // newFrame readies r for the next frame.
 func (r *idleReader) newFrame() { r.started, r.progress = false, 0 }
 
+// frameStarted records that the frame's first bytes came with the last
+// frame's read (directTCP): the frame timeout applies to the rest.
+func (r *idleReader) frameStarted() {
+	r.started, r.progress = true, 0
+	r.armFrame()
+}
+
 func (r *idleReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.c.nc.Read(p)
@@ -313,14 +320,17 @@ func (r *idleReader) Read(p []byte) (int, error) {
 				r.armFrame()
 			}
 		}
+		if err == nil {
+			return n, nil
+		}
 		var ne net.Error
-		if err != nil && errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
+		if errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
 			if r.frame > 0 {
 				r.c.srv.refused(RefusedFrameTimeout, r.c.remoteAddr)
 			}
 			return n, err
 		}
-		if err == nil || r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
+		if r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
 			r.c.draining.Load() {
 			return n, err
 		}

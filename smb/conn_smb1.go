@@ -71,6 +71,6 @@ func (c *conn) upgradeSMB1(frame []byte) bool {
 	msg := make([]byte, smb2.HeaderSize+resp.Size())
 	h.Encode(msg)
 	resp.Encode(msg[smb2.HeaderSize:])
-	c.send([][]byte{msg}, nil)
+	c.send([][]byte{msg}, nil, false)
 	return true
 }

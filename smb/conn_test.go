@@ -19,10 +19,12 @@ func TestSendAfterConnectionEnd(t *testing.T) {
 	go c.serve(nil)
 	client.Close()
 	<-c.done
-	released := false
-	c.send(net.Buffers{[]byte("late")}, func() { released = true })
-	if !released {
-		t.Fatal("buffer of a dropped frame not released")
+	for _, inline := range []bool{false, true} {
+		released := false
+		c.send(net.Buffers{[]byte("late")}, func() { released = true }, inline)
+		if !released {
+			t.Fatalf("inline %v: buffer of a dropped frame not released", inline)
+		}
 	}
 }
 

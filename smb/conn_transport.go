@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 )
 
 // transport carries the SMB2 messages of one connection. The connection
@@ -28,13 +29,56 @@ type transport interface {
 // preceded by a 4-byte header, a zero byte and a 24-bit big-endian length.
 // It serves any net.Conn.
 type directTCP struct {
-	r   io.Reader
-	w   io.Writer
-	hdr [4]byte // read side; the reader is one goroutine
+	r io.Reader
+	w io.Writer
+	// The read side (one reader at a time). A frame's first read takes up
+	// to headSize bytes into head: the transport header and, for most
+	// small requests, the whole message, so that it costs one read
+	// system call rather than two. Bytes read past the frame's end,
+	// head[:ahead], start the next frame.
+	head  [headSize]byte
+	ahead int
+	// started, when set, is called when a frame starts from bytes read
+	// with the previous one: its first byte has come (conn_limits.go).
+	started func()
+
+	whdr [4]byte // the write side's header (one writer at a time, conn.send)
 }
 
+// headSize bounds a frame's first read: the transport header and an ECHO,
+// CLOSE, QUERY_INFO, FLUSH or LOCK request, or a CREATE of a short name
+// without contexts, whole. A connection holds it while idle.
+const headSize = 192
+
 func (t *directTCP) readMessage(limit int) ([]byte, func(), error) {
-	return readFrame(t.r, &t.hdr, limit)
+	k := t.ahead
+	t.ahead = 0
+	if k > 0 && t.started != nil {
+		t.started()
+	}
+	if k < 4 {
+		m, err := io.ReadAtLeast(t.r, t.head[k:], 4-k)
+		k += m
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	n, err := frameLen(t.head[:4], limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, release := getBuf(n)
+	if end := 4 + n; end <= k {
+		copy(b, t.head[4:end])
+		t.ahead = copy(t.head[:], t.head[end:k])
+		return b, release, nil
+	}
+	got := copy(b, t.head[4:k])
+	if _, err := io.ReadFull(t.r, b[got:]); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return b, release, nil
 }
 
 func (t *directTCP) writeMessage(bufs net.Buffers) error {
@@ -42,41 +86,42 @@ func (t *directTCP) writeMessage(bufs net.Buffers) error {
 	for _, b := range bufs {
 		n += len(b)
 	}
-	all := make(net.Buffers, 0, len(bufs)+1)
-	all = append(all, frameHeader(n))
+	binary.BigEndian.PutUint32(t.whdr[:], uint32(n)&0xFFFFFF)
+	// The header and the message in one writev, through a pooled slice:
+	// no allocation per message, none kept while idle. WriteTo consumes
+	// the slice; the references to the message are dropped before it goes
+	// back to the pool.
+	vp := writeVecs.Get().(*net.Buffers)
+	all := append((*vp)[:0], t.whdr[:])
 	all = append(all, bufs...)
-	_, err := all.WriteTo(t.w) // writev on a TCP connection
+	*vp = all
+	_, err := vp.WriteTo(t.w)
+	clear(all)
+	if cap(all) <= maxPooledVecs {
+		*vp = all[:0]
+		writeVecs.Put(vp)
+	}
 	return err
 }
 
-// readFrame reads one Direct TCP frame of at most limit bytes into a
-// pooled buffer.
-func readFrame(r io.Reader, hdr *[4]byte, limit int) ([]byte, func(), error) {
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, nil, err
-	}
+// writeVecs pools the slices writeMessage hands to writev.
+var writeVecs = sync.Pool{New: func() any { return new(net.Buffers) }}
+
+// maxPooledVecs bounds the slices writeVecs keeps.
+const maxPooledVecs = 16
+
+// frameLen checks a Direct TCP header and returns the length of the
+// message it precedes, at most limit.
+func frameLen(hdr []byte, limit int) (int, error) {
 	if hdr[0] != 0 {
-		return nil, nil, fmt.Errorf("smb: bad transport frame type %#x", hdr[0])
+		return 0, fmt.Errorf("smb: bad transport frame type %#x", hdr[0])
 	}
-	n := int(binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF)
+	n := int(binary.BigEndian.Uint32(hdr) & 0xFFFFFF)
 	if n > limit {
-		return nil, nil, fmt.Errorf("smb: frame of %d bytes exceeds %d", n, limit)
+		return 0, fmt.Errorf("smb: frame of %d bytes exceeds %d", n, limit)
 	}
 	if n < 4 {
-		return nil, nil, fmt.Errorf("smb: frame of %d bytes is too short", n)
+		return 0, fmt.Errorf("smb: frame of %d bytes is too short", n)
 	}
-	b, release := getBuf(n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		release()
-		return nil, nil, err
-	}
-	return b, release, nil
-}
-
-// frameHeader returns the 4-byte Direct TCP header for a message of n
-// bytes.
-func frameHeader(n int) []byte {
-	b := make([]byte, 4)
-	binary.BigEndian.PutUint32(b, uint32(n)&0xFFFFFF)
-	return b
+	return n, nil
 }

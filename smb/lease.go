@@ -727,10 +727,10 @@ func (c *conn) sendUnsolicited(msg []byte, o *Open) {
 	}
 	sess := o.session
 	if sess.encryptData || o.tree.encrypt {
-		c.writeCompound([]respElem{{msg: msg}}, true, sess)
+		c.writeCompound([]respElem{{msg: msg}}, true, sess, false)
 		return
 	}
-	c.send([][]byte{msg}, nil)
+	c.send([][]byte{msg}, nil, false)
 }
 
 // breakForCreate breaks the caching the new open of the file keyed key

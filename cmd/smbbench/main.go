@@ -6,6 +6,8 @@
 //
 //	smbbench -addr 127.0.0.1:445 [-share share] [-user U] [-pass P]
 //	         [-conns 1,8] [-files 10000] [-time 3s] [-ops create,stat,list,rename,delete]
+//	         [-pid SERVER_PID]
+//	smbbench -ticks -pid SERVER_PID
 //	smbbench -slow 5ms [-conns 1,32] [-time 5s] [-ops create,stat,rename,delete]
 //
 // For each connection count it opens that many connections (one session
@@ -22,9 +24,15 @@
 // A phase ends when its time is up or each connection has done its share
 // of the files. Each prints one line, tab-separated, for the bench script:
 //
-//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP
+//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP SERVER_CPU_MS_PER_OP
 //
-// (the last is "-" but with -slow, where the wrapper counts them.)
+// BACKEND_CALLS_PER_OP is "-" but with -slow, where the wrapper counts
+// them. SERVER_CPU_MS_PER_OP is the CPU time (user + system) the server's
+// process -pid and its descendants (smbd forks one per connection) used
+// during the phase, per operation, read from /proc; "-" without -pid. It
+// does not depend on how busy the machine is, as the rates do. With
+// -ticks the tool prints that CPU time so far, in clock ticks (1/100 s),
+// and exits (for the bench script's smbtorture rows).
 //
 // With -slow D the tool first starts an in-process cifsd server (the smb
 // package as a library) on 127.0.0.1 serving an in-memory share behind
@@ -65,8 +73,18 @@ func run() error {
 	flag.StringVar(&cfg.label, "label", "", "first column of the output (default: the address, or slow)")
 	slow := flag.Duration("slow", 0, "serve an in-process in-memory share with this delay per backend call")
 	flag.StringVar(&cfg.dir, "dir", "smbbench", "prefix of the directories created on the share")
+	flag.IntVar(&cfg.pid, "pid", 0, "the server's process: report its CPU (and its descendants') per operation")
+	ticks := flag.Bool("ticks", false, "print the CPU ticks of -pid and its descendants so far, and exit")
 	flag.Parse()
 
+	if *ticks {
+		t := treeCPU(cfg.pid)
+		if t < 0 {
+			return fmt.Errorf("-ticks: no process %d", cfg.pid)
+		}
+		fmt.Println(t)
+		return nil
+	}
 	var err error
 	if cfg.conns, err = parseInts(*conns); err != nil {
 		return fmt.Errorf("-conns: %w", err)
@@ -102,7 +120,7 @@ func run() error {
 			return fmt.Errorf("%d connections: %w", n, err)
 		}
 		for _, r := range results {
-			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(), r.callsPerOp())
+			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(), r.callsPerOp(), r.cpuPerOp())
 		}
 	}
 	return nil
@@ -117,6 +135,15 @@ type config struct {
 	phase                   time.Duration
 	ops                     []string
 	calls                   func() int64 // backend calls so far (-slow); nil: not counted
+	pid                     int          // the server's process (-pid); 0: CPU not measured
+}
+
+// serverCPU returns the server's CPU ticks so far, or -1 when not measured.
+func (c config) serverCPU() int64 {
+	if c.pid <= 0 {
+		return -1
+	}
+	return treeCPU(c.pid)
 }
 
 // backendCalls returns the backend calls so far, or -1 when not counted.

@@ -20,6 +20,7 @@ type result struct {
 	n       int64
 	elapsed time.Duration
 	calls   int64 // backend calls meanwhile (-slow only), else -1
+	cpu     int64 // server CPU ticks meanwhile (-pid), else -1
 }
 
 // callsPerOp is the backend calls per operation, "-" when not counted.
@@ -113,6 +114,7 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 		var r result
 		var err error
 		calls0 := cfg.backendCalls()
+		cpu0 := cfg.serverCPU()
 		switch op {
 		case "create":
 			quota := -1 // no count bound: the phase time alone
@@ -186,9 +188,12 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", op, err)
 		}
-		r.calls = -1
+		r.calls, r.cpu = -1, -1
 		if calls0 >= 0 {
 			r.calls = cfg.backendCalls() - calls0
+		}
+		if cpu1 := cfg.serverCPU(); cpu0 >= 0 && cpu1 >= cpu0 {
+			r.cpu = cpu1 - cpu0
 		}
 		results = append(results, r)
 	}
