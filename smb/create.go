@@ -200,6 +200,10 @@ func (s *Server) create(ctx context.Context, req *Request) *Response {
 	c := &createOp{s: s, req: req, r: &r, sh: sh, res: res, name: name, fi: fi, access: access, acl: acl,
 		quota: quota, wantDir: wantDir, wantFile: wantFile, deleteOnClose: deleteOnClose, disp: disp,
 		lr: lr, cx: cx, dr: &cx.durable}
+	if fi == nil { // the CREATE may add the name (name_index.go)
+		dir, _ := splitParent(name)
+		defer sh.dirChanging(dir)()
+	}
 	resp := c.run(ctx)
 	res.release()
 	c.announce()

@@ -65,6 +65,8 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 		return st
 	}
 	// Backend calls without the share lock; both names are reserved.
+	dstParent, _ := splitParent(dst)
+	defer sh.dirChanging(dstParent)() // until the index has the name (name_index.go)
 	if dstInfo != nil {
 		if err := sh.cfg.FS.Remove(ctx, dst); err != nil {
 			return statusOf(err)

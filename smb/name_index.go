@@ -42,6 +42,10 @@ type nameIndex struct {
 	total  int                  // entries in all dirs
 	clock  uint64
 	tunnel []tunnelRecord // oldest first (name_short.go)
+	// changing counts, per directory (by foldKey), the changes to its
+	// names the server has under way: from before the backend call to
+	// after the restamp that follows it (dirChanging).
+	changing map[string]int
 }
 
 // dirNames is one directory's names.
@@ -140,11 +144,44 @@ func (sh *shareState) revalidate(ctx context.Context, dir string) bool {
 	x.mu.Lock()
 	d := x.dirs[foldKey(dir)]
 	same := d != nil && d.stamp.equal(stampOf(fi))
+	// A change of the server's own under way has moved the directory's
+	// times but not yet its stamp: it is not one made behind the server's
+	// back, and listing again for it would make every CREATE among
+	// concurrent ones list the directory. The index is trusted until the
+	// server's changes are done; one made outside meanwhile is seen on the
+	// next miss after them.
+	same = same || d != nil && x.changing[foldKey(dir)] > 0
 	x.mu.Unlock()
 	if same {
 		return false
 	}
 	return sh.buildIndex(ctx, dir) != nil
+}
+
+// dirChanging marks a change the server is about to make to the names of
+// dirs (a create, rename, link or delete); done, called once the change
+// is in the index (nameAdded, nameRemoved) or has failed, ends the mark.
+func (sh *shareState) dirChanging(dirs ...string) (done func()) {
+	x := &sh.names
+	keys := make([]string, len(dirs))
+	x.mu.Lock()
+	if x.changing == nil {
+		x.changing = make(map[string]int)
+	}
+	for i, d := range dirs {
+		keys[i] = foldKey(d)
+		x.changing[keys[i]]++
+	}
+	x.mu.Unlock()
+	return func() {
+		x.mu.Lock()
+		for _, k := range keys {
+			if x.changing[k]--; x.changing[k] <= 0 {
+				delete(x.changing, k)
+			}
+		}
+		x.mu.Unlock()
+	}
 }
 
 // dropIndex forgets the index of dir and of the directories below it.

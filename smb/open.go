@@ -293,6 +293,8 @@ func (o *Open) releaseLocked() func() error {
 			sh.noteStreamRemoved(name, stream) // notify_modify.go
 			return nil
 		} else if stream == "" {
+			parent, _ := splitParent(name)
+			defer sh.dirChanging(parent)() // until the index has lost the name (name_index.go)
 			if err := sh.cfg.FS.Remove(context.Background(), name); err != nil {
 				return err
 			}

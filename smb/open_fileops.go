@@ -137,6 +137,9 @@ func (o *Open) rename(ctx context.Context, target string, replace bool) smb2.Sta
 	}
 	// The backend call runs without the share lock: the reservation of
 	// both names (and of the subtree of a directory) keeps the decision.
+	srcParent, _ := splitParent(src)
+	dstParent, _ := splitParent(dst)
+	defer sh.dirChanging(srcParent, dstParent)() // until the index has both names (name_index.go)
 	if err := sh.cfg.FS.Rename(ctx, src, dst); err != nil {
 		return statusOf(err)
 	}
