@@ -286,10 +286,11 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 	node := sh.store.FileLocked(sh, key)
 	if c.cx.hasAppID {
 		// Before share modes and breaks (MS-SMB2 3.3.5.9.13).
-		c.afterUnlock = closeAppInstanceLocked(node, c.cx.appID, req.conn.neg.clientGUID)
+		c.afterUnlock = closeAppInstanceLocked(sh, node, c.cx.appID, req.conn.neg.clientGUID)
 		node = sh.store.FileLocked(sh, key)
 	}
-	if node != nil && !node.deletePending && c.fi != nil && c.disp == smb2.FileCreate {
+	deletePending := node != nil && sh.store.IsDeletePendingLocked(node)
+	if node != nil && !deletePending && c.fi != nil && c.disp == smb2.FileCreate {
 		// MS-FSA 2.1.5.1.2: an existing file fails FILE_CREATE before
 		// share modes are checked or oplocks broken.
 		return statusResponse(smb2.StatusObjectNameCollision)
@@ -298,7 +299,7 @@ func (c *createOp) decideLocked(ctx context.Context) *Response {
 		// MS-SMB2 3.3.5.9.8: a lease key names one file.
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
-	if node != nil && node.deletePending {
+	if deletePending {
 		// Fails before any break (MS-FSA 2.1.5.1.2; smbtorture
 		// smb2.oplock.doc).
 		return statusResponse(smb2.StatusDeletePending)
@@ -506,7 +507,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 			lc := s.grantLease(sh, node, o, c.lr)
 			leaseCtx = &lc
 		case !o.isDir && c.lr == nil:
-			o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+			o.oplock = grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 		}
 	})
 	req.Session.addOpen(o)

@@ -20,18 +20,12 @@ func (o *Open) openClientGUID() [16]byte {
 // on the same share) made under app instance id by another client, as the
 // server closes an open on its own (MS-SMB2 3.3.4.17). It returns what is
 // left to do once sh.mu is released. The caller holds sh.mu.
-func closeAppInstanceLocked(n *fileNode, id, client [16]byte) []func() {
+func closeAppInstanceLocked(sh *shareState, n *fileNode, id, client [16]byte) []func() {
 	if n == nil {
 		return nil
 	}
-	var victims []*Open
-	for _, o := range n.opens {
-		if o.hasAppInstance && o.appInstance == id && o.openClientGUID() != client {
-			victims = append(victims, o)
-		}
-	}
 	var out []func()
-	for _, o := range victims {
+	for _, o := range sh.store.AppInstanceOpensLocked(n, id, client) {
 		rest := o.closeLocked()
 		if rest == nil {
 			continue

@@ -125,7 +125,7 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	}
 	// Lock order: share, then open.
 	o.share.mu.Lock()
-	deletePending := o.node != nil && o.node.deletePending
+	deletePending := o.node != nil && o.share.store.IsDeletePendingLocked(o.node)
 	if o.node != nil && o.node.alloc > m.alloc && !m.isDir {
 		m.alloc = o.node.alloc // info_alloc.go
 	}

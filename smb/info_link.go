@@ -89,7 +89,7 @@ func (o *Open) link(ctx context.Context, target string, replace bool) smb2.Statu
 // linkDecisionLocked decides a link of src (node n) as dst. The caller
 // holds sh.mu and the reservation of both names.
 func linkDecisionLocked(sh *shareState, n *fileNode, src, dst string, dstInfo fs.FileInfo, replace bool) smb2.Status {
-	if n.deletePending {
+	if sh.store.IsDeletePendingLocked(n) {
 		return smb2.StatusAccessDenied // Open.Link.IsDeleted
 	}
 	if dstInfo == nil {

@@ -16,16 +16,9 @@ func (sh *shareState) renameParentConflict(dst string, o *Open) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	n := sh.store.FileLocked(sh, foldKey(dir))
-	if n == nil {
-		return false
-	}
-	for _, x := range n.opens {
-		if x == o || x.access&accessShareable == 0 {
-			continue // no data access: no part in share modes
-		}
-		if x.access&smb2.Delete != 0 || x.shareAccess&smb2.FileShareWrite == 0 {
-			return true
-		}
-	}
-	return false
+	// Windows' open of the parent: FILE_ADD_FILE (the bit of
+	// FILE_WRITE_DATA), sharing read and write. Against it, another open
+	// holding DELETE, or one not sharing write, conflicts; opens without
+	// data access take no part.
+	return n != nil && sh.store.ShareConflictLocked(n, o, smb2.FileWriteData, smb2.FileShareRead|smb2.FileShareWrite)
 }

@@ -410,13 +410,13 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 // handle caching (a holder may be caching a closed handle); otherwise write
 // caching goes, and an overwrite takes everything. Opens for attributes
 // only break nothing. The caller holds sh.mu.
-func createBreaks(n *fileNode, own *lease, access, shareAccess, disp uint32, deleting bool, b *breaks) {
+func createBreaks(st fileStore, n *fileNode, own *lease, access, shareAccess, disp uint32, deleting bool, b *breaks) {
 	stat := statOpen(access)
 	// An open to delete the file also breaks handle caching, as a
 	// sharing violation does (smbtorture smb2.lease.unlink).
-	conflict := n.shareConflict(access, shareAccess) || deleting
+	conflict := st.ShareConflictLocked(n, nil, access, shareAccess) || deleting
 	overwrite := disp == smb2.FileSupersede || disp == smb2.FileOverwrite || disp == smb2.FileOverwriteIf
-	for _, x := range n.opens {
+	for _, x := range st.OpensLocked(n) {
 		if sameOwner(x, own) {
 			continue
 		}
@@ -449,7 +449,7 @@ func createBreaks(n *fileNode, own *lease, access, shareAccess, disp uint32, del
 // their holders may only be keeping closed handles open. The caller holds
 // sh.mu.
 func handleBreaks(n *fileNode, o *Open, b *breaks) {
-	for _, x := range n.opens {
+	for _, x := range o.share.store.OpensLocked(n) {
 		if x == o || sameOwner(x, o.lease) {
 			continue
 		}
@@ -465,7 +465,7 @@ func handleBreaks(n *fileNode, o *Open, b *breaks) {
 // oplock breaks even when it is o's own (smbtorture smb2.oplock.batch1,
 // brl1, levelii500); a lease never breaks itself. The caller holds sh.mu.
 func writeBreaks(n *fileNode, o *Open, b *breaks) {
-	for _, x := range n.opens {
+	for _, x := range o.share.store.OpensLocked(n) {
 		if x.lease != nil && (x == o || sameOwner(x, o.lease)) {
 			continue
 		}
@@ -556,7 +556,7 @@ func (s *Server) leaseConflict(lr *leaseRequest, n *fileNode) bool {
 	return l != nil && (n == nil || l.node != n)
 }
 
-// grantLease gives the new open o (not yet in n.opens) the lease lr asks
+// grantLease gives the new open o (not yet among n's opens) the lease lr asks
 // for, sharing the lease of its key if there is one, and returns the
 // response context. The caller holds sh.mu.
 func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseRequest) smb2.CreateContext {
@@ -565,7 +565,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 	// Another lease, even of an open for attributes only, or another
 	// open for data rules out W; an oplock rules out H as well.
 	allowed := leaseR | leaseH | leaseW
-	for _, x := range n.opens {
+	for _, x := range sh.store.OpensLocked(n) {
 		if x.lease != nil && x.lease.id == lr.id {
 			continue
 		}
@@ -749,7 +749,7 @@ func (s *Server) breakForCreate(ctx context.Context, req *Request, sh *shareStat
 	node := sh.store.FileLocked(sh, key)
 	for node != nil {
 		var b breaks
-		createBreaks(node, own, access, shareAccess, disp, deleting, &b)
+		createBreaks(sh.store, node, own, access, shareAccess, disp, deleting, &b)
 		if len(b.waits) > 0 && canGoAsync(ctx, req) {
 			return node, waited, &b, smb2.StatusPending
 		}

@@ -74,7 +74,7 @@ func (sh *shareState) parentBreaksLocked(name string, by leaseOwner, b *breaks) 
 	if n == nil {
 		return
 	}
-	for _, x := range n.opens {
+	for _, x := range sh.store.OpensLocked(n) {
 		l := x.lease
 		if l == nil || !l.dir || by.covers(l) {
 			continue

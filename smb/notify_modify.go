@@ -112,7 +112,7 @@ func (o *Open) noteDirClosed() {
 		return
 	}
 	sh.mu.Lock()
-	pending := o.node.deletePending
+	pending := sh.store.IsDeletePendingLocked(o.node)
 	sh.mu.Unlock()
 	if pending {
 		sh.notifyDeletePending(o.name)

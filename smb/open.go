@@ -124,13 +124,13 @@ const (
 )
 
 // shareConflict reports whether an open asking for access with shareAccess
-// conflicts with the existing opens of n (MS-FSA 2.1.5.1.2.1).
-func (n *fileNode) shareConflict(access, shareAccess uint32) bool {
+// conflicts with the existing opens of n but except (MS-FSA 2.1.5.1.2.1).
+func (n *fileNode) shareConflict(except *Open, access, shareAccess uint32) bool {
 	if access&accessShareable == 0 {
 		return false
 	}
 	for _, o := range n.opens {
-		if o.access&accessShareable == 0 {
+		if o == except || o.access&accessShareable == 0 {
 			continue
 		}
 		if access&accessReadish != 0 && o.shareAccess&smb2.FileShareRead == 0 ||
@@ -192,7 +192,7 @@ func (o *Open) close() error {
 	// delete cannot fall between another operation's decision on the
 	// name and its backend call (name_lock.go).
 	sh.mu.Lock()
-	deleting, base := o.deleteOnClose || o.node.deletePending, o.node.name
+	deleting, base := o.deleteOnClose || sh.store.IsDeletePendingLocked(o.node), o.node.name
 	if !deleting && o.node.stream != "" {
 		deleting = sh.store.DeletePendingLocked(sh, base)
 	}

@@ -204,7 +204,7 @@ func (o *Open) checkRenameLocked(src, dst, clean string, dstInfo fs.FileInfo, re
 		if dstInfo.IsDir() {
 			return src, smb2.StatusAccessDenied
 		}
-		if n := sh.store.FileLocked(sh, foldKey(dst)); n != nil && len(n.opens) > 0 {
+		if n := sh.store.FileLocked(sh, foldKey(dst)); n != nil && sh.store.OpenCountLocked(n) > 0 {
 			return src, smb2.StatusAccessDenied
 		}
 	}
@@ -221,11 +221,8 @@ func (o *Open) checkRenameLocked(src, dst, clean string, dstInfo fs.FileInfo, re
 	// Every other open of the file must allow delete (MS-FSA 2.1.5.15.12).
 	// The rename is a DELETE on the file: it must pass the share-mode
 	// check against every other open, both ways (MS-FSA 2.1.5.1.2.1).
-	for _, x := range o.node.opens {
-		if x != o && (x.shareAccess&smb2.FileShareDelete == 0 ||
-			x.access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0) {
-			return src, smb2.StatusSharingViolation
-		}
+	if sh.store.DeleteDeniedLocked(o) {
+		return src, smb2.StatusSharingViolation
 	}
 	if dstInfo != nil && foldKey(dst) == foldKey(src) {
 		// A change of case only: keep the client's new spelling.

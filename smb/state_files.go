@@ -67,6 +67,30 @@ type fileStore interface {
 	// OpenBelowLocked reports whether any file below the directory dir
 	// has opens.
 	OpenBelowLocked(sh *shareState, dir string) bool
+	// OpensLocked returns the opens of n, in the order they were
+	// published: what breaks of caching and caching grants are decided
+	// on, and what the admin views walk. The caller reads the slice
+	// only, and only while it holds the share lock.
+	OpensLocked(n *fileNode) []*Open
+	// OpenCountLocked is the number of opens of n.
+	OpenCountLocked(n *fileNode) int
+	// IsDeletePendingLocked reports whether the file or stream of n is
+	// delete-pending.
+	IsDeletePendingLocked(n *fileNode) bool
+	// ShareConflictLocked reports whether an open asking for access with
+	// shareAccess conflicts with the share modes of the opens of n other
+	// than except (nil: all of them), both ways (MS-FSA 2.1.5.1.2.1).
+	ShareConflictLocked(n *fileNode, except *Open, access, shareAccess uint32) bool
+	// DeleteDeniedLocked reports whether an open of o's file other than
+	// o refuses o a DELETE of the file (a rename, MS-FSA 2.1.5.15.12): it
+	// does not share delete, or it has DELETE access and o does not share
+	// delete. Unlike the share modes of a new open, opens without data
+	// access count too.
+	DeleteDeniedLocked(o *Open) bool
+	// AppInstanceOpensLocked returns the opens of n made under the app
+	// instance id by a client whose ClientGuid is not client (MS-SMB2
+	// 3.3.5.9.13).
+	AppInstanceOpensLocked(n *fileNode, id, client [16]byte) []*Open
 	// MoveLocked renames the file of n, its open streams and their
 	// opens' names to dst.
 	MoveLocked(sh *shareState, n *fileNode, dst string)
@@ -95,7 +119,7 @@ func (*memState) AdmitLocked(sh *shareState, base, key string, access, shareAcce
 		if n.deletePending {
 			return smb2.StatusDeletePending
 		}
-		if n.shareConflict(access, shareAccess) {
+		if n.shareConflict(nil, access, shareAccess) {
 			return smb2.StatusSharingViolation
 		}
 	}
@@ -168,6 +192,42 @@ func (*memState) OpenBelowLocked(sh *shareState, dir string) bool {
 		}
 	}
 	return false
+}
+
+// OpensLocked returns n's opens.
+func (*memState) OpensLocked(n *fileNode) []*Open { return n.opens }
+
+// OpenCountLocked counts n's opens.
+func (*memState) OpenCountLocked(n *fileNode) int { return len(n.opens) }
+
+// IsDeletePendingLocked reports n's delete-pending.
+func (*memState) IsDeletePendingLocked(n *fileNode) bool { return n.deletePending }
+
+// ShareConflictLocked applies the share modes of n's opens but except.
+func (*memState) ShareConflictLocked(n *fileNode, except *Open, access, shareAccess uint32) bool {
+	return n.shareConflict(except, access, shareAccess)
+}
+
+// DeleteDeniedLocked checks the other opens of o's file for a delete.
+func (*memState) DeleteDeniedLocked(o *Open) bool {
+	for _, x := range o.node.opens {
+		if x != o && (x.shareAccess&smb2.FileShareDelete == 0 ||
+			x.access&smb2.Delete != 0 && o.shareAccess&smb2.FileShareDelete == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// AppInstanceOpensLocked finds the opens of another client's instance.
+func (*memState) AppInstanceOpensLocked(n *fileNode, id, client [16]byte) []*Open {
+	var out []*Open
+	for _, o := range n.opens {
+		if o.hasAppInstance && o.appInstance == id && o.openClientGUID() != client {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // MoveLocked renames n's file.

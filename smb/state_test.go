@@ -241,7 +241,7 @@ func fileOpens(st stateStore, sh *shareState, key string) []*Open {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if n := st.FileLocked(sh, key); n != nil {
-		return append([]*Open(nil), n.opens...)
+		return append([]*Open(nil), st.OpensLocked(n)...)
 	}
 	return nil
 }
@@ -424,4 +424,81 @@ func TestStateMoveAndReserve(t *testing.T) {
 	} else {
 		r3.release()
 	}
+}
+
+func TestStateOpenQueries(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	all := uint32(smb2.FileShareRead | smb2.FileShareWrite | smb2.FileShareDelete)
+	rw := uint32(smb2.FileShareRead | smb2.FileShareWrite)
+	a, _ := publish(st, sh, "f", "", smb2.FileReadData, all)
+	b, _ := publish(st, sh, "f", "", smb2.FileReadAttributes, rw) // no data access
+	c, _ := publish(st, sh, "f", "", smb2.FileReadData|smb2.Delete, all)
+	locked := func(f func()) { sh.mu.Lock(); defer sh.mu.Unlock(); f() }
+	locked(func() {
+		n := st.FileLocked(sh, foldKey("F"))
+		if got := st.OpensLocked(n); len(got) != 3 || got[0] != a || got[1] != b || got[2] != c {
+			t.Fatalf("opens %v, want a, b, c in publishing order", got)
+		}
+		if st.OpenCountLocked(n) != 3 {
+			t.Fatalf("%d opens counted, want 3", st.OpenCountLocked(n))
+		}
+		// Share modes against the opens but one: c has DELETE, which an
+		// open not sharing delete conflicts with, unless c is left out.
+		if !st.ShareConflictLocked(n, nil, smb2.FileReadData, rw) {
+			t.Fatal("an open not sharing delete beside one with DELETE")
+		}
+		if st.ShareConflictLocked(n, c, smb2.FileReadData, rw) {
+			t.Fatal("the open left out still counted")
+		}
+		// A new open without data access conflicts with nothing.
+		if st.ShareConflictLocked(n, nil, smb2.FileReadAttributes, 0) {
+			t.Fatal("an attribute-only open conflicted")
+		}
+		// A rename by c: b does not share delete, and for a rename that
+		// counts though b has no data access.
+		if !st.DeleteDeniedLocked(c) {
+			t.Fatal("an open not sharing delete did not refuse the rename")
+		}
+		if st.IsDeletePendingLocked(n) {
+			t.Fatal("delete-pending before it was set")
+		}
+		st.SetDeletePendingLocked(n, true)
+		if !st.IsDeletePendingLocked(n) {
+			t.Fatal("delete-pending not reported")
+		}
+		st.SetDeletePendingLocked(n, false)
+	})
+	closeOpen(st, b)
+	locked(func() {
+		n := st.FileLocked(sh, foldKey("f"))
+		if st.DeleteDeniedLocked(c) {
+			t.Fatal("opens sharing delete refused the rename")
+		}
+		// a has no DELETE: c not sharing delete would not matter; but c
+		// has DELETE, so a rename by a without sharing delete is refused.
+		a.shareAccess = rw
+		denied := st.DeleteDeniedLocked(a)
+		a.shareAccess = all
+		if !denied {
+			t.Fatal("an open with DELETE did not refuse a rename by one not sharing delete")
+		}
+		if st.OpenCountLocked(n) != 2 {
+			t.Fatalf("%d opens after a close, want 2", st.OpenCountLocked(n))
+		}
+	})
+	// App instances: the opens of the id made by another client.
+	id, mine, theirs := [16]byte{5}, [16]byte{1}, [16]byte{2}
+	x, _ := publish(st, sh, "g", "", smb2.FileReadData, all)
+	y, _ := publish(st, sh, "g", "", smb2.FileReadData, all)
+	z, _ := publish(st, sh, "g", "", smb2.FileReadData, all)
+	x.hasAppInstance, x.appInstance, x.appClient = true, id, theirs
+	y.hasAppInstance, y.appInstance, y.appClient = true, id, mine
+	z.hasAppInstance, z.appInstance, z.appClient = true, [16]byte{6}, theirs
+	locked(func() {
+		got := st.AppInstanceOpensLocked(st.FileLocked(sh, foldKey("g")), id, mine)
+		if len(got) != 1 || got[0] != x {
+			t.Fatalf("app instance opens %v, want x alone", got)
+		}
+	})
 }

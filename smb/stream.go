@@ -128,7 +128,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 			lc := s.grantLease(sh, node, o, lr)
 			leaseCtx = &lc
 		} else {
-			o.oplock = grantOplock(node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+			o.oplock = grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
 		}
 	})
 	req.Session.addOpen(o)
@@ -254,7 +254,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	defer res.release()
 	n := o.node
 	sh.mu.Lock()
-	busy := len(n.opens) > 1 // other handles to the stream would keep its old name
+	busy := sh.store.OpenCountLocked(n) > 1 // other handles to the stream would keep its old name
 	sh.mu.Unlock()
 	if busy {
 		return smb2.StatusSharingViolation
