@@ -54,16 +54,12 @@ func sessionClient(sess *Session) string {
 // snapshot copies a session's trees and opens.
 func (sess *Session) snapshot() ([]*Tree, []*Open) {
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
 	trees := make([]*Tree, 0, len(sess.trees))
 	for _, t := range sess.trees {
 		trees = append(trees, t)
 	}
-	opens := make([]*Open, 0, len(sess.opens))
-	for _, o := range sess.opens {
-		opens = append(opens, o)
-	}
-	return trees, opens
+	sess.mu.Unlock()
+	return trees, sess.srv.state.SessionOpens(sess)
 }
 
 func (a adminState) Sessions(ctx context.Context) []rpc.SessionInfo {

@@ -241,10 +241,7 @@ func (s *Server) openLimitStatus(c *conn, sess *Session) smb2.Status {
 	if max <= 0 || sess == nil {
 		return smb2.StatusSuccess
 	}
-	sess.mu.Lock()
-	n := len(sess.opens)
-	sess.mu.Unlock()
-	if n < max {
+	if s.state.SessionOpenCount(sess) < max {
 		return smb2.StatusSuccess
 	}
 	s.refused(RefusedOpens, c.remoteAddr)
@@ -363,10 +360,7 @@ func (s *Server) connHasOpens(c *conn) bool {
 		if !sess.boundTo(c) {
 			continue
 		}
-		sess.mu.Lock()
-		n := len(sess.opens)
-		sess.mu.Unlock()
-		if n > 0 {
+		if s.state.SessionOpenCount(sess) > 0 {
 			return true
 		}
 	}

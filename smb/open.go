@@ -145,35 +145,19 @@ func (n *fileNode) shareConflict(except *Open, access, shareAccess uint32) bool 
 	return false
 }
 
-// addOpen registers o on its session and returns its file id.
+// addOpen gives o its file id and registers it on the session
+// (sessionOpenStore, state_sessions.go).
 func (s *Session) addOpen(o *Open) {
 	id := s.srv.nextID.Add(1)
 	o.id = smb2.FileID{Persistent: id, Volatile: id}
-	s.mu.Lock()
-	if s.opens == nil {
-		s.opens = make(map[uint64]*Open)
-	}
-	s.opens[id] = o
-	s.mu.Unlock()
+	s.srv.state.AddOpen(s, o)
 }
 
 // lookupOpen finds an open of the session by file id.
-func (s *Session) lookupOpen(id smb2.FileID) *Open {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.opens[id.Volatile]
-	if o == nil || o.id.Persistent != id.Persistent {
-		return nil
-	}
-	return o
-}
+func (s *Session) lookupOpen(id smb2.FileID) *Open { return s.srv.state.LookupOpen(s, id) }
 
 // removeOpen takes o out of the session's table.
-func (s *Session) removeOpen(o *Open) {
-	s.mu.Lock()
-	delete(s.opens, o.id.Volatile)
-	s.mu.Unlock()
-}
+func (s *Session) removeOpen(o *Open) { s.srv.state.RemoveOpen(s, o) }
 
 // close releases the open: the backend file, the share-mode entry and, when
 // this was the last open of a file to delete, the file itself.

@@ -431,7 +431,7 @@ func (m *memState) ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, 
 		m.durables.add(o, d)
 	}
 	o.session, o.tree = c.session, c.tree
-	c.session.attachOpen(o)
+	m.AddOpen(c.session, o) // under its file id
 	rc := reclaimed{oplock: o.oplock}
 	if l := o.lease; l != nil {
 		lc := leaseResponse(l)
@@ -456,14 +456,4 @@ func (m *memState) NoteReplayable(req *Request, o *Open, dr *durableRequest, act
 // Replayable implements durableStore (create_replay.go).
 func (m *memState) Replayable(client, create [16]byte) *Open {
 	return m.durables.replayable(client, create)
-}
-
-// attachOpen registers the reconnected o on the session under its file id.
-func (s *Session) attachOpen(o *Open) {
-	s.mu.Lock()
-	if s.opens == nil {
-		s.opens = make(map[uint64]*Open)
-	}
-	s.opens[o.id.Volatile] = o
-	s.mu.Unlock()
 }

@@ -51,15 +51,17 @@ func (s *Server) Stats() Stats {
 	var opens []*Open
 	for _, sess := range s.sessionList() {
 		sess.mu.Lock()
-		if sess.state == sessionValid {
+		valid := sess.state == sessionValid
+		if valid {
 			st.Sessions++
 			st.TreeConnects += len(sess.trees)
-			st.Opens += len(sess.opens)
-			for _, o := range sess.opens {
-				opens = append(opens, o)
-			}
 		}
 		sess.mu.Unlock()
+		if valid {
+			so := s.state.SessionOpens(sess)
+			st.Opens += len(so)
+			opens = append(opens, so...)
+		}
 	}
 	for _, o := range opens {
 		if o.share == nil {
@@ -243,15 +245,9 @@ func (s *Server) Sessions() []SessionInfo {
 			info.Trees = append(info.Trees, TreeInfo{ID: t.ID, Share: t.share.cfg.Name, ReadOnly: t.readOnly,
 				Encrypted: t.encrypt || sess.encryptData})
 		}
-		opens := make([]*Open, 0, len(sess.opens))
-		for _, o := range sess.opens {
-			if o.pipe == nil && o.node != nil {
-				opens = append(opens, o)
-			}
-		}
 		sess.mu.Unlock()
-		for _, o := range opens {
-			if o.closed() {
+		for _, o := range s.state.SessionOpens(sess) {
+			if o.pipe != nil || o.node == nil || o.closed() {
 				continue
 			}
 			so := SessionOpen{OpenInfo: o.info(), Share: o.share.cfg.Name} // request.go

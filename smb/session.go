@@ -127,13 +127,12 @@ func (s *Session) disconnect() { s.end(true) }
 
 func (s *Session) end(keepDurable bool) {
 	s.mu.Lock()
-	opens := s.opens
-	s.opens = nil
 	trees := s.trees
 	s.trees = nil
 	s.state = sessionExpired
 	s.mu.Unlock()
-	for _, o := range opens {
+	// Requests of an expired session find no open from here on.
+	for _, o := range s.srv.state.TakeSessionOpens(s) {
 		if keepDurable && s.srv.keepDurable(o) {
 			continue
 		}

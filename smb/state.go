@@ -36,7 +36,8 @@ import (
 // queries), the caching state of opens and leases (levels, breaks in
 // progress) and the sessions' opens by volatile id.
 type stateStore interface {
-	fileStore // state_files.go
+	fileStore        // state_files.go
+	sessionOpenStore // state_sessions.go
 	durableStore
 	leaseStore
 	lockStore

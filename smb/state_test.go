@@ -195,7 +195,7 @@ func TestStateDurables(t *testing.T) {
 	}
 	c = claim()
 	got, _, s := st.ReclaimDurable(ctx, c)
-	if s != smb2.StatusSuccess || got != o || o.session != c.session || c.session.lookupOpen(o.id) != o {
+	if s != smb2.StatusSuccess || got != o || o.session != c.session || st.LookupOpen(c.session, o.id) != o {
 		t.Fatalf("reclaim: %v", s)
 	}
 	if _, _, s := st.ReclaimDurable(ctx, claim()); s != smb2.StatusObjectNameNotFound {
@@ -501,4 +501,49 @@ func TestStateOpenQueries(t *testing.T) {
 			t.Fatalf("app instance opens %v, want x alone", got)
 		}
 	})
+}
+
+func TestStateSessionOpens(t *testing.T) {
+	st := newTestStore()
+	s := &Session{}
+	t1, t2 := &Tree{ID: 1}, &Tree{ID: 2}
+	mk := func(id uint64, tree *Tree) *Open {
+		o := &Open{tree: tree, id: smb2.FileID{Persistent: id, Volatile: id}}
+		st.AddOpen(s, o)
+		return o
+	}
+	a, b, c := mk(1, t1), mk(2, t1), mk(3, t2)
+	if st.LookupOpen(s, a.id) != a || st.LookupOpen(s, c.id) != c {
+		t.Fatal("opens not found by their file ids")
+	}
+	// Both halves of the file id must match.
+	if st.LookupOpen(s, smb2.FileID{Persistent: 9, Volatile: 1}) != nil || st.LookupOpen(s, smb2.FileID{Persistent: 1, Volatile: 9}) != nil {
+		t.Fatal("a file id the session does not have found an open")
+	}
+	if st.LookupOpen(&Session{}, a.id) != nil {
+		t.Fatal("another session's table has the open")
+	}
+	if n, all := st.SessionOpenCount(s), st.SessionOpens(s); n != 3 || len(all) != 3 {
+		t.Fatalf("%d opens counted, %d listed, want 3", n, len(all))
+	}
+	// TREE_DISCONNECT takes the tree's opens and leaves the others.
+	got := st.TakeTreeOpens(s, t1)
+	if len(got) != 2 || !(got[0] == a && got[1] == b || got[0] == b && got[1] == a) {
+		t.Fatalf("tree opens %v, want a and b", got)
+	}
+	if st.LookupOpen(s, a.id) != nil || st.LookupOpen(s, c.id) != c || st.SessionOpenCount(s) != 1 {
+		t.Fatal("the tree's opens stayed, or the other tree's went")
+	}
+	st.RemoveOpen(s, c)
+	if st.LookupOpen(s, c.id) != nil || len(st.SessionOpens(s)) != 0 {
+		t.Fatal("removed open still found")
+	}
+	// The end of the session takes every open; the table is empty after.
+	d, e := mk(4, t1), mk(5, t2)
+	if got := st.TakeSessionOpens(s); len(got) != 2 || !(got[0] == d && got[1] == e || got[0] == e && got[1] == d) {
+		t.Fatalf("session's opens %v, want d and e", got)
+	}
+	if st.SessionOpenCount(s) != 0 || st.LookupOpen(s, d.id) != nil {
+		t.Fatal("opens left after the session's were taken")
+	}
 }

@@ -58,16 +58,7 @@ type Tree struct {
 func (t *Tree) disconnect() {
 	t.share.release(t) // share_policy.go
 	s := t.session
-	s.mu.Lock()
-	var opens []*Open
-	for id, o := range s.opens {
-		if o.tree == t {
-			opens = append(opens, o)
-			delete(s.opens, id)
-		}
-	}
-	s.mu.Unlock()
-	for _, o := range opens {
+	for _, o := range s.srv.state.TakeTreeOpens(s, t) {
 		o.close()
 	}
 }
