@@ -255,16 +255,27 @@ func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 	b.sends = append(b.sends, func() { x.session.primary().sendOplockBreak(x, level) })
 }
 
-// lowerLease lowers l to at most to. The operation waits for the
+// lowerLease lowers l to at most to, as its store decides
+// (leaseStore.BreakLeaseLocked). The caller holds sh.mu.
+func (b *breaks) lowerLease(l *lease, to uint32, shareBreak bool) {
+	r := l.sh.store.BreakLeaseLocked(l, to, shareBreak)
+	b.purge = append(b.purge, r.purge...)
+	if r.send != nil {
+		b.sends = append(b.sends, r.send)
+	}
+	if r.wait != nil {
+		b.waits = append(b.waits, breakWaiter{ch: r.wait, lease: l})
+	}
+}
+
+// BreakLeaseLocked implements leaseStore. The operation waits for the
 // acknowledgement when the lease caches writes, or when the break is to
 // resolve a sharing violation (shareBreak) and the lease caches handles;
 // a break from R or RH for other reasons (an overwrite, a write) is
-// notified but not waited for (smbtorture smb2.lease.breaking4). The caller
-// holds sh.mu.
-func (b *breaks) lowerLease(l *lease, to uint32, shareBreak bool) {
+// notified but not waited for (smbtorture smb2.lease.breaking4).
+func (m *memState) BreakLeaseLocked(l *lease, to uint32, shareBreak bool) leaseBreakStep {
 	if l.allDisconnected() {
-		b.purge = append(b.purge, l.opens...) // MS-SMB2 3.3.4.7
-		return
+		return leaseBreakStep{purge: append([]*Open(nil), l.opens...)} // MS-SMB2 3.3.4.7
 	}
 	wait := l.state&leaseW != 0 || shareBreak && l.state&leaseH != 0
 	if l.breaking {
@@ -273,16 +284,24 @@ func (b *breaks) lowerLease(l *lease, to uint32, shareBreak bool) {
 			l.want = 0
 		}
 		if wait {
-			b.waits = append(b.waits, breakWaiter{ch: l.done, lease: l})
+			return leaseBreakStep{wait: l.done}
 		}
-		return
+		return leaseBreakStep{}
 	}
 	if l.state&^to == 0 {
-		return
+		return leaseBreakStep{}
 	}
-	b.sends = append(b.sends, l.startBreak(to, false))
+	r := leaseBreakStep{send: l.startBreak(to, false)}
 	if wait && l.breaking {
-		b.waits = append(b.waits, breakWaiter{ch: l.done, lease: l})
+		r.wait = l.done
+	}
+	return r
+}
+
+// ExpireLeaseBreakLocked implements leaseStore.
+func (m *memState) ExpireLeaseBreakLocked(l *lease, ch chan struct{}) {
+	if l.done != nil && l.done == ch {
+		l.endBreak(0)
 	}
 }
 
@@ -393,10 +412,10 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 	if timedOut {
 		for _, w := range b.waits {
 			switch {
-			case w.lease != nil && w.lease.done == w.ch:
+			case w.lease != nil:
 				// The holder did not answer: it loses the lease
 				// (smbtorture smb2.lease.timeout), and the oplock.
-				w.lease.endBreak(0)
+				sh.store.ExpireLeaseBreakLocked(w.lease, w.ch)
 			case w.open != nil && w.open.oplockBroken == w.ch:
 				w.open.oplockLost()
 			}
@@ -590,7 +609,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 		asked &^= leaseW
 		allowed &^= leaseW
 	}
-	l, created := s.state.LeaseOrCreate(lr.id, func() *lease {
+	l, created := s.state.JoinLeaseLocked(o, lr.id, asked, allowed, func() *lease {
 		l := &lease{id: lr.id, conns: &s.routes, v2: lr.V2, sh: sh, node: n, state: validLease(asked & allowed), dir: o.isDir}
 		if lr.V2 {
 			l.epoch = lr.Epoch + 1
@@ -600,25 +619,12 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 		}
 		return l
 	})
-	if created {
-		if l.dir && sh.dirLeases.Add(1) == 1 {
-			// Changes behind cifsd's back break directory leases too
-			// (notify_outside.go); the watch may scan the tree.
-			go sh.startOutside()
-		}
-	} else if !l.breaking && asked&l.state == l.state && asked != l.state && asked&^allowed == 0 {
-		// An upgrade: only to a strict superset of what is held that the
-		// other opens allow; anything else keeps the state (no sidegrade,
-		// no downgrade, no partial upgrade).
-		l.state = asked
-		if l.v2 {
-			l.epoch++
-		}
+	if created && l.dir && sh.dirLeases.Add(1) == 1 {
+		// Changes behind cifsd's back break directory leases too
+		// (notify_outside.go); the watch may scan the tree.
+		go sh.startOutside()
 	}
 	s.routes.addConn(lr.id.client, o.session.primary())
-	l.opens = append(l.opens, o)
-	o.lease = l
-	o.oplock = smb2.OplockLevelLease
 	// The lease answers in the version it was created with (smbtorture
 	// smb2.lease.v2_epoch2, v2_epoch3).
 	return leaseResponse(l)
@@ -628,9 +634,35 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 // last open. The caller holds sh.mu.
 func (s *Server) dropLease(o *Open) {
 	l := o.lease
-	if l == nil {
+	if l == nil || !s.state.LeaveLeaseLocked(o) {
 		return
 	}
+	if l.dir && l.sh.dirLeases.Add(-1) == 0 && !l.sh.watch.active() {
+		go l.sh.stopOutsideLater() // not under the share lock
+	}
+}
+
+// JoinLeaseLocked implements leaseStore.
+func (m *memState) JoinLeaseLocked(o *Open, id leaseID, asked, allowed uint32, fresh func() *lease) (*lease, bool) {
+	l, created := m.LeaseOrCreate(id, fresh)
+	if !created && !l.breaking && asked&l.state == l.state && asked != l.state && asked&^allowed == 0 {
+		// An upgrade: only to a strict superset of what is held that the
+		// other opens allow; anything else keeps the state (no sidegrade,
+		// no downgrade, no partial upgrade).
+		l.state = asked
+		if l.v2 {
+			l.epoch++
+		}
+	}
+	l.opens = append(l.opens, o)
+	o.lease = l
+	o.oplock = smb2.OplockLevelLease
+	return l, created
+}
+
+// LeaveLeaseLocked implements leaseStore.
+func (m *memState) LeaveLeaseLocked(o *Open) bool {
+	l := o.lease
 	for i, x := range l.opens {
 		if x == o {
 			l.opens = append(l.opens[:i], l.opens[i+1:]...)
@@ -638,15 +670,13 @@ func (s *Server) dropLease(o *Open) {
 		}
 	}
 	if len(l.opens) > 0 {
-		return
+		return false
 	}
 	if l.breaking {
 		l.endBreak(0)
 	}
-	if l.dir && l.sh.dirLeases.Add(-1) == 0 && !l.sh.watch.active() {
-		go l.sh.stopOutsideLater() // not under the share lock
-	}
-	s.state.DropLease(l)
+	m.DropLease(l)
+	return true
 }
 
 // leaseBreakAck handles a LEASE_BREAK acknowledgement (MS-SMB2 3.3.5.22.2).
@@ -659,32 +689,42 @@ func (s *Server) leaseBreakAck(req *Request) *Response {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	id := leaseID{client: req.conn.neg.clientGUID, key: a.LeaseKey}
-	l := s.state.Lease(id)
+	send, st := s.state.AckLeaseBreak(id, a.LeaseState)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
+	}
+	if send != nil {
+		send()
+	}
+	return ok(&smb2.LeaseBreakAck{LeaseKey: a.LeaseKey, LeaseState: a.LeaseState})
+}
+
+// AckLeaseBreak implements leaseStore.
+func (m *memState) AckLeaseBreak(id leaseID, state uint32) (func(), smb2.Status) {
+	l := m.Lease(id)
 	if l == nil {
-		return statusResponse(smb2.StatusObjectNameNotFound)
+		return nil, smb2.StatusObjectNameNotFound
 	}
 	sh := l.sh
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if len(l.opens) == 0 {
-		sh.mu.Unlock()
-		return statusResponse(smb2.StatusObjectNameNotFound)
+		return nil, smb2.StatusObjectNameNotFound
 	}
 	if !l.breaking {
-		sh.mu.Unlock()
-		return statusResponse(smb2.StatusUnsuccessful)
+		return nil, smb2.StatusUnsuccessful
 	}
-	if a.LeaseState&^l.breakTo != 0 {
+	if state&^l.breakTo != 0 {
 		// The break goes on: the client may acknowledge again.
-		sh.mu.Unlock()
-		return statusResponse(smb2.StatusRequestNotAccepted)
+		return nil, smb2.StatusRequestNotAccepted
 	}
 	var send func()
-	if extra := a.LeaseState &^ l.want; extra != 0 {
+	if extra := state &^ l.want; extra != 0 {
 		// A further break was asked for meanwhile: it starts now, one
 		// level at a time (W, then H, then R), and the waiters keep
 		// waiting for it (smbtorture smb2.lease.breaking3).
 		done := l.done
-		l.state = a.LeaseState
+		l.state = state
 		l.breaking = false
 		to := l.want
 		switch {
@@ -700,13 +740,9 @@ func (s *Server) leaseBreakAck(req *Request) *Response {
 			close(done)
 		}
 	} else {
-		l.endBreak(a.LeaseState)
+		l.endBreak(state)
 	}
-	sh.mu.Unlock()
-	if send != nil {
-		send()
-	}
-	return ok(&smb2.LeaseBreakAck{LeaseKey: a.LeaseKey, LeaseState: a.LeaseState})
+	return send, smb2.StatusSuccess
 }
 
 // sendLeaseBreak sends the LEASE_BREAK notification (MS-SMB2 2.2.23.2,

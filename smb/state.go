@@ -103,8 +103,11 @@ type reclaimed struct {
 }
 
 // leaseStore is the GlobalLeaseTableList (lease.go): every lease by
-// ClientGuid and LeaseKey. A lease's caching state lives on the lease,
-// under its file's share lock.
+// ClientGuid and LeaseKey, and the transitions of a lease's state (its
+// grant and upgrade, a break's start, acknowledgement and timeout, its
+// end with its last open), each decided in one step. The state lives on
+// the lease, under its file's share lock; the decisions on what to break
+// (which opens, to what) stay with the handlers (lease.go).
 type leaseStore interface {
 	// Lease returns the lease of id, nil when there is none.
 	Lease(id leaseID) *lease
@@ -115,6 +118,52 @@ type leaseStore interface {
 	DropLease(l *lease)
 	// LeaseCount is the number of leases held.
 	LeaseCount() int
+
+	// JoinLeaseLocked makes o, a new open not yet published, an open of
+	// the lease of id (o.lease, o.oplock a lease's): the one fresh
+	// makes when there is none (created true), else the one there is,
+	// upgraded to asked when asked is a strict superset of its state
+	// that allowed (what the file's other opens allow) permits and no
+	// break is in progress (MS-SMB2 3.3.5.9.8). The caller holds the
+	// share lock of o's file.
+	JoinLeaseLocked(o *Open, id leaseID, asked, allowed uint32, fresh func() *lease) (l *lease, created bool)
+	// LeaveLeaseLocked takes the closing o off its lease. It reports
+	// whether the lease ended: o was its last open, a break in progress
+	// ends with nothing cached, and the lease is dropped from the table.
+	// The caller holds the share lock of o's file.
+	LeaveLeaseLocked(o *Open) (ended bool)
+	// BreakLeaseLocked lowers l to at most to (MS-SMB2 3.3.4.7): a break
+	// from W or H starts and needs an acknowledgement, one from R alone
+	// takes effect at once, one while a break is in progress lowers what
+	// the acknowledgement must give up to. It returns what to send, what
+	// to wait for (a lease caching writes, or handles when shareBreak:
+	// the break resolves a sharing violation), or, when every open of l
+	// is a detached durable one, the opens to close instead. The caller
+	// holds the share lock of l's file.
+	BreakLeaseLocked(l *lease, to uint32, shareBreak bool) leaseBreakStep
+	// AckLeaseBreak applies a LEASE_BREAK acknowledgement of the lease of
+	// id giving up to state (MS-SMB2 3.3.5.22.2): StatusObjectNameNotFound
+	// when there is no such lease, StatusUnsuccessful when no break is in
+	// progress, StatusRequestNotAccepted when state keeps more than the
+	// break allows (the break goes on). On success it returns the
+	// notification of a further break asked for meanwhile, one level at a
+	// time (nil when none): the waiters then wait for that one. It takes
+	// the share lock of the lease's file.
+	AckLeaseBreak(id leaseID, state uint32) (send func(), st smb2.Status)
+	// ExpireLeaseBreakLocked ends the break of l that ch (a
+	// leaseBreakStep.wait) waited for, unacknowledged in time: l caches
+	// nothing. A break ended meanwhile is left alone. The caller holds
+	// the share lock of l's file.
+	ExpireLeaseBreakLocked(l *lease, ch chan struct{})
+}
+
+// leaseBreakStep is what BreakLeaseLocked decided: the notification to send
+// (nil for none), the channel closed when the break ends (nil when
+// nothing is to wait for it), or the opens to close instead of a break.
+type leaseBreakStep struct {
+	send  func()
+	wait  chan struct{}
+	purge []*Open
 }
 
 // lockRange is one byte-range lock asked for: n bytes at off, exclusive

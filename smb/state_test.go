@@ -547,3 +547,161 @@ func TestStateSessionOpens(t *testing.T) {
 		t.Fatal("opens left after the session's were taken")
 	}
 }
+
+func TestStateLeaseTransitions(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	rwh := uint32(leaseR | leaseH | leaseW)
+	locked := func(f func()) { sh.mu.Lock(); defer sh.mu.Unlock(); f() }
+	join := func(id leaseID, asked, allowed, initial uint32) (*Open, *lease, bool) {
+		o := &Open{share: sh, name: "f"}
+		var l *lease
+		var created bool
+		locked(func() {
+			l, created = st.JoinLeaseLocked(o, id, asked, allowed, func() *lease {
+				return &lease{id: id, sh: sh, v2: true, state: initial}
+			})
+		})
+		return o, l, created
+	}
+	caching := func(o *Open) (c uint32) { locked(func() { c = o.caching() }); return }
+	closed := func(ch chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+
+	// The first open makes the lease; a second open with the key joins it.
+	id := leaseID{client: [16]byte{1}, key: [16]byte{1}}
+	o1, l, created := join(id, rwh, rwh, rwh)
+	if !created || o1.lease != l || st.Lease(id) != l || caching(o1) != rwh {
+		t.Fatal("lease not granted to the first open")
+	}
+	o2, l2, created := join(id, leaseR, rwh, leaseR)
+	if created || l2 != l || caching(o2) != rwh {
+		t.Fatal("the second open did not join the lease as it is (no downgrade)")
+	}
+
+	// A break from RWH needs an acknowledgement, and is waited for.
+	var r leaseBreakStep
+	locked(func() { r = st.BreakLeaseLocked(l, leaseR, false) })
+	if r.send == nil || r.wait == nil || len(r.purge) != 0 {
+		t.Fatalf("break of RWH: send %v wait %v", r.send != nil, r.wait != nil)
+	}
+	// The acknowledgement may give up more than asked, not less.
+	if _, s := st.AckLeaseBreak(id, leaseR|leaseH); s != smb2.StatusRequestNotAccepted {
+		t.Fatalf("ack keeping H: %v", s)
+	}
+	if closed(r.wait) {
+		t.Fatal("a refused acknowledgement ended the break")
+	}
+	if send, s := st.AckLeaseBreak(id, leaseR); s != smb2.StatusSuccess || send != nil {
+		t.Fatalf("ack: %v, a further break %v", s, send != nil)
+	}
+	if !closed(r.wait) || caching(o1) != leaseR || caching(o2) != leaseR {
+		t.Fatal("the acknowledgement did not end the break at R")
+	}
+	if _, s := st.AckLeaseBreak(id, leaseR); s != smb2.StatusUnsuccessful {
+		t.Fatalf("ack without a break: %v", s)
+	}
+	if _, s := st.AckLeaseBreak(leaseID{client: [16]byte{1}, key: [16]byte{9}}, 0); s != smb2.StatusObjectNameNotFound {
+		t.Fatalf("ack of an unknown lease: %v", s)
+	}
+	// A break from R alone takes effect at once.
+	locked(func() { r = st.BreakLeaseLocked(l, 0, false) })
+	if r.send == nil || r.wait != nil || caching(o1) != 0 {
+		t.Fatal("break of R: not at once")
+	}
+	// Nothing to lower: no break.
+	locked(func() { r = st.BreakLeaseLocked(l, leaseR, false) })
+	if r.send != nil || r.wait != nil {
+		t.Fatal("a break of a lease caching nothing")
+	}
+
+	// An upgrade: a strict superset of the state that the other opens
+	// allow, and only that.
+	idU := leaseID{client: [16]byte{1}, key: [16]byte{2}}
+	u1, lu, _ := join(idU, leaseR, rwh, leaseR)
+	join(idU, rwh, leaseR|leaseH, 0)
+	if caching(u1) != leaseR {
+		t.Fatal("upgraded beyond what the other opens allow")
+	}
+	join(idU, leaseR|leaseH, rwh, 0)
+	if caching(u1) != leaseR|leaseH {
+		t.Fatal("upgrade to RH not made")
+	}
+
+	// A break asked for while one is in progress: the acknowledgement of
+	// the first starts the next (a chained break), and the waiters of
+	// the first are released when it ends. From R, it ends at once.
+	var r1, r2 leaseBreakStep
+	locked(func() {
+		r1 = st.BreakLeaseLocked(lu, leaseR, true) // a sharing violation: H goes, waited for
+		r2 = st.BreakLeaseLocked(lu, 0, false)
+	})
+	if r1.send == nil || r1.wait == nil || r2.send != nil || r2.wait != nil {
+		t.Fatal("break during a break: wrong sends or waits")
+	}
+	send, s := st.AckLeaseBreak(idU, leaseR)
+	if s != smb2.StatusSuccess || send == nil {
+		t.Fatalf("ack with a further break due: %v, send %v", s, send != nil)
+	}
+	if !closed(r1.wait) || caching(u1) != 0 {
+		t.Fatal("the further break from R did not end at once")
+	}
+
+	// An unacknowledged break expires: the lease caches nothing; an
+	// expiry for another wait changes nothing.
+	idX := leaseID{client: [16]byte{1}, key: [16]byte{3}}
+	x1, lx, _ := join(idX, rwh, rwh, rwh)
+	locked(func() {
+		r = st.BreakLeaseLocked(lx, leaseR|leaseH, false)
+		st.ExpireLeaseBreakLocked(lx, make(chan struct{}))
+	})
+	if closed(r.wait) || caching(x1) != rwh {
+		t.Fatal("another wait's expiry ended the break")
+	}
+	locked(func() { st.ExpireLeaseBreakLocked(lx, r.wait) })
+	if !closed(r.wait) || caching(x1) != 0 {
+		t.Fatal("the expired break did not take the caching")
+	}
+	if _, s := st.AckLeaseBreak(idX, 0); s != smb2.StatusUnsuccessful {
+		t.Fatalf("ack after the expiry: %v", s)
+	}
+
+	// The lease ends with its last open, a break in progress with it.
+	locked(func() { r = st.BreakLeaseLocked(lu, 0, false) })
+	var ended1, ended2 bool
+	locked(func() { ended1 = st.LeaveLeaseLocked(o2); ended2 = st.LeaveLeaseLocked(o1) })
+	if ended1 || !ended2 || st.Lease(id) != nil {
+		t.Fatalf("leave: first ended %v, last ended %v", ended1, ended2)
+	}
+	if _, s := st.AckLeaseBreak(id, 0); s != smb2.StatusObjectNameNotFound {
+		t.Fatalf("ack of an ended lease: %v", s)
+	}
+	idB := leaseID{client: [16]byte{1}, key: [16]byte{4}}
+	b1, lb, _ := join(idB, rwh, rwh, rwh)
+	locked(func() { r = st.BreakLeaseLocked(lb, 0, false) })
+	var ended bool
+	locked(func() { ended = st.LeaveLeaseLocked(b1) })
+	if !ended || !closed(r.wait) {
+		t.Fatal("the last close did not end the lease's break")
+	}
+
+	// Every open of the lease detached (durable, no connection): the
+	// break closes them instead.
+	idD := leaseID{client: [16]byte{1}, key: [16]byte{5}}
+	d1, ld, _ := join(idD, rwh, rwh, rwh)
+	d1.id = smb2.FileID{Persistent: 99, Volatile: 99}
+	locked(func() { st.GrantDurableLocked(d1, &durableState{timeout: durableMaxTimeout}) })
+	if !st.DetachDurable(d1, func() {}) {
+		t.Fatal("durable open not detached")
+	}
+	locked(func() { r = st.BreakLeaseLocked(ld, 0, true) })
+	if len(r.purge) != 1 || r.purge[0] != d1 || r.send != nil || r.wait != nil {
+		t.Fatalf("break of a detached lease: purge %d, send %v", len(r.purge), r.send != nil)
+	}
+}
