@@ -223,13 +223,28 @@ type breakWaiter struct {
 // 3.3.4.6, 3.3.4.7). The caller holds sh.mu.
 func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 	to = validLease(to)
-	if x.isDisconnected() && x.lease == nil {
-		b.purge = append(b.purge, x) // MS-SMB2 3.3.4.6
-		return
+	var r breakStep
+	w := breakWaiter{lease: x.lease}
+	if x.lease != nil {
+		r = x.share.store.BreakLeaseLocked(x.lease, to, shareBreak)
+	} else {
+		r = x.share.store.BreakOplockLocked(x, to)
+		w.open = x
 	}
-	if l := x.lease; l != nil {
-		b.lowerLease(l, to, shareBreak)
-		return
+	b.purge = append(b.purge, r.purge...)
+	if r.send != nil {
+		b.sends = append(b.sends, r.send)
+	}
+	if r.wait != nil {
+		w.ch = r.wait
+		b.waits = append(b.waits, w)
+	}
+}
+
+// BreakOplockLocked implements leaseStore.
+func (m *memState) BreakOplockLocked(x *Open, to uint32) breakStep {
+	if x.isDisconnected() {
+		return breakStep{purge: []*Open{x}} // MS-SMB2 3.3.4.6
 	}
 	level := oplockFor(x.oplock, to)
 	if x.oplockBroken != nil {
@@ -237,45 +252,39 @@ func (b *breaks) lower(x *Open, to uint32, shareBreak bool) {
 		if level < x.oplockWant {
 			x.oplockWant = level
 		}
-		b.waits = append(b.waits, breakWaiter{ch: x.oplockBroken, open: x})
-		return
+		return breakStep{wait: x.oplockBroken}
 	}
 	if level == x.oplock {
-		return
+		return breakStep{}
 	}
 	if x.oplock == smb2.OplockLevelII {
 		// Level II to none needs no acknowledgement (MS-SMB2 3.3.4.6).
 		x.oplock = smb2.OplockLevelNone
-		b.sends = append(b.sends, func() { x.session.primary().sendOplockBreak(x, smb2.OplockLevelNone) })
-		return
+		return breakStep{send: func() { x.session.primary().sendOplockBreak(x, smb2.OplockLevelNone) }}
 	}
 	x.oplockBroken = make(chan struct{})
 	x.breakTo, x.oplockWant = level, level
-	b.waits = append(b.waits, breakWaiter{ch: x.oplockBroken, open: x})
-	b.sends = append(b.sends, func() { x.session.primary().sendOplockBreak(x, level) })
+	return breakStep{wait: x.oplockBroken, send: func() { x.session.primary().sendOplockBreak(x, level) }}
 }
 
-// lowerLease lowers l to at most to, as its store decides
-// (leaseStore.BreakLeaseLocked). The caller holds sh.mu.
-func (b *breaks) lowerLease(l *lease, to uint32, shareBreak bool) {
-	r := l.sh.store.BreakLeaseLocked(l, to, shareBreak)
-	b.purge = append(b.purge, r.purge...)
-	if r.send != nil {
-		b.sends = append(b.sends, r.send)
-	}
-	if r.wait != nil {
-		b.waits = append(b.waits, breakWaiter{ch: r.wait, lease: l})
+// ExpireOplockBreakLocked implements leaseStore.
+func (m *memState) ExpireOplockBreakLocked(o *Open, ch chan struct{}) {
+	if o.oplockBroken == ch {
+		o.oplockLost()
 	}
 }
+
+// EndOplockLocked implements leaseStore.
+func (m *memState) EndOplockLocked(o *Open) { o.oplockLost() }
 
 // BreakLeaseLocked implements leaseStore. The operation waits for the
 // acknowledgement when the lease caches writes, or when the break is to
 // resolve a sharing violation (shareBreak) and the lease caches handles;
 // a break from R or RH for other reasons (an overwrite, a write) is
 // notified but not waited for (smbtorture smb2.lease.breaking4).
-func (m *memState) BreakLeaseLocked(l *lease, to uint32, shareBreak bool) leaseBreakStep {
+func (m *memState) BreakLeaseLocked(l *lease, to uint32, shareBreak bool) breakStep {
 	if l.allDisconnected() {
-		return leaseBreakStep{purge: append([]*Open(nil), l.opens...)} // MS-SMB2 3.3.4.7
+		return breakStep{purge: append([]*Open(nil), l.opens...)} // MS-SMB2 3.3.4.7
 	}
 	wait := l.state&leaseW != 0 || shareBreak && l.state&leaseH != 0
 	if l.breaking {
@@ -284,14 +293,14 @@ func (m *memState) BreakLeaseLocked(l *lease, to uint32, shareBreak bool) leaseB
 			l.want = 0
 		}
 		if wait {
-			return leaseBreakStep{wait: l.done}
+			return breakStep{wait: l.done}
 		}
-		return leaseBreakStep{}
+		return breakStep{}
 	}
 	if l.state&^to == 0 {
-		return leaseBreakStep{}
+		return breakStep{}
 	}
-	r := leaseBreakStep{send: l.startBreak(to, false)}
+	r := breakStep{send: l.startBreak(to, false)}
 	if wait && l.breaking {
 		r.wait = l.done
 	}
@@ -416,8 +425,8 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 				// The holder did not answer: it loses the lease
 				// (smbtorture smb2.lease.timeout), and the oplock.
 				sh.store.ExpireLeaseBreakLocked(w.lease, w.ch)
-			case w.open != nil && w.open.oplockBroken == w.ch:
-				w.open.oplockLost()
+			case w.open != nil:
+				sh.store.ExpireOplockBreakLocked(w.open, w.ch)
 			}
 		}
 	}

@@ -56,6 +56,30 @@ func (o *Open) oplockLost() {
 	}
 }
 
+// AckOplockBreak implements leaseStore.
+func (m *memState) AckOplockBreak(o *Open, level uint8) (bool, smb2.Status) {
+	sh := o.share
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if o.oplockBroken == nil {
+		return false, smb2.StatusInvalidOplockProtocol
+	}
+	if level > o.breakTo || level != smb2.OplockLevelNone && level != smb2.OplockLevelII {
+		o.oplock = o.oplockWant
+		o.oplockLost()
+		return false, smb2.StatusInvalidOplockProtocol
+	}
+	further := level > o.oplockWant // a later break asked for less
+	if further {
+		level = o.oplockWant
+	}
+	done := o.oplockBroken
+	o.oplockBroken = nil
+	o.oplock = level
+	close(done)
+	return further, smb2.StatusSuccess
+}
+
 // sendOplockBreak sends the OPLOCK_BREAK notification (MS-SMB2 2.2.23.1):
 // an unsolicited message with MessageId -1, not signed.
 func (c *conn) sendOplockBreak(o *Open, level uint8) {
@@ -82,28 +106,10 @@ func (s *Server) oplockBreak(ctx context.Context, req *Request) *Response {
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	sh := o.share
-	sh.mu.Lock()
-	if o.oplockBroken == nil {
-		sh.mu.Unlock()
-		return statusResponse(smb2.StatusInvalidOplockProtocol)
+	further, st := o.share.store.AckOplockBreak(o, r.OplockLevel)
+	if st != smb2.StatusSuccess {
+		return statusResponse(st)
 	}
-	if r.OplockLevel > o.breakTo || r.OplockLevel != smb2.OplockLevelNone && r.OplockLevel != smb2.OplockLevelII {
-		o.oplock = o.oplockWant
-		o.oplockLost()
-		sh.mu.Unlock()
-		return statusResponse(smb2.StatusInvalidOplockProtocol)
-	}
-	level := r.OplockLevel
-	further := level > o.oplockWant // a later break asked for less
-	if further {
-		level = o.oplockWant
-	}
-	done := o.oplockBroken
-	o.oplockBroken = nil
-	o.oplock = level
-	close(done)
-	sh.mu.Unlock()
 	if further {
 		// Level II to none needs no acknowledgement.
 		req.conn.sendOplockBreak(o, smb2.OplockLevelNone)

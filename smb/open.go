@@ -260,7 +260,7 @@ func closeBackend(f vfs.File, p *rpc.Pipe) error {
 func (o *Open) releaseLocked() func() error {
 	n, sh := o.node, o.share
 	o.session.srv.state.ReleaseLocksLocked(o)
-	o.oplockLost() // a pending break ends with the close
+	sh.store.EndOplockLocked(o) // a pending break ends with the close
 	o.session.srv.dropLease(o)
 	o.session.srv.state.DropDurableLocked(o)
 	name := n.name

@@ -140,7 +140,7 @@ type leaseStore interface {
 	// the break resolves a sharing violation), or, when every open of l
 	// is a detached durable one, the opens to close instead. The caller
 	// holds the share lock of l's file.
-	BreakLeaseLocked(l *lease, to uint32, shareBreak bool) leaseBreakStep
+	BreakLeaseLocked(l *lease, to uint32, shareBreak bool) breakStep
 	// AckLeaseBreak applies a LEASE_BREAK acknowledgement of the lease of
 	// id giving up to state (MS-SMB2 3.3.5.22.2): StatusObjectNameNotFound
 	// when there is no such lease, StatusUnsuccessful when no break is in
@@ -150,17 +150,42 @@ type leaseStore interface {
 	// time (nil when none): the waiters then wait for that one. It takes
 	// the share lock of the lease's file.
 	AckLeaseBreak(id leaseID, state uint32) (send func(), st smb2.Status)
+	// BreakOplockLocked lowers the oplock of o (an open without a lease)
+	// to the level that keeps at most the caching to, as lease bits
+	// (MS-SMB2 3.3.4.6): from level II to none at once, from exclusive
+	// or batch a break that needs an acknowledgement and is waited for;
+	// while one is in progress, it lowers what the acknowledgement must
+	// give up to and waits for it. A detached durable open is closed
+	// instead (purge).
+	BreakOplockLocked(o *Open, to uint32) breakStep
+	// AckOplockBreak applies an OPLOCK_BREAK acknowledgement of o to
+	// level (MS-SMB2 3.3.5.22.1): StatusInvalidOplockProtocol when no
+	// break is in progress, or when level is more than the break allows
+	// or not level II or none (o then loses its oplock, as if the break
+	// timed out). further reports that a later break asked for none
+	// meanwhile: o is at none already, and the caller notifies the
+	// client of that break, which from level II needs no
+	// acknowledgement. It takes the share lock of o's file.
+	AckOplockBreak(o *Open, level uint8) (further bool, st smb2.Status)
+	// ExpireOplockBreakLocked ends o's break that ch waited for,
+	// unacknowledged in time: o loses its oplock. A break ended
+	// meanwhile is left alone. The caller holds the share lock.
+	ExpireOplockBreakLocked(o *Open, ch chan struct{})
+	// EndOplockLocked ends o's oplock as o closes: no level, and a
+	// break in progress over (its waiters go on). The caller holds the
+	// share lock.
+	EndOplockLocked(o *Open)
 	// ExpireLeaseBreakLocked ends the break of l that ch (a
-	// leaseBreakStep.wait) waited for, unacknowledged in time: l caches
+	// breakStep.wait) waited for, unacknowledged in time: l caches
 	// nothing. A break ended meanwhile is left alone. The caller holds
 	// the share lock of l's file.
 	ExpireLeaseBreakLocked(l *lease, ch chan struct{})
 }
 
-// leaseBreakStep is what BreakLeaseLocked decided: the notification to send
+// breakStep is what BreakLeaseLocked decided: the notification to send
 // (nil for none), the channel closed when the break ends (nil when
 // nothing is to wait for it), or the opens to close instead of a break.
-type leaseBreakStep struct {
+type breakStep struct {
 	send  func()
 	wait  chan struct{}
 	purge []*Open

@@ -586,7 +586,7 @@ func TestStateLeaseTransitions(t *testing.T) {
 	}
 
 	// A break from RWH needs an acknowledgement, and is waited for.
-	var r leaseBreakStep
+	var r breakStep
 	locked(func() { r = st.BreakLeaseLocked(l, leaseR, false) })
 	if r.send == nil || r.wait == nil || len(r.purge) != 0 {
 		t.Fatalf("break of RWH: send %v wait %v", r.send != nil, r.wait != nil)
@@ -637,7 +637,7 @@ func TestStateLeaseTransitions(t *testing.T) {
 	// A break asked for while one is in progress: the acknowledgement of
 	// the first starts the next (a chained break), and the waiters of
 	// the first are released when it ends. From R, it ends at once.
-	var r1, r2 leaseBreakStep
+	var r1, r2 breakStep
 	locked(func() {
 		r1 = st.BreakLeaseLocked(lu, leaseR, true) // a sharing violation: H goes, waited for
 		r2 = st.BreakLeaseLocked(lu, 0, false)
@@ -703,5 +703,103 @@ func TestStateLeaseTransitions(t *testing.T) {
 	locked(func() { r = st.BreakLeaseLocked(ld, 0, true) })
 	if len(r.purge) != 1 || r.purge[0] != d1 || r.send != nil || r.wait != nil {
 		t.Fatalf("break of a detached lease: purge %d, send %v", len(r.purge), r.send != nil)
+	}
+}
+
+func TestStateOplockTransitions(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	locked := func(f func()) { sh.mu.Lock(); defer sh.mu.Unlock(); f() }
+	var next uint64
+	open := func(level uint8) *Open {
+		next++
+		o := &Open{share: sh, name: "f", oplock: level, id: smb2.FileID{Persistent: next, Volatile: next}}
+		locked(func() { st.PublishLocked(o, nil) })
+		return o
+	}
+	caching := func(o *Open) (c uint32) { locked(func() { c = o.caching() }); return }
+	closed := func(ch chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	var r, r2 breakStep
+
+	// Batch to level II needs an acknowledgement; a break to none asked
+	// for meanwhile waits for it, and the acknowledgement says it is due.
+	o := open(smb2.OplockLevelBatch)
+	locked(func() {
+		r = st.BreakOplockLocked(o, leaseR)
+		r2 = st.BreakOplockLocked(o, 0)
+	})
+	if r.send == nil || r.wait == nil || r2.send != nil || r2.wait != r.wait {
+		t.Fatal("batch break: wrong sends or waits")
+	}
+	further, s := st.AckOplockBreak(o, smb2.OplockLevelII)
+	// The open is at none at once; the caller tells the client, which
+	// need not acknowledge a break from level II.
+	if s != smb2.StatusSuccess || !further || !closed(r.wait) || caching(o) != 0 {
+		t.Fatalf("ack to level II: %v, further %v, caching %#x", s, further, caching(o))
+	}
+	if _, s := st.AckOplockBreak(o, smb2.OplockLevelNone); s != smb2.StatusInvalidOplockProtocol {
+		t.Fatalf("ack without a break: %v", s)
+	}
+	// Level II to none: at once, nothing to wait for.
+	o = open(smb2.OplockLevelII)
+	locked(func() { r = st.BreakOplockLocked(o, 0) })
+	if r.send == nil || r.wait != nil || caching(o) != 0 {
+		t.Fatal("level II break not at once")
+	}
+	locked(func() { r = st.BreakOplockLocked(o, 0) })
+	if r.send != nil || r.wait != nil {
+		t.Fatal("a break of no oplock")
+	}
+
+	// An acknowledgement to more than the break allows is refused, and
+	// the open loses its oplock.
+	x := open(smb2.OplockLevelExclusive)
+	locked(func() { r = st.BreakOplockLocked(x, leaseR) })
+	if _, s := st.AckOplockBreak(x, smb2.OplockLevelExclusive); s != smb2.StatusInvalidOplockProtocol {
+		t.Fatalf("ack above the break: %v", s)
+	}
+	if !closed(r.wait) || caching(x) != 0 {
+		t.Fatalf("after a refused ack: caching %#x", caching(x))
+	}
+
+	// Unanswered, the break expires (another wait's expiry changes
+	// nothing); a close ends it too.
+	b := open(smb2.OplockLevelBatch)
+	locked(func() {
+		r = st.BreakOplockLocked(b, 0)
+		st.ExpireOplockBreakLocked(b, make(chan struct{}))
+	})
+	if closed(r.wait) || caching(b) != leaseR|leaseW|leaseH {
+		t.Fatal("another wait's expiry ended the break")
+	}
+	locked(func() { st.ExpireOplockBreakLocked(b, r.wait) })
+	if !closed(r.wait) || caching(b) != 0 {
+		t.Fatal("the expired break left the oplock")
+	}
+	c := open(smb2.OplockLevelBatch)
+	locked(func() {
+		r = st.BreakOplockLocked(c, leaseR)
+		st.EndOplockLocked(c)
+	})
+	if !closed(r.wait) || caching(c) != 0 {
+		t.Fatal("the close did not end the break")
+	}
+
+	// A detached durable open is closed instead of broken.
+	d := open(smb2.OplockLevelBatch)
+	locked(func() { st.GrantDurableLocked(d, &durableState{timeout: durableMaxTimeout}) })
+	if !st.DetachDurable(d, func() {}) {
+		t.Fatal("durable open not detached")
+	}
+	locked(func() { r = st.BreakOplockLocked(d, 0) })
+	if len(r.purge) != 1 || r.purge[0] != d || r.send != nil || r.wait != nil {
+		t.Fatal("detached open not purged")
 	}
 }
