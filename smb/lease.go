@@ -267,6 +267,14 @@ func (m *memState) BreakOplockLocked(x *Open, to uint32) breakStep {
 	return breakStep{wait: x.oplockBroken, send: func() { x.session.primary().sendOplockBreak(x, level) }}
 }
 
+// CachingLocked implements leaseStore.
+func (m *memState) CachingLocked(o *Open) uint32 { return o.caching() }
+
+// BreakingLocked implements leaseStore.
+func (m *memState) BreakingLocked(o *Open) bool {
+	return o.lease != nil && o.lease.breaking || o.oplockBroken != nil
+}
+
 // ExpireOplockBreakLocked implements leaseStore.
 func (m *memState) ExpireOplockBreakLocked(o *Open, ch chan struct{}) {
 	if o.oplockBroken == ch {
@@ -438,7 +446,7 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 // handle caching (a holder may be caching a closed handle); otherwise write
 // caching goes, and an overwrite takes everything. Opens for attributes
 // only break nothing. The caller holds sh.mu.
-func createBreaks(st fileStore, n *fileNode, own *lease, access, shareAccess, disp uint32, deleting bool, b *breaks) {
+func createBreaks(st stateStore, n *fileNode, own *lease, access, shareAccess, disp uint32, deleting bool, b *breaks) {
 	stat := statOpen(access)
 	// An open to delete the file also breaks handle caching, as a
 	// sharing violation does (smbtorture smb2.lease.unlink).
@@ -448,8 +456,8 @@ func createBreaks(st fileStore, n *fileNode, own *lease, access, shareAccess, di
 		if sameOwner(x, own) {
 			continue
 		}
-		cur := x.caching()
-		if cur == 0 && (x.lease == nil || !x.lease.breaking) && x.oplockBroken == nil {
+		cur := st.CachingLocked(x)
+		if cur == 0 && !st.BreakingLocked(x) {
 			continue
 		}
 		to := cur
@@ -466,7 +474,7 @@ func createBreaks(st fileStore, n *fileNode, own *lease, access, shareAccess, di
 		default:
 			to &^= leaseW
 		}
-		if to != cur || x.lease != nil && x.lease.breaking || x.oplockBroken != nil {
+		if to != cur || st.BreakingLocked(x) {
 			b.lower(x, to, conflict)
 		}
 	}
@@ -477,11 +485,12 @@ func createBreaks(st fileStore, n *fileNode, own *lease, access, shareAccess, di
 // their holders may only be keeping closed handles open. The caller holds
 // sh.mu.
 func handleBreaks(n *fileNode, o *Open, b *breaks) {
-	for _, x := range o.share.store.OpensLocked(n) {
+	st := o.share.store
+	for _, x := range st.OpensLocked(n) {
 		if x == o || sameOwner(x, o.lease) {
 			continue
 		}
-		if cur := x.caching(); cur&leaseH != 0 {
+		if cur := st.CachingLocked(x); cur&leaseH != 0 {
 			b.lower(x, cur&^leaseH, true)
 		}
 	}
@@ -493,11 +502,12 @@ func handleBreaks(n *fileNode, o *Open, b *breaks) {
 // oplock breaks even when it is o's own (smbtorture smb2.oplock.batch1,
 // brl1, levelii500); a lease never breaks itself. The caller holds sh.mu.
 func writeBreaks(n *fileNode, o *Open, b *breaks) {
-	for _, x := range o.share.store.OpensLocked(n) {
+	st := o.share.store
+	for _, x := range st.OpensLocked(n) {
 		if x.lease != nil && (x == o || sameOwner(x, o.lease)) {
 			continue
 		}
-		if cur := x.caching(); cur&leaseR != 0 && cur&leaseW == 0 {
+		if cur := st.CachingLocked(x); cur&leaseR != 0 && cur&leaseW == 0 {
 			b.lower(x, 0, false)
 		}
 	}
@@ -597,7 +607,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 		if x.lease != nil && x.lease.id == lr.id {
 			continue
 		}
-		c := x.caching()
+		c := sh.store.CachingLocked(x)
 		switch {
 		case c&leaseW != 0:
 			allowed = 0

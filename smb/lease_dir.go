@@ -79,7 +79,7 @@ func (sh *shareState) parentBreaksLocked(name string, by leaseOwner, b *breaks) 
 		if l == nil || !l.dir || by.covers(l) {
 			continue
 		}
-		if l.state == 0 && !l.breaking {
+		if sh.store.CachingLocked(x) == 0 && !sh.store.BreakingLocked(x) {
 			continue
 		}
 		b.lower(x, 0, false)

@@ -19,7 +19,7 @@ import (
 // grantOplock decides the level granted to a new open o of node n; the
 // caller holds sh.mu and o is not yet among n's opens (MS-FSA 2.1.5.17.1);
 // locked tells that the file has byte-range locks.
-func grantOplock(st fileStore, n *fileNode, requested uint8, locked bool) uint8 {
+func grantOplock(st stateStore, n *fileNode, requested uint8, locked bool) uint8 {
 	switch requested {
 	case smb2.OplockLevelII, smb2.OplockLevelExclusive, smb2.OplockLevelBatch:
 	default:
@@ -27,8 +27,8 @@ func grantOplock(st fileStore, n *fileNode, requested uint8, locked bool) uint8 
 	}
 	others := false
 	for _, x := range st.OpensLocked(n) {
-		c := x.caching()
-		if c&leaseW != 0 || x.oplockBroken != nil || x.lease != nil && (x.lease.breaking || c&leaseH != 0) {
+		c := st.CachingLocked(x)
+		if c&leaseW != 0 || st.BreakingLocked(x) || x.lease != nil && c&leaseH != 0 {
 			// No oplock beside a lease caching handles (smbtorture
 			// smb2.lease.oplock) or beside a break in progress.
 			return smb2.OplockLevelNone

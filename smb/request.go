@@ -102,7 +102,7 @@ func (o *Open) info() OpenInfo {
 	o.mu.Unlock()
 	if sh := o.share; sh != nil && o.node != nil {
 		sh.mu.Lock()
-		in.Caching, in.Leased, in.Durable = o.caching(), o.lease != nil, o.durable != nil
+		in.Caching, in.Leased, in.Durable = sh.store.CachingLocked(o), o.lease != nil, o.durable != nil
 		sh.mu.Unlock()
 	}
 	return in

@@ -139,7 +139,7 @@ func (s *Server) BreakCaching(ctx context.Context, share, name string, to uint32
 	var b breaks
 	count := 0
 	for _, x := range sh.store.OpensLocked(n) {
-		if x.caching()&^to != 0 {
+		if sh.store.CachingLocked(x)&^to != 0 {
 			b.lower(x, to, false)
 			count++
 		}

@@ -150,6 +150,14 @@ type leaseStore interface {
 	// time (nil when none): the waiters then wait for that one. It takes
 	// the share lock of the lease's file.
 	AckLeaseBreak(id leaseID, state uint32) (send func(), st smb2.Status)
+	// CachingLocked is the caching o holds, as lease bits: its lease's
+	// state, or its oplock's level as bits (level II R, exclusive RW,
+	// batch RWH). The caller holds the share lock of o's file.
+	CachingLocked(o *Open) uint32
+	// BreakingLocked reports whether a break of o's caching (its lease's
+	// or its oplock's) waits for an acknowledgement. The caller holds
+	// the share lock of o's file.
+	BreakingLocked(o *Open) bool
 	// BreakOplockLocked lowers the oplock of o (an open without a lease)
 	// to the level that keeps at most the caching to, as lease bits
 	// (MS-SMB2 3.3.4.6): from level II to none at once, from exclusive

@@ -564,7 +564,7 @@ func TestStateLeaseTransitions(t *testing.T) {
 		})
 		return o, l, created
 	}
-	caching := func(o *Open) (c uint32) { locked(func() { c = o.caching() }); return }
+	caching := func(o *Open) (c uint32) { locked(func() { c = st.CachingLocked(o) }); return }
 	closed := func(ch chan struct{}) bool {
 		select {
 		case <-ch:
@@ -591,6 +591,10 @@ func TestStateLeaseTransitions(t *testing.T) {
 	if r.send == nil || r.wait == nil || len(r.purge) != 0 {
 		t.Fatalf("break of RWH: send %v wait %v", r.send != nil, r.wait != nil)
 	}
+	breaking := func(o *Open) (b bool) { locked(func() { b = st.BreakingLocked(o) }); return }
+	if !breaking(o1) || !breaking(o2) || caching(o1) != rwh {
+		t.Fatal("a break in progress not seen on the lease's opens, or the state lowered before the acknowledgement")
+	}
 	// The acknowledgement may give up more than asked, not less.
 	if _, s := st.AckLeaseBreak(id, leaseR|leaseH); s != smb2.StatusRequestNotAccepted {
 		t.Fatalf("ack keeping H: %v", s)
@@ -603,6 +607,9 @@ func TestStateLeaseTransitions(t *testing.T) {
 	}
 	if !closed(r.wait) || caching(o1) != leaseR || caching(o2) != leaseR {
 		t.Fatal("the acknowledgement did not end the break at R")
+	}
+	if breaking(o1) {
+		t.Fatal("still breaking after the acknowledgement")
 	}
 	if _, s := st.AckLeaseBreak(id, leaseR); s != smb2.StatusUnsuccessful {
 		t.Fatalf("ack without a break: %v", s)
@@ -717,7 +724,7 @@ func TestStateOplockTransitions(t *testing.T) {
 		locked(func() { st.PublishLocked(o, nil) })
 		return o
 	}
-	caching := func(o *Open) (c uint32) { locked(func() { c = o.caching() }); return }
+	caching := func(o *Open) (c uint32) { locked(func() { c = st.CachingLocked(o) }); return }
 	closed := func(ch chan struct{}) bool {
 		select {
 		case <-ch:
@@ -737,6 +744,9 @@ func TestStateOplockTransitions(t *testing.T) {
 	})
 	if r.send == nil || r.wait == nil || r2.send != nil || r2.wait != r.wait {
 		t.Fatal("batch break: wrong sends or waits")
+	}
+	if b := func() (b bool) { locked(func() { b = st.BreakingLocked(o) }); return }(); !b {
+		t.Fatal("the oplock's break in progress not seen")
 	}
 	further, s := st.AckOplockBreak(o, smb2.OplockLevelII)
 	// The open is at none at once; the caller tells the client, which
