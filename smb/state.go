@@ -19,7 +19,8 @@ import (
 // durable open is detached or reclaimed as a whole, a
 // lease is found or created by ClientGuid and LeaseKey in one step, a
 // byte-range lock request is checked against the file's locks and granted
-// in one step. What the methods decide on is named by the open (its
+// in one step; a break of a lease or an oplock starts, is acknowledged or
+// expires in one step, which returns what to send and what to wait for. What the methods decide on is named by the open (its
 // persistent id, its file node); the rules of the protocol that are not
 // about the tables stay with the handlers.
 //
@@ -30,11 +31,13 @@ import (
 // file held, as part of a larger change of that file's state (a CREATE's
 // publish, a CLOSE's release); the others take what they need.
 //
-// Not behind the interface yet (doc/ARCHITECTURE.md says why): the fields
-// of a file node that handlers read while they hold the share lock (its
-// opens, for break decisions and caching grants; delete-pending, for
-// queries), the caching state of opens and leases (levels, breaks in
-// progress) and the sessions' opens by volatile id.
+// Not behind the interface yet (doc/ARCHITECTURE.md, "Concurrency", says
+// what and why): handlers hold the file nodes and leases the store hands
+// out, and read a few fields on them directly (a node's allocation, an
+// oplock's level as a CREATE grants it, a lease's state for its
+// response); the break decisions (which opens to break, to what) are the
+// handlers', made on the store's answers (OpensLocked, CachingLocked,
+// BreakingLocked).
 type stateStore interface {
 	fileStore        // state_files.go
 	sessionOpenStore // state_sessions.go
