@@ -517,7 +517,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	m := metaOf(c.fi)
 	m.attrs = sh.hiddenAttrs(name, c.fi, m.attrs) // hide files (share_policy.go)
 	if !o.isDir {
-		m.alloc = o.node.allocCreate(c.cx, c.action, m.size) // info_alloc.go
+		m.alloc = allocCreate(sh.store, o.node, c.cx, c.action, m.size) // info_alloc.go
 	}
 	if c.quota {
 		m = quotaFileMeta(m)

@@ -126,8 +126,8 @@ func (o *Open) fileMeta(ctx context.Context) (fscc.FileMeta, smb2.Status) {
 	// Lock order: share, then open.
 	o.share.mu.Lock()
 	deletePending := o.node != nil && o.share.store.IsDeletePendingLocked(o.node)
-	if o.node != nil && o.node.alloc > m.alloc && !m.isDir {
-		m.alloc = o.node.alloc // info_alloc.go
+	if o.node != nil && !m.isDir {
+		m.alloc = max(m.alloc, o.share.store.AllocLocked(o.node)) // info_alloc.go
 	}
 	o.share.mu.Unlock()
 	if deletePending && m.links > 0 {

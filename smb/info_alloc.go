@@ -26,21 +26,22 @@ func (o *Open) setAlloc(n int64) {
 		return
 	}
 	o.share.mu.Lock()
-	o.node.alloc = roundAlloc(n)
+	o.share.store.SetAllocLocked(o.node, roundAlloc(n))
 	o.share.mu.Unlock()
 }
 
 // allocCreate applies the AlSi context of a CREATE that created, overwrote
 // or superseded the file (create_contexts.go), and returns the allocation
 // to report for a file of size bytes. Called under the share lock.
-func (n *fileNode) allocCreate(cx *createContexts, action uint32, size int64) int64 {
+func allocCreate(st fileStore, n *fileNode, cx *createContexts, action uint32, size int64) int64 {
 	if action != fileOpened {
-		n.alloc = 0
+		alloc := int64(0)
 		if cx.hasAlloc {
-			n.alloc = cx.alloc
+			alloc = cx.alloc
 		}
+		st.SetAllocLocked(n, alloc)
 	}
-	return max(roundAlloc(size), n.alloc)
+	return max(roundAlloc(size), st.AllocLocked(n))
 }
 
 // applyAlloc raises m's allocation to the one remembered for o's file, for
@@ -50,6 +51,6 @@ func (o *Open) applyAlloc(m *meta) {
 		return
 	}
 	o.share.mu.Lock()
-	m.alloc = max(m.alloc, o.node.alloc)
+	m.alloc = max(m.alloc, o.share.store.AllocLocked(o.node))
 	o.share.mu.Unlock()
 }

@@ -33,9 +33,9 @@ import (
 //
 // Not behind the interface yet (doc/ARCHITECTURE.md, "Concurrency", says
 // what and why): handlers hold the file nodes and leases the store hands
-// out, and read a few fields on them directly (a node's allocation, an
-// oplock's level as a CREATE grants it, a lease's state for its
-// response); the break decisions (which opens to break, to what) are the
+// out, and read a few fields on them directly (a node's lock-free
+// counters, an oplock's level as a CREATE grants it, a lease's state for
+// its response); the break decisions (which opens to break, to what) are the
 // handlers', made on the store's answers (OpensLocked, CachingLocked,
 // BreakingLocked).
 type stateStore interface {

@@ -91,6 +91,12 @@ type fileStore interface {
 	// instance id by a client whose ClientGuid is not client (MS-SMB2
 	// 3.3.5.9.13).
 	AppInstanceOpensLocked(n *fileNode, id, client [16]byte) []*Open
+	// AllocLocked is the allocation a client asked for on n beyond its
+	// data (FileAllocationInformation, the AlSi create context), in
+	// bytes; 0 when none. It lasts while the file has opens.
+	AllocLocked(n *fileNode) int64
+	// SetAllocLocked records alloc as n's allocation (0: none).
+	SetAllocLocked(n *fileNode, alloc int64)
 	// MoveLocked renames the file of n, its open streams and their
 	// opens' names to dst.
 	MoveLocked(sh *shareState, n *fileNode, dst string)
@@ -229,6 +235,12 @@ func (*memState) AppInstanceOpensLocked(n *fileNode, id, client [16]byte) []*Ope
 	}
 	return out
 }
+
+// AllocLocked returns n's allocation.
+func (*memState) AllocLocked(n *fileNode) int64 { return n.alloc }
+
+// SetAllocLocked sets n's allocation.
+func (*memState) SetAllocLocked(n *fileNode, alloc int64) { n.alloc = alloc }
 
 // MoveLocked renames n's file.
 func (*memState) MoveLocked(sh *shareState, n *fileNode, dst string) {

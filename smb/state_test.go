@@ -813,3 +813,32 @@ func TestStateOplockTransitions(t *testing.T) {
 		t.Fatal("detached open not purged")
 	}
 }
+
+func TestStateAlloc(t *testing.T) {
+	st := newTestStore()
+	sh := storeShare(st)
+	all := uint32(smb2.FileShareRead | smb2.FileShareWrite | smb2.FileShareDelete)
+	a, _ := publish(st, sh, "f", "", smb2.FileWriteData, all)
+	b, _ := publish(st, sh, "f", "", smb2.FileReadData, all)
+	alloc := func(o *Open) (n int64) { sh.mu.Lock(); defer sh.mu.Unlock(); return st.AllocLocked(o.node) }
+	if alloc(a) != 0 {
+		t.Fatal("an allocation before any was set")
+	}
+	sh.mu.Lock()
+	st.SetAllocLocked(a.node, 1<<20)
+	sh.mu.Unlock()
+	// The allocation is the file's: every open of it sees it.
+	if alloc(a) != 1<<20 || alloc(b) != 1<<20 {
+		t.Fatalf("allocation %d / %d, want %d", alloc(a), alloc(b), 1<<20)
+	}
+	// It lasts while the file has opens.
+	closeOpen(st, a)
+	if alloc(b) != 1<<20 {
+		t.Fatal("allocation lost while the file is open")
+	}
+	closeOpen(st, b)
+	c, _ := publish(st, sh, "f", "", smb2.FileReadData, all)
+	if alloc(c) != 0 {
+		t.Fatal("allocation outlived the file's opens")
+	}
+}
