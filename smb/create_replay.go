@@ -190,7 +190,7 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 	}
 	a := createAnswer{id: o.id, meta: rs.meta, oplock: oplock, action: rs.action}
 	if o.lease != nil {
-		lc := leaseResponse(o.lease)
+		lc := leaseResponse(sh.store, o.lease)
 		a.lease = &lc
 	}
 	if d != nil && !d.resilient && (o.lease != nil || oplock == smb2.OplockLevelBatch) {

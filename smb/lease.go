@@ -267,6 +267,11 @@ func (m *memState) BreakOplockLocked(x *Open, to uint32) breakStep {
 	return breakStep{wait: x.oplockBroken, send: func() { x.session.primary().sendOplockBreak(x, level) }}
 }
 
+// LeaseStateLocked implements leaseStore.
+func (m *memState) LeaseStateLocked(l *lease) (uint32, uint16, bool) {
+	return l.state, l.epoch, l.breaking
+}
+
 // CachingLocked implements leaseStore.
 func (m *memState) CachingLocked(o *Open) uint32 { return o.caching() }
 
@@ -646,7 +651,7 @@ func (s *Server) grantLease(sh *shareState, n *fileNode, o *Open, lr *leaseReque
 	s.routes.addConn(lr.id.client, o.session.primary())
 	// The lease answers in the version it was created with (smbtorture
 	// smb2.lease.v2_epoch2, v2_epoch3).
-	return leaseResponse(l)
+	return leaseResponse(sh.store, l)
 }
 
 // dropLease takes the closing o off its lease; the lease ends with its

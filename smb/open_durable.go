@@ -134,8 +134,8 @@ func (s *Server) grantDurable(req *Request, o *Open, dr *durableRequest) *smb2.C
 	if s.DisableDurableHandles || !dr.v1 && !dr.v2 || o.isDir || o.node == nil || o.stream != "" {
 		return nil
 	}
-	if o.oplock != smb2.OplockLevelBatch && (o.lease == nil || o.lease.state&leaseH == 0) {
-		return nil
+	if s.state.CachingLocked(o)&leaseH == 0 {
+		return nil // neither a batch oplock nor a lease caching handles
 	}
 	def, max := s.state.DurableTimeouts()
 	d := &durableState{
@@ -238,15 +238,16 @@ func (s *Server) reclaimReply(ctx context.Context, req *Request, cx *createConte
 		lease: rc.lease}), smb2.StatusSuccess
 }
 
-// leaseResponse is the lease context answering for l as it is. The caller
-// holds sh.mu.
-func leaseResponse(l *lease) smb2.CreateContext {
-	resp := smb2.Lease{Key: l.id.key, State: l.state, V2: l.v2}
-	if l.breaking {
+// leaseResponse is the lease context answering for l as st has it. The
+// caller holds sh.mu.
+func leaseResponse(st leaseStore, l *lease) smb2.CreateContext {
+	state, epoch, breaking := st.LeaseStateLocked(l)
+	resp := smb2.Lease{Key: l.id.key, State: state, V2: l.v2}
+	if breaking {
 		resp.Flags |= smb2.LeaseFlagBreakInProgress
 	}
 	if l.v2 {
-		resp.Epoch = l.epoch
+		resp.Epoch = epoch
 		if l.hasParent {
 			resp.Flags |= smb2.LeaseFlagParentLeaseKeySet
 			resp.ParentLeaseKey = l.parentKey
@@ -434,7 +435,7 @@ func (m *memState) ReclaimDurable(ctx context.Context, c *durableClaim) (*Open, 
 	m.AddOpen(c.session, o) // under its file id
 	rc := reclaimed{oplock: o.oplock}
 	if l := o.lease; l != nil {
-		lc := leaseResponse(l)
+		lc := leaseResponse(m, l)
 		rc.lease = &lc
 	}
 	return o, rc, smb2.StatusSuccess

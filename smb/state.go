@@ -34,8 +34,7 @@ import (
 // Not behind the interface yet (doc/ARCHITECTURE.md, "Concurrency", says
 // what and why): handlers hold the file nodes and leases the store hands
 // out, and read a few fields on them directly (a node's lock-free
-// counters, an oplock's level as a CREATE grants it, a lease's state for
-// its response); the break decisions (which opens to break, to what) are the
+// counters, an oplock's level as a CREATE grants it); the break decisions (which opens to break, to what) are the
 // handlers', made on the store's answers (OpensLocked, CachingLocked,
 // BreakingLocked).
 type stateStore interface {
@@ -153,6 +152,10 @@ type leaseStore interface {
 	// time (nil when none): the waiters then wait for that one. It takes
 	// the share lock of the lease's file.
 	AckLeaseBreak(id leaseID, state uint32) (send func(), st smb2.Status)
+	// LeaseStateLocked returns l's state, its epoch (v2) and whether a
+	// break of it waits for an acknowledgement, for a CREATE's answer.
+	// The caller holds the share lock of l's file.
+	LeaseStateLocked(l *lease) (state uint32, epoch uint16, breaking bool)
 	// CachingLocked is the caching o holds, as lease bits: its lease's
 	// state, or its oplock's level as bits (level II R, exclusive RW,
 	// batch RWH). The caller holds the share lock of o's file.

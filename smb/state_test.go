@@ -585,13 +585,24 @@ func TestStateLeaseTransitions(t *testing.T) {
 		t.Fatal("the second open did not join the lease as it is (no downgrade)")
 	}
 
-	// A break from RWH needs an acknowledgement, and is waited for.
+	leaseState := func(l *lease) (state uint32, epoch uint16, breaking bool) {
+		locked(func() { state, epoch, breaking = st.LeaseStateLocked(l) })
+		return
+	}
+	if s, e, b := leaseState(l); s != rwh || e != 0 || b {
+		t.Fatalf("new lease: state %#x epoch %d breaking %v", s, e, b)
+	}
+	// A break from RWH needs an acknowledgement, and is waited for; a v2
+	// lease's epoch moves with it.
 	var r breakStep
 	locked(func() { r = st.BreakLeaseLocked(l, leaseR, false) })
 	if r.send == nil || r.wait == nil || len(r.purge) != 0 {
 		t.Fatalf("break of RWH: send %v wait %v", r.send != nil, r.wait != nil)
 	}
 	breaking := func(o *Open) (b bool) { locked(func() { b = st.BreakingLocked(o) }); return }
+	if s, e, b := leaseState(l); s != rwh || e != 1 || !b {
+		t.Fatalf("breaking lease: state %#x epoch %d breaking %v", s, e, b)
+	}
 	if !breaking(o1) || !breaking(o2) || caching(o1) != rwh {
 		t.Fatal("a break in progress not seen on the lease's opens, or the state lowered before the acknowledgement")
 	}
@@ -639,6 +650,9 @@ func TestStateLeaseTransitions(t *testing.T) {
 	join(idU, leaseR|leaseH, rwh, 0)
 	if caching(u1) != leaseR|leaseH {
 		t.Fatal("upgrade to RH not made")
+	}
+	if _, e, _ := leaseState(lu); e != 1 {
+		t.Fatalf("epoch %d after an upgrade, want 1", e)
 	}
 
 	// A break asked for while one is in progress: the acknowledgement of
