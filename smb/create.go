@@ -507,7 +507,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 			lc := s.grantLease(sh, node, o, c.lr)
 			leaseCtx = &lc
 		case !o.isDir && c.lr == nil:
-			o.oplock = grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+			sh.store.GrantOplockLocked(o, grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node)))
 		}
 	})
 	req.Session.addOpen(o)
@@ -523,7 +523,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		m = quotaFileMeta(m)
 	}
 	s.state.NoteReplayable(req, o, c.dr, c.action, m) // create_replay.go
-	resp := s.createReply(req, c.cx, createAnswer{id: o.id, meta: m, oplock: o.oplock, action: c.action,
+	resp := s.createReply(req, c.cx, createAnswer{id: o.id, meta: m, oplock: sh.store.OplockLocked(o), action: c.action,
 		lease: leaseCtx, durable: durCtx})
 	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.

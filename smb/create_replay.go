@@ -183,7 +183,7 @@ func (s *Server) durableReplay(ctx context.Context, req *Request, r *smb2.Create
 		sh.mu.Unlock()
 		return statusResponse(smb2.StatusAccessDenied)
 	}
-	oplock := o.oplock
+	oplock := sh.store.OplockLocked(o)
 	if o.lease == nil && r.RequestedOplockLevel < oplock {
 		// Answered with the level asked for; the open keeps its own.
 		oplock = r.RequestedOplockLevel

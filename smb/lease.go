@@ -267,6 +267,12 @@ func (m *memState) BreakOplockLocked(x *Open, to uint32) breakStep {
 	return breakStep{wait: x.oplockBroken, send: func() { x.session.primary().sendOplockBreak(x, level) }}
 }
 
+// GrantOplockLocked implements leaseStore.
+func (m *memState) GrantOplockLocked(o *Open, level uint8) { o.oplock = level }
+
+// OplockLocked implements leaseStore.
+func (m *memState) OplockLocked(o *Open) uint8 { return o.oplock }
+
 // LeaseStateLocked implements leaseStore.
 func (m *memState) LeaseStateLocked(l *lease) (uint32, uint16, bool) {
 	return l.state, l.epoch, l.breaking

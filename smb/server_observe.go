@@ -68,7 +68,7 @@ func (s *Server) Stats() Stats {
 			continue
 		}
 		o.share.mu.Lock() // caching state is under its share's lock
-		if o.lease == nil && o.oplock != 0 {
+		if o.lease == nil && o.share.store.OplockLocked(o) != 0 {
 			st.Oplocks++
 		}
 		o.share.mu.Unlock()

@@ -33,9 +33,9 @@ import (
 //
 // Not behind the interface yet (doc/ARCHITECTURE.md, "Concurrency", says
 // what and why): handlers hold the file nodes and leases the store hands
-// out, and read a few fields on them directly (a node's lock-free
-// counters, an oplock's level as a CREATE grants it); the break decisions (which opens to break, to what) are the
-// handlers', made on the store's answers (OpensLocked, CachingLocked,
+// out, and READ and WRITE read a node's lock-free counters directly; the
+// break decisions (which opens to break, to what) are the handlers',
+// made on the store's answers (OpensLocked, CachingLocked,
 // BreakingLocked).
 type stateStore interface {
 	fileStore        // state_files.go
@@ -152,6 +152,14 @@ type leaseStore interface {
 	// time (nil when none): the waiters then wait for that one. It takes
 	// the share lock of the lease's file.
 	AckLeaseBreak(id leaseID, state uint32) (send func(), st smb2.Status)
+	// GrantOplockLocked gives o, a new open without a lease not yet
+	// published, the oplock level its CREATE decided (grantOplock,
+	// MS-FSA 2.1.5.17.1). The caller holds the share lock of o's file.
+	GrantOplockLocked(o *Open, level uint8)
+	// OplockLocked is o's oplock level as a CREATE answers it
+	// (SMB2_OPLOCK_LEVEL_LEASE for an open under a lease). The caller
+	// holds the share lock of o's file.
+	OplockLocked(o *Open) uint8
 	// LeaseStateLocked returns l's state, its epoch (v2) and whether a
 	// break of it waits for an acknowledgement, for a CREATE's answer.
 	// The caller holds the share lock of l's file.

@@ -580,6 +580,9 @@ func TestStateLeaseTransitions(t *testing.T) {
 	if !created || o1.lease != l || st.Lease(id) != l || caching(o1) != rwh {
 		t.Fatal("lease not granted to the first open")
 	}
+	if lvl := func() (v uint8) { locked(func() { v = st.OplockLocked(o1) }); return }(); lvl != smb2.OplockLevelLease {
+		t.Fatalf("a leased open answers oplock level %#x", lvl)
+	}
 	o2, l2, created := join(id, leaseR, rwh, leaseR)
 	if created || l2 != l || caching(o2) != rwh {
 		t.Fatal("the second open did not join the lease as it is (no downgrade)")
@@ -734,8 +737,15 @@ func TestStateOplockTransitions(t *testing.T) {
 	var next uint64
 	open := func(level uint8) *Open {
 		next++
-		o := &Open{share: sh, name: "f", oplock: level, id: smb2.FileID{Persistent: next, Volatile: next}}
-		locked(func() { st.PublishLocked(o, nil) })
+		o := &Open{share: sh, name: "f", id: smb2.FileID{Persistent: next, Volatile: next}}
+		var got uint8
+		locked(func() {
+			st.PublishLocked(o, func(*fileNode) { st.GrantOplockLocked(o, level) })
+			got = st.OplockLocked(o)
+		})
+		if got != level {
+			t.Fatalf("oplock %d granted, %d held", level, got)
+		}
 		return o
 	}
 	caching := func(o *Open) (c uint32) { locked(func() { c = st.CachingLocked(o) }); return }

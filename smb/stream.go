@@ -128,7 +128,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 			lc := s.grantLease(sh, node, o, lr)
 			leaseCtx = &lc
 		} else {
-			o.oplock = grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node))
+			sh.store.GrantOplockLocked(o, grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node)))
 		}
 	})
 	req.Session.addOpen(o)
@@ -141,7 +141,7 @@ func (s *Server) createStream(ctx context.Context, req *Request, r *smb2.CreateR
 		base = metaOf(baseInfo)
 	}
 	m.attrs &^= 0x10 // a stream is not a directory
-	resp := s.createReply(req, cx, createAnswer{id: o.id, meta: m, file: &base, oplock: o.oplock, action: action,
+	resp := s.createReply(req, cx, createAnswer{id: o.id, meta: m, file: &base, oplock: sh.store.OplockLocked(o), action: action,
 		lease: leaseCtx})
 	if action == fileCreated {
 		announce = append(announce, change{name, notifyActionAddedStream})
