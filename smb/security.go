@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -138,8 +139,24 @@ func defaultSD(t *winacl.Token, isDir bool) *winacl.SecurityDescriptor {
 
 // fileSD returns the descriptor of name: the stored one or the default.
 func (sh *shareState) fileSD(ctx context.Context, name string, isDir bool, t *winacl.Token) *winacl.SecurityDescriptor {
+	return sh.fileSDOf(ctx, name, nil, isDir, t)
+}
+
+// fileSDOf is fileSD of name, whose FileInfo fi (nil: none at hand) may
+// carry the descriptor read with it (vfs.SDInfo: Dir's Stat), which then
+// costs no further backend call.
+func (sh *shareState) fileSDOf(ctx context.Context, name string, fi fs.FileInfo, isDir bool, t *winacl.Token) *winacl.SecurityDescriptor {
 	if st, ok := sh.sdStore(); ok {
-		if b, err := st.SecurityDescriptor(ctx, name); err == nil && b != nil {
+		var b []byte
+		var err error
+		known := false
+		if si, ok := fi.(vfs.SDInfo); ok {
+			b, known = si.StoredSecurityDescriptor(st)
+		}
+		if !known {
+			b, err = st.SecurityDescriptor(ctx, name)
+		}
+		if err == nil && b != nil {
 			if sd, err := winacl.Decode(b); err == nil {
 				return sd
 			}

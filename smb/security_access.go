@@ -29,8 +29,8 @@ type createACL struct {
 }
 
 // maximalAccess is every right t has on name.
-func (sh *shareState) maximalAccess(ctx context.Context, name string, isDir bool, t *winacl.Token) uint32 {
-	return sh.withParentRights(ctx, name, sh.fileSD(ctx, name, isDir, t).MaximalAccess(t), nil, t)
+func (sh *shareState) maximalAccess(ctx context.Context, name string, fi fs.FileInfo, isDir bool, t *winacl.Token) uint32 {
+	return sh.withParentRights(ctx, name, sh.fileSDOf(ctx, name, fi, isDir, t).MaximalAccess(t), nil, t)
 }
 
 // withParentRights adds to m, the rights name's own descriptor grants,
@@ -91,7 +91,7 @@ func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.Cr
 	if r.CreateDisposition == smb2.FileCreate {
 		return access, ac, smb2.StatusSuccess // a name collision, later
 	}
-	maximal := sh.maximalAccess(ctx, name, fi.IsDir(), t)
+	maximal := sh.maximalAccess(ctx, name, fi, fi.IsDir(), t)
 	ac.maximal = maximal
 	want := mapGeneric(r.DesiredAccess) &^ (smb2.MaximumAllowed | smb2.AccessSystemSecurity)
 	switch r.CreateDisposition {
@@ -184,7 +184,7 @@ func (o *Open) checkRenameAccess(ctx context.Context, dst string, dstInfo fs.Fil
 	o.mu.Lock()
 	self := foldKey(o.name) == foldKey(dst)
 	o.mu.Unlock()
-	if dstInfo != nil && !self && sh.maximalAccess(ctx, dst, dstInfo.IsDir(), t)&smb2.Delete == 0 {
+	if dstInfo != nil && !self && sh.maximalAccess(ctx, dst, dstInfo, dstInfo.IsDir(), t)&smb2.Delete == 0 {
 		return smb2.StatusAccessDenied
 	}
 	return smb2.StatusSuccess

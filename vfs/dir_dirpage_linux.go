@@ -108,7 +108,7 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 		for _, e := range ents {
 			var fi fs.FileInfo
 			var l dirLoaded
-			fi, l, serr = statEntryAt(int(fd), e.name)
+			fi, l, serr = statEntryAt(d.xc, int(fd), e.name, false)
 			if errors.Is(serr, unix.ENOENT) {
 				serr = nil
 				continue // removed since the read
@@ -116,7 +116,7 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 			if serr != nil {
 				return
 			}
-			out = append(out, DirEntry{Info: &dirInfo{FileInfo: fi, dirLoaded: l}, Cursor: strconv.FormatInt(e.off, 10)})
+			out = append(out, DirEntry{Info: &dirInfo{FileInfo: fi, src: d, dirLoaded: l}, Cursor: strconv.FormatInt(e.off, 10)})
 		}
 	})
 	if cerr != nil {
@@ -133,9 +133,11 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 
 // statEntryAt describes the entry name of the open directory dirfd
 // without following a symbolic link: its stat and birth time from one
-// statx, and what loadAttrs reads (the stored Attrs, the EAs) by name
-// under the directory (entryXattrs), so the entry itself is not opened.
-func statEntryAt(dirfd int, name string) (fs.FileInfo, dirLoaded, error) {
+// statx, and what loadAttrs reads (the stored Attrs, the EAs; with wantSD
+// the stored descriptor too) by name under the directory (entryXattrs),
+// so the entry itself is not opened. What c remembers of the entry's
+// xattrs (dir_xattrcache_linux.go) is not read again.
+func statEntryAt(c *xattrCache, dirfd int, name string, wantSD bool) (fs.FileInfo, dirLoaded, error) {
 	var l dirLoaded
 	var stx unix.Statx_t
 	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
@@ -145,7 +147,17 @@ func statEntryAt(dirfd int, name string) (fs.FileInfo, dirLoaded, error) {
 	if stx.Mask&unix.STATX_BTIME != 0 {
 		l.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
 	}
-	entryXattrs(dirfd, name, &l)
+	if e := c.get(&stx); e != nil && e.easOK && (e.sdOK || !wantSD) {
+		e.load(&l)
+		return fi, l, nil
+	}
+	start := time.Now()
+	entryXattrs(dirfd, name, &l, wantSD)
+	if c.settled(&stx, start) {
+		if e := entryOf(&l); e != nil {
+			c.put(&stx, e)
+		}
+	}
 	return fi, l, nil
 }
 
