@@ -38,8 +38,9 @@ const xattrCacheMax = 1 << 15
 // xattrCacheEAs bounds the EA bytes (names and values) one entry keeps.
 const xattrCacheEAs = 512
 
-// xattrCacheSettle is how old a ctime must be for its reads to be kept.
-const xattrCacheSettle = time.Second
+// xattrCacheSettle is how old a ctime must be for its reads to be kept
+// (a variable for tests).
+var xattrCacheSettle = time.Second
 
 // File system magic numbers (statfs(2) f_type) of the file systems whose
 // xattr changes set ctime in the kernel.
