@@ -93,11 +93,12 @@ func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
 	defer release()
-	info, l, err := statEntryAt(d.xc, fd, base, true)
-	if err != nil {
+	info := new(entryInfo)
+	if err := statEntryAt(d.xc, fd, base, true, info); err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
-	return &dirInfo{FileInfo: info, src: d, dirLoaded: l}, true, nil
+	info.src = d
+	return &info.dirInfo, true, nil
 }
 
 // loadAttrsAt is loadAttrs through parentAt.

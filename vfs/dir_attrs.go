@@ -262,10 +262,9 @@ func (f dirFile) Stat() (fs.FileInfo, error) {
 		if serr = unix.Statx(int(fd), "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); serr != nil {
 			return
 		}
-		out = &dirInfo{FileInfo: statxInfo(path.Base(f.Name()), &stx)}
-		if stx.Mask&unix.STATX_BTIME != 0 {
-			out.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
-		}
+		info := new(entryInfo)
+		info.fill(path.Base(f.Name()), &stx)
+		out = &info.dirInfo
 		if e := f.xc.get(&stx); e != nil {
 			out.stored, out.has = e.stored, e.has
 			return

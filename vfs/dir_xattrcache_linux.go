@@ -27,8 +27,9 @@ import (
 //     xattr change (tmpfs, ext4, xfs, btrfs: checked once, on the share's
 //     root), and only for inodes on the root's device (not a mount below
 //     it, which may be anything);
-//   - bounded: at most xattrCacheMax inodes, half dropped when full; an
-//     EA list larger than xattrCacheEAs bytes is not kept (read again).
+//   - bounded: at most xattrCacheMax inodes, half a shard's dropped when
+//     it is full; an EA list larger than xattrCacheEAs bytes is not kept
+//     (read again).
 //
 // A miss costs what the reads cost without the cache.
 
@@ -66,12 +67,22 @@ type xattrEntry struct {
 	sd        unique.Handle[string] // valid when sdOK && sdSet
 }
 
+// xattrCacheShards spreads the cache over locks: a listing looks up each
+// of its entries, from as many connections as list at once.
+const xattrCacheShards = 16
+
 // xattrCache is Dir's cache of xattr reads (nil: off).
 type xattrCache struct {
-	dev uint64 // the share root's device: other devices are not cached
-	mu  sync.Mutex
-	m   map[inodeKey]*xattrEntry
+	dev    uint64 // the share root's device: other devices are not cached
+	shards [xattrCacheShards]xattrShard
 }
+
+type xattrShard struct {
+	mu sync.Mutex
+	m  map[inodeKey]*xattrEntry
+}
+
+func (c *xattrCache) shard(ino uint64) *xattrShard { return &c.shards[ino%xattrCacheShards] }
 
 // newXattrCache returns the cache for the root directory rootFD, or nil
 // when its file system is not one xattrCacheFS names.
@@ -87,7 +98,11 @@ func newXattrCache(rootFD int) *xattrCache {
 	if unix.Statx(rootFD, "", unix.AT_EMPTY_PATH, unix.STATX_INO, &stx) != nil {
 		return nil
 	}
-	return &xattrCache{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), m: make(map[inodeKey]*xattrEntry)}
+	c := &xattrCache{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[inodeKey]*xattrEntry)
+	}
+	return c
 }
 
 // get returns the entry of the inode stx describes while its ctime is the
@@ -100,9 +115,10 @@ func (c *xattrCache) get(stx *unix.Statx_t) *xattrEntry {
 	if k.dev != c.dev {
 		return nil
 	}
-	c.mu.Lock()
-	e := c.m[k]
-	c.mu.Unlock()
+	sh := c.shard(k.ino)
+	sh.mu.Lock()
+	e := sh.m[k]
+	sh.mu.Unlock()
 	if e == nil || e.ctimeSec != stx.Ctime.Sec || e.ctimeNsec != stx.Ctime.Nsec {
 		return nil
 	}
@@ -126,18 +142,19 @@ func (c *xattrCache) settled(stx *unix.Statx_t, start time.Time) bool {
 func (c *xattrCache) put(stx *unix.Statx_t, e *xattrEntry) {
 	e.ctimeSec, e.ctimeNsec = stx.Ctime.Sec, stx.Ctime.Nsec
 	k := inodeKey{unix.Mkdev(stx.Dev_major, stx.Dev_minor), stx.Ino}
-	c.mu.Lock()
-	if len(c.m) >= xattrCacheMax {
+	sh := c.shard(k.ino)
+	sh.mu.Lock()
+	if len(sh.m) >= xattrCacheMax/xattrCacheShards {
 		n := 0
-		for key := range c.m { // map order: an arbitrary half
-			delete(c.m, key)
-			if n++; n >= xattrCacheMax/2 {
+		for key := range sh.m { // map order: an arbitrary half
+			delete(sh.m, key)
+			if n++; n >= xattrCacheMax/xattrCacheShards/2 {
 				break
 			}
 		}
 	}
-	c.m[k] = e
-	c.mu.Unlock()
+	sh.m[k] = e
+	sh.mu.Unlock()
 }
 
 // load fills l from e: the stored Attrs, the EAs when e knows them.

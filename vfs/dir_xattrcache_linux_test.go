@@ -130,9 +130,13 @@ func TestDirXattrCacheSeesChanges(t *testing.T) {
 		}
 	}
 	check("first reads", 0x20, "sd-one", "v1")
-	d.xc.mu.Lock()
-	kept := len(d.xc.m)
-	d.xc.mu.Unlock()
+	kept := 0
+	for i := range d.xc.shards {
+		sh := &d.xc.shards[i]
+		sh.mu.Lock()
+		kept += len(sh.m)
+		sh.mu.Unlock()
+	}
 	if kept != n {
 		t.Fatalf("%d files' xattr reads kept, want %d", kept, n)
 	}
