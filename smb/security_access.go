@@ -30,7 +30,7 @@ type createACL struct {
 
 // maximalAccess is every right t has on name.
 func (sh *shareState) maximalAccess(ctx context.Context, name string, fi fs.FileInfo, isDir bool, t *winacl.Token) uint32 {
-	return sh.withParentRights(ctx, name, sh.fileSDOf(ctx, name, fi, isDir, t).MaximalAccess(t), nil, t)
+	return sh.withParentRights(ctx, name, sh.accessSD(ctx, name, fi, isDir, t).MaximalAccess(t), nil, t)
 }
 
 // withParentRights adds to m, the rights name's own descriptor grants,
@@ -47,7 +47,7 @@ func (sh *shareState) withParentRights(ctx context.Context, name string, m uint3
 		return m
 	}
 	if parent == nil {
-		parent = sh.fileSD(ctx, p, true, t)
+		parent = sh.accessSD(ctx, p, nil, true, t)
 	}
 	pm := parent.MaximalAccess(t)
 	if pm&smb2.FileDeleteChild != 0 {
@@ -178,7 +178,7 @@ func (o *Open) checkRenameAccess(ctx context.Context, dst string, dstInfo fs.Fil
 	if o.isDir {
 		need = smb2.FileAddSubdirectory
 	}
-	if p := parentName(dst); p != "" && sh.fileSD(ctx, p, true, t).MaximalAccess(t)&need == 0 {
+	if p := parentName(dst); p != "" && sh.accessSD(ctx, p, nil, true, t).MaximalAccess(t)&need == 0 {
 		return smb2.StatusAccessDenied
 	}
 	o.mu.Lock()

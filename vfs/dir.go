@@ -49,6 +49,10 @@ func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.Fil
 	if err != nil {
 		return nil, err
 	}
+	if flag&(O_WRONLY|O_RDWR) != 0 {
+		// open(2) refuses a directory for writing (EISDIR: ErrIsDir).
+		return dirFile{File: f, xc: d.xc}, nil
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
