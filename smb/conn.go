@@ -740,6 +740,19 @@ func (c *conn) signerFor(req *Request) *smbcrypto.Signer {
 // encrypts the responses of one frame, and sends them as one frame (inline:
 // see send).
 func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session, inline bool) {
+	if len(elems) == 1 && !(encrypted && encSess != nil) {
+		// One response, sent as it is: its own release, no list of them.
+		e := &elems[0]
+		if e.signer != nil {
+			e.msg = signMsg(e.signer, e.msg, e.data)
+		}
+		bufs := net.Buffers{e.msg}
+		if len(e.data) > 0 {
+			bufs = append(bufs, e.data)
+		}
+		c.send(bufs, e.release, inline)
+		return
+	}
 	releases := make([]func(), 0, len(elems))
 	var bufs net.Buffers
 	for i := range elems {

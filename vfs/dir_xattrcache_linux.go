@@ -27,8 +27,9 @@ import (
 //     xattr change (tmpfs, ext4, xfs, btrfs: checked once, on the share's
 //     root), and only for inodes on the root's device (not a mount below
 //     it, which may be anything);
-//   - bounded: at most xattrCacheMax inodes, half a shard's dropped when
-//     it is full; an EA list larger than xattrCacheEAs bytes is not kept
+//   - bounded: at most xattrCacheMax inodes in the process (one cache,
+//     whatever the number of shares), half a shard's dropped when it is
+//     full; an EA list larger than xattrCacheEAs bytes is not kept
 //     (read again).
 //
 // A miss costs what the reads cost without the cache.
@@ -71,18 +72,34 @@ type xattrEntry struct {
 // of its entries, from as many connections as list at once.
 const xattrCacheShards = 16
 
-// xattrCache is Dir's cache of xattr reads (nil: off).
+// xattrCache is a Dir's view of the process's cache of xattr reads
+// (nil: off). The entries are shared by every Dir (an inode's xattrs are
+// the same through any of them), so the bound is the process's.
 type xattrCache struct {
-	dev    uint64 // the share root's device: other devices are not cached
+	dev uint64 // the share root's device: other devices are not cached
+	s   *xattrStore
+}
+
+// xattrStore holds the entries, spread over locks by inode.
+type xattrStore struct {
 	shards [xattrCacheShards]xattrShard
 }
+
+// xattrs is the process's xattrStore.
+var xattrs = func() *xattrStore {
+	s := new(xattrStore)
+	for i := range s.shards {
+		s.shards[i].m = make(map[inodeKey]*xattrEntry)
+	}
+	return s
+}()
 
 type xattrShard struct {
 	mu sync.Mutex
 	m  map[inodeKey]*xattrEntry
 }
 
-func (c *xattrCache) shard(ino uint64) *xattrShard { return &c.shards[ino%xattrCacheShards] }
+func (c *xattrCache) shard(ino uint64) *xattrShard { return &c.s.shards[ino%xattrCacheShards] }
 
 // newXattrCache returns the cache for the root directory rootFD, or nil
 // when its file system is not one xattrCacheFS names.
@@ -98,11 +115,7 @@ func newXattrCache(rootFD int) *xattrCache {
 	if unix.Statx(rootFD, "", unix.AT_EMPTY_PATH, unix.STATX_INO, &stx) != nil {
 		return nil
 	}
-	c := &xattrCache{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
-	for i := range c.shards {
-		c.shards[i].m = make(map[inodeKey]*xattrEntry)
-	}
-	return c
+	return &xattrCache{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), s: xattrs}
 }
 
 // get returns the entry of the inode stx describes while its ctime is the
