@@ -95,5 +95,5 @@ func FuzzWinreg(f *testing.F) {
 		s, _ := testServer()
 		h, _ := p.handles.add(&regHandle{key: s.hklm(context.Background()).path(`SOFTWARE\Microsoft\Windows NT\CurrentVersion`)})
 		return h
-	}, w.b)
+	}, w.b, multipleValuesStub([20]byte{}, 16, "ProductName", "CurrentVersion")[20:])
 }

@@ -34,6 +34,8 @@ var winregInterface = &Interface{
 		22: (*call).regRefused, // BaseRegSetValue
 		26: (*call).regGetVersion,
 		27: (*call).regOpenRoot, // OpenCurrentConfig
+		29: (*call).regQueryMultipleValues,
+		34: (*call).regQueryMultipleValues2,
 	},
 }
 
@@ -427,11 +429,7 @@ func (c *call) regQueryValue() ([]byte, uint32) {
 		werr = errInvalidParam
 	default:
 		werr = errFileNotFound
-		for i := range k.values {
-			if strings.EqualFold(k.values[i].name, name) {
-				found = &k.values[i]
-			}
-		}
+		found = k.value(name)
 	}
 	if found == nil {
 		w.nullValue(a)

@@ -109,6 +109,8 @@ d = t.get_dce_rpc(); d.connect(); d.bind(rrp.MSRPC_UUID_RRP)
 hklm = rrp.hOpenLocalMachine(d)['phKey']
 k = rrp.hBaseRegOpenKey(d, hklm, 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion')['phkResult']
 print('ProductName=%s' % rrp.hBaseRegQueryValue(d, k, 'ProductName')[1].rstrip('\x00'))
+for v in rrp.hBaseRegQueryMultipleValues(d, k, [{'ValueName': 'CurrentMajorVersionNumber', 'ValueType': rrp.REG_DWORD}, {'ValueName': 'InstallationType', 'ValueType': rrp.REG_SZ}]):
+    print('multiple %s=%s' % (v['ValueName'].rstrip('\x00'), str(v['ValueData']).rstrip('\x00')))
 k = rrp.hBaseRegOpenKey(d, hklm, 'SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Shares')['phkResult']
 print('share value=%s' % rrp.hBaseRegEnumValue(d, k, 0)['lpValueNameOut'].rstrip('\x00'))
 try:
@@ -118,6 +120,8 @@ except rrp.DCERPCSessionError as e:
 PY
 )
 	check "winreg: the product name" '^ProductName=cifsd$' "$out"
+	check "winreg: QueryMultipleValues answers a DWORD" '^multiple CurrentMajorVersionNumber=10$' "$out"
+	check "winreg: QueryMultipleValues answers a string" '^multiple InstallationType=Server$' "$out"
 	check "winreg: LanmanServer\\Shares lists the share" "^share value=$SMB_SHARE\$" "$out"
 	check "winreg: a missing key is ERROR_FILE_NOT_FOUND" '^missing key=2$' "$out"
 else
