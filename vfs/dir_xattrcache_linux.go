@@ -196,7 +196,7 @@ func entryOf(l *dirLoaded) *xattrEntry {
 		if n > xattrCacheEAs {
 			return nil
 		}
-		e.eas = l.eas
+		e.eas = l.eas[:len(l.eas):len(l.eas)] // shared: an append copies
 	}
 	if e.sdSet {
 		e.sd = unique.Make(string(l.sd))
