@@ -66,7 +66,7 @@ func (w *DirWriter) Add(e *DirEntry) bool {
 		return false
 	}
 	b := w.buf[start : start+size]
-	clear(b)
+	clear(w.buf[w.n : start+size]) // the padding before it too: buf may be reused
 	if w.last >= 0 {
 		le.PutUint32(w.buf[w.last:], uint32(start-w.last))
 	}

@@ -113,19 +113,17 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 
 func (c *conn) dialect() uint16 { return uint16(c.dialectV.Load()) }
 
-// serve reads and serves the connection's frames, starting on the calling
-// goroutine (which it leaves once it has served the first frame); end runs
-// when the connection has ended, after the connection's own cleanup, and
-// c.done is closed just before.
+// serve reads and serves the connection's frames on the calling
+// goroutine; end runs when the connection has ended, after the
+// connection's own cleanup, and c.done is closed just before.
 //
 // No goroutine waits for the connection while it is idle but the one
-// reading it, and that one has never served a frame: each reader, once it
-// has read a frame and given it its ticket, starts a fresh reader for the
-// next frame and serves its frame itself. An idle connection so parks on
-// a goroutine whose stack has not grown past the minimum (serving a frame
-// grows a stack, and the runtime does not shrink a stack back to its
-// minimum), and the per-frame goroutine the connection always had is the
-// one that read the frame.
+// reading it, and that one never serves a frame: it reads a frame, gives
+// it its ticket and hands it to a worker (conn_workers.go), then reads
+// the next. An idle connection so parks on a goroutine whose stack has
+// not grown past the minimum (serving a frame grows a stack, and the
+// runtime does not shrink a stack back to its minimum), and the workers,
+// whose stacks have grown, serve the frames of every connection.
 func (c *conn) serve(end func()) {
 	c.endServe = end
 	c.log.Debug("connection open")
@@ -138,18 +136,19 @@ func (c *conn) serve(end func()) {
 	// (conn_limits.go).
 	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
 	c.tr = &directTCP{r: c.rd, w: c.nc, started: c.rd.frameStarted}
-	c.readNext(true)
+	for first := true; c.readNext(first); first = false {
+	}
 }
 
-// readNext reads the next frame, hands the reading on to a new goroutine
-// and serves the frame (see serve). It runs on one goroutine at a time.
-// Its frame and those of what it calls while it waits stay small.
-func (c *conn) readNext(first bool) {
+// readNext reads the next frame and hands it to a worker (see serve); it
+// returns false once the connection has ended. Its frame and those of
+// what it calls while it waits stay small.
+func (c *conn) readNext(first bool) bool {
 	if c.draining.Load() {
 		// Shutdown: no new request starts, not even one whose bytes the
 		// last read took with its predecessor's (conn_transport.go).
 		c.finish()
-		return
+		return false
 	}
 	rd := c.rd
 	if rd.idle > 0 {
@@ -167,17 +166,17 @@ func (c *conn) readNext(first bool) {
 	if err != nil {
 		c.readFailed(err)
 		c.finish()
-		return
+		return false
 	}
 	run, ok := c.dispatch(frame, release, first)
 	if !ok {
 		c.finish()
-		return
+		return false
 	}
-	go c.readNext(false)
 	if run != nil {
-		run()
+		requestWorkers.run(run)
 	}
+	return true
 }
 
 // readFailed logs why reading ended, unless the client hung up or the
@@ -741,6 +740,19 @@ func (c *conn) signerFor(req *Request) *smbcrypto.Signer {
 // encrypts the responses of one frame, and sends them as one frame (inline:
 // see send).
 func (c *conn) writeCompound(elems []respElem, encrypted bool, encSess *Session, inline bool) {
+	if len(elems) == 1 && !(encrypted && encSess != nil) {
+		// One response, sent as it is: its own release, no list of them.
+		e := &elems[0]
+		if e.signer != nil {
+			e.msg = signMsg(e.signer, e.msg, e.data)
+		}
+		bufs := net.Buffers{e.msg}
+		if len(e.data) > 0 {
+			bufs = append(bufs, e.data)
+		}
+		c.send(bufs, e.release, inline)
+		return
+	}
 	releases := make([]func(), 0, len(elems))
 	var bufs net.Buffers
 	for i := range elems {

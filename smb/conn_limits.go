@@ -294,10 +294,14 @@ type idleReader struct {
 	frame    time.Duration // Limits.FrameTimeout; 0: none
 	started  bool          // a byte of the frame was read: a deadline now ends the connection
 	progress int           // bytes of the frame since its deadline was last set
+	// arm: the frame's deadline is due before its next read. It is set
+	// then, not when the bytes came: a frame whose first read took it
+	// whole (most small requests) costs no deadline of its own.
+	arm bool
 }
 
 // newFrame readies r for the next frame.
-func (r *idleReader) newFrame() { r.started, r.progress = false, 0 }
+func (r *idleReader) newFrame() { r.started, r.progress, r.arm = false, 0, false }
 
 // frameStarted records that the frame's first bytes came with the last
 // frame's read (directTCP): the frame timeout applies to the rest.
@@ -307,6 +311,10 @@ func (r *idleReader) frameStarted() {
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
+	if r.arm {
+		r.arm = false
+		r.armFrame()
+	}
 	for {
 		n, err := r.c.nc.Read(p)
 		if n > 0 {
@@ -314,7 +322,7 @@ func (r *idleReader) Read(p []byte) (int, error) {
 			if !r.started || r.progress >= FrameProgressBytes {
 				r.started = true
 				r.progress = 0
-				r.armFrame()
+				r.arm = true // before the frame's next read
 			}
 		}
 		if err == nil {

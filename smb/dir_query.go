@@ -2,6 +2,7 @@ package smb
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -90,7 +91,16 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 		}
 	}
 
-	w, err := fscc.NewDirWriter(r.FileInformationClass, make([]byte, r.OutputBufferLength))
+	// The entries are written into a pooled buffer that the response
+	// sends as its Data, without a copy (released once written).
+	buf, release := getBuf(int(r.OutputBufferLength))
+	sent := false
+	defer func() {
+		if !sent {
+			release()
+		}
+	}()
+	w, err := fscc.NewDirWriter(r.FileInformationClass, buf)
 	if err != nil {
 		return statusResponse(smb2.StatusInvalidInfoClass)
 	}
@@ -106,29 +116,31 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			short = shortOf(name)
 		}
 		e := dirEntry(name, fi, short)
-		o.share.dfsDirEntry(ctx, s, path.Join(o.name, name), fi, &e)       // a DFS link (dfs.go)
-		e.FileAttributes = o.share.hiddenAttrs(name, fi, e.FileAttributes) // hide files (share_policy.go)
+		if sh.isDFSRoot(s) {
+			sh.dfsDirEntry(ctx, s, path.Join(o.name, name), fi, &e) // a DFS link (dfs.go)
+		}
+		e.FileAttributes = sh.hiddenAttrs(name, fi, e.FileAttributes) // hide files (share_policy.go)
 		if withEA {
 			// EaSize as FileEaInformation reports it (MS-FSCC 2.4.17).
-			p := o.name
-			if name != "." {
-				p = path.Join(o.name, name)
-			}
-			if name == ".." {
-				p, _ = splitParent(o.name)
-			}
 			list, known := []vfs.EA(nil), false
 			if ei, ok := fi.(vfs.EAInfo); ok && name != "." && name != ".." {
 				list, known = ei.ExtendedAttributes() // read with the entry (Dir)
 			}
 			if !known {
+				p := o.name
+				if name != "." {
+					p = path.Join(o.name, name)
+				}
+				if name == ".." {
+					p, _ = splitParent(o.name)
+				}
 				list, _ = eaer.EAs(ctx, p)
 			}
 			if len(list) > 0 {
 				e.EaSize = fscc.EaSize(fsccEAs(list))
 			}
 		}
-		if !fi.IsDir() && name != "." && name != ".." {
+		if !fi.IsDir() && name != "." && name != ".." && sh.sparseMarked.Load() {
 			if sp := sh.sparseAttr(ctx, path.Join(o.name, name)); sp != 0 {
 				e.FileAttributes = e.FileAttributes&^fscc.FileAttributeNormal | sp
 			}
@@ -224,7 +236,18 @@ func (s *Server) queryDirectory(ctx context.Context, req *Request) *Response {
 			return statusResponse(smb2.StatusNoMoreFiles)
 		}
 	}
-	return ok(&smb2.QueryDirectoryResponse{Buffer: w.Bytes()})
+	sent = true
+	return &Response{Body: bufferResponseBody(w.Len()), Data: w.Bytes(), Release: release}
+}
+
+// bufferResponseBody is the fixed part of a response whose buffer of n
+// bytes follows it (smb2.BufferResponse: QUERY_DIRECTORY, MS-SMB2 2.2.34),
+// sent as the Response's Data.
+func bufferResponseBody(n int) []byte {
+	b := make([]byte, 8)
+	(&smb2.BufferResponse{}).Encode(b)
+	binary.LittleEndian.PutUint32(b[4:], uint32(n))
+	return b
 }
 
 // lookupEntry finds the entry of dir that a pattern without wildcards

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/smb2"
@@ -138,14 +140,80 @@ func defaultSD(t *winacl.Token, isDir bool) *winacl.SecurityDescriptor {
 
 // fileSD returns the descriptor of name: the stored one or the default.
 func (sh *shareState) fileSD(ctx context.Context, name string, isDir bool, t *winacl.Token) *winacl.SecurityDescriptor {
-	if st, ok := sh.sdStore(); ok {
-		if b, err := st.SecurityDescriptor(ctx, name); err == nil && b != nil {
-			if sd, err := winacl.Decode(b); err == nil {
-				return sd
-			}
+	if b := sh.storedSD(ctx, name, nil); b != nil {
+		if sd, err := winacl.Decode(b); err == nil {
+			return sd
 		}
 	}
 	return defaultSD(t, isDir)
+}
+
+// accessSD is fileSD for an access check, which only reads the
+// descriptor: a stored one comes decoded from sdDecoded, shared. fi, when
+// not nil, is name's FileInfo, which may carry the descriptor (storedSD).
+func (sh *shareState) accessSD(ctx context.Context, name string, fi fs.FileInfo, isDir bool, t *winacl.Token) *winacl.SecurityDescriptor {
+	if b := sh.storedSD(ctx, name, fi); b != nil {
+		if sd := sdDecoded.decode(b); sd != nil {
+			return sd
+		}
+	}
+	return defaultSD(t, isDir)
+}
+
+// storedSD is the descriptor stored for name, nil when none is (or the
+// backend keeps none). fi, when not nil, is name's FileInfo: when it
+// carries the descriptor, read with it (vfs.SDInfo: Dir's Stat), that
+// costs no further backend call.
+func (sh *shareState) storedSD(ctx context.Context, name string, fi fs.FileInfo) []byte {
+	st, ok := sh.sdStore()
+	if !ok {
+		return nil
+	}
+	if si, ok := fi.(vfs.SDInfo); ok {
+		if b, known := si.StoredSecurityDescriptor(st); known {
+			return b
+		}
+	}
+	b, err := st.SecurityDescriptor(ctx, name)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// sdDecoded remembers descriptors decoded for access checks, by their
+// encoding: the files of a tree mostly carry the few descriptors they
+// inherited, and every CREATE of an existing file checks one. Entries are
+// never changed (MaximalAccess reads them).
+var sdDecoded = sdDecodeCache{m: make(map[string]*winacl.SecurityDescriptor)}
+
+// maxSDDecoded bounds sdDecoded; it is emptied when full.
+const maxSDDecoded = 256
+
+type sdDecodeCache struct {
+	mu sync.Mutex
+	m  map[string]*winacl.SecurityDescriptor
+}
+
+// decode returns b decoded, nil when it does not decode.
+func (c *sdDecodeCache) decode(b []byte) *winacl.SecurityDescriptor {
+	c.mu.Lock()
+	sd := c.m[string(b)]
+	c.mu.Unlock()
+	if sd != nil {
+		return sd
+	}
+	sd, err := winacl.Decode(b)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxSDDecoded {
+		clear(c.m)
+	}
+	c.m[string(b)] = sd
+	c.mu.Unlock()
+	return sd
 }
 
 // parentName is the directory that holds name ("" for the share root).

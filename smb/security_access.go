@@ -29,8 +29,8 @@ type createACL struct {
 }
 
 // maximalAccess is every right t has on name.
-func (sh *shareState) maximalAccess(ctx context.Context, name string, isDir bool, t *winacl.Token) uint32 {
-	return sh.withParentRights(ctx, name, sh.fileSD(ctx, name, isDir, t).MaximalAccess(t), nil, t)
+func (sh *shareState) maximalAccess(ctx context.Context, name string, fi fs.FileInfo, isDir bool, t *winacl.Token) uint32 {
+	return sh.withParentRights(ctx, name, sh.accessSD(ctx, name, fi, isDir, t).MaximalAccess(t), nil, t)
 }
 
 // withParentRights adds to m, the rights name's own descriptor grants,
@@ -47,7 +47,7 @@ func (sh *shareState) withParentRights(ctx context.Context, name string, m uint3
 		return m
 	}
 	if parent == nil {
-		parent = sh.fileSD(ctx, p, true, t)
+		parent = sh.accessSD(ctx, p, nil, true, t)
 	}
 	pm := parent.MaximalAccess(t)
 	if pm&smb2.FileDeleteChild != 0 {
@@ -91,7 +91,7 @@ func (s *Server) checkCreateAccess(ctx context.Context, req *Request, r *smb2.Cr
 	if r.CreateDisposition == smb2.FileCreate {
 		return access, ac, smb2.StatusSuccess // a name collision, later
 	}
-	maximal := sh.maximalAccess(ctx, name, fi.IsDir(), t)
+	maximal := sh.maximalAccess(ctx, name, fi, fi.IsDir(), t)
 	ac.maximal = maximal
 	want := mapGeneric(r.DesiredAccess) &^ (smb2.MaximumAllowed | smb2.AccessSystemSecurity)
 	switch r.CreateDisposition {
@@ -178,13 +178,13 @@ func (o *Open) checkRenameAccess(ctx context.Context, dst string, dstInfo fs.Fil
 	if o.isDir {
 		need = smb2.FileAddSubdirectory
 	}
-	if p := parentName(dst); p != "" && sh.fileSD(ctx, p, true, t).MaximalAccess(t)&need == 0 {
+	if p := parentName(dst); p != "" && sh.accessSD(ctx, p, nil, true, t).MaximalAccess(t)&need == 0 {
 		return smb2.StatusAccessDenied
 	}
 	o.mu.Lock()
 	self := foldKey(o.name) == foldKey(dst)
 	o.mu.Unlock()
-	if dstInfo != nil && !self && sh.maximalAccess(ctx, dst, dstInfo.IsDir(), t)&smb2.Delete == 0 {
+	if dstInfo != nil && !self && sh.maximalAccess(ctx, dst, dstInfo, dstInfo.IsDir(), t)&smb2.Delete == 0 {
 		return smb2.StatusAccessDenied
 	}
 	return smb2.StatusSuccess

@@ -16,6 +16,9 @@ import (
 type DirFS struct {
 	root   *os.Root
 	rootFD int // the root directory (O_PATH) for lookups in one syscall (Linux), or -1
+	// xc remembers what the xattrs of files held when last read (Linux:
+	// dir_xattrcache_linux.go); nil: read every time.
+	xc *xattrCache
 }
 
 // Dir opens the directory path for serving.
@@ -26,6 +29,7 @@ func Dir(path string) (*DirFS, error) {
 	}
 	d := &DirFS{root: r}
 	d.rootFD = openRootFD(d)
+	d.xc = newXattrCache(d.rootFD)
 	return d, nil
 }
 
@@ -45,6 +49,10 @@ func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.Fil
 	if err != nil {
 		return nil, err
 	}
+	if flag&(O_WRONLY|O_RDWR) != 0 {
+		// open(2) refuses a directory for writing (EISDIR: ErrIsDir).
+		return dirFile{File: f, xc: d.xc}, nil
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -54,7 +62,7 @@ func (d *DirFS) OpenFile(ctx context.Context, name string, flag int, perm fs.Fil
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrIsDir}
 	}
-	return dirFile{f}, nil
+	return dirFile{File: f, xc: d.xc}, nil
 }
 
 // Stat describes name without following a final symbolic link.

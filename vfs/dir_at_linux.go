@@ -81,7 +81,8 @@ func (d *DirFS) parentAt(name string) (fd int, base string, release func(), ok b
 }
 
 // statAt is Stat through parentAt: the entry's stat and birth time from
-// one statx, its Attrs and EAs read with it (entryXattrs). ok is false
+// one statx, its Attrs, EAs and descriptor read with it (entryXattrs; a
+// CREATE's access check reads the descriptor next). ok is false
 // when the caller must use os.Root.
 func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 	fd, base, release, ok, err := d.parentAt(name)
@@ -92,11 +93,12 @@ func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
 	defer release()
-	info, l, err := statEntryAt(fd, base)
-	if err != nil {
+	info := new(entryInfo)
+	if err := statEntryAt(d.xc, fd, base, true, info); err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
-	return &dirInfo{FileInfo: info, dirLoaded: l}, true, nil
+	info.src = d
+	return &info.dirInfo, true, nil
 }
 
 // loadAttrsAt is loadAttrs through parentAt.
@@ -113,7 +115,7 @@ func (d *DirFS) loadAttrsAt(name string) (l dirLoaded, ok bool) {
 	if stx.Mask&unix.STATX_BTIME != 0 {
 		l.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
 	}
-	entryXattrs(fd, base, &l)
+	entryXattrs(fd, base, &l, false)
 	return l, true
 }
 

@@ -89,6 +89,7 @@ func decodeAttrs(b []byte) (storedAttrs, bool) {
 // match names case-insensitively).
 type dirInfo struct {
 	fs.FileInfo
+	src  *DirFS // the DirFS that read sd (StoredSecurityDescriptor)
 	once sync.Once
 	load func() dirLoaded // nil: loaded
 	dirLoaded
@@ -102,6 +103,8 @@ type dirLoaded struct {
 	btime  time.Time // from statx; zero when the file system has none
 	eas    []EA      // the file's extended attributes, when easOK
 	easOK  bool
+	sd     []byte // the stored security descriptor (nil: none), when sdOK
+	sdOK   bool
 }
 
 func (i *dirInfo) get() {
@@ -118,6 +121,17 @@ func (i *dirInfo) get() {
 func (i *dirInfo) ExtendedAttributes() ([]EA, bool) {
 	i.get()
 	return i.eas, i.easOK
+}
+
+// StoredSecurityDescriptor reports the descriptor stored for the entry
+// when it was read with it (SDInfo: Stat reads it, a listing does not)
+// and store is the DirFS that read it.
+func (i *dirInfo) StoredSecurityDescriptor(store SDStore) ([]byte, bool) {
+	if i.src == nil || store != SDStore(i.src) {
+		return nil, false
+	}
+	i.get()
+	return i.sd, i.sdOK
 }
 
 func (i *dirInfo) FileAttributes() (uint32, bool) {
@@ -227,21 +241,50 @@ func (d *DirFS) decorateList(dir string, list []fs.FileInfo) {
 // stored Attrs too.
 type dirFile struct {
 	*os.File
+	xc *xattrCache // the DirFS's (dir_xattrcache_linux.go)
 }
 
+// Stat describes the open file: its stat and birth time from one statx,
+// its stored Attrs from its xattr unless xc remembers them.
 func (f dirFile) Stat() (fs.FileInfo, error) {
-	fi, err := f.File.Stat()
-	if err != nil {
-		return nil, err
-	}
 	rc, err := f.File.SyscallConn()
 	if err != nil {
+		fi, err := f.File.Stat()
+		if err != nil {
+			return nil, err
+		}
 		return &dirInfo{FileInfo: fi}, nil
 	}
-	out := &dirInfo{FileInfo: fi}
-	rc.Control(func(fd uintptr) {
-		out.stored, out.has, out.btime = readAttrs(int(fd), "", false)
+	var out *dirInfo
+	var serr error
+	cerr := rc.Control(func(fd uintptr) {
+		var stx unix.Statx_t
+		if serr = unix.Statx(int(fd), "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); serr != nil {
+			return
+		}
+		info := new(entryInfo)
+		info.fill(path.Base(f.Name()), &stx)
+		out = &info.dirInfo
+		if e := f.xc.get(&stx); e != nil {
+			out.stored, out.has = e.stored, e.has
+			return
+		}
+		start := time.Now()
+		var buf [attrsLen + 8]byte
+		n, err := unix.Fgetxattr(int(fd), attrsXattr, buf[:])
+		if err == nil {
+			out.stored, out.has = decodeAttrs(buf[:n])
+		}
+		if (err == nil || errors.Is(err, unix.ENODATA)) && f.xc.settled(&stx, start) {
+			f.xc.put(&stx, &xattrEntry{has: out.has, stored: out.stored})
+		}
 	})
+	if cerr != nil {
+		return nil, &fs.PathError{Op: "stat", Path: f.Name(), Err: cerr}
+	}
+	if serr != nil {
+		return nil, &fs.PathError{Op: "stat", Path: f.Name(), Err: serr}
+	}
 	return out, nil
 }
 

@@ -14,7 +14,13 @@ func (d *DirFS) decorateList(dir string, list []fs.FileInfo) {}
 
 type dirFile struct {
 	*os.File
+	xc *xattrCache
 }
+
+// xattrCache is Linux's (dir_xattrcache_linux.go).
+type xattrCache struct{}
+
+func newXattrCache(rootFD int) *xattrCache { return nil }
 
 func (d *DirFS) chtimes(name string, atime, mtime time.Time) error {
 	return d.root.Chtimes(name, atime, mtime)

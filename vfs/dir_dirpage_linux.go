@@ -102,13 +102,14 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 	// Each entry's stat, birth time, stored Attrs and EAs, read now (a
 	// listing reports them all) by name under the open directory: a
 	// statx and a listxattr, and a getxattr for the Attrs, not an open of
-	// the entry and a walk from the share's root for each.
+	// the entry and a walk from the share's root for each. The page's
+	// FileInfos are one allocation.
 	out := make([]DirEntry, 0, len(ents))
+	infos := make([]entryInfo, len(ents))
 	cerr = rc.Control(func(fd uintptr) {
-		for _, e := range ents {
-			var fi fs.FileInfo
-			var l dirLoaded
-			fi, l, serr = statEntryAt(int(fd), e.name)
+		for i, e := range ents {
+			info := &infos[i]
+			serr = statEntryAt(d.xc, int(fd), e.name, false, info)
 			if errors.Is(serr, unix.ENOENT) {
 				serr = nil
 				continue // removed since the read
@@ -116,7 +117,8 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 			if serr != nil {
 				return
 			}
-			out = append(out, DirEntry{Info: &dirInfo{FileInfo: fi, dirLoaded: l}, Cursor: strconv.FormatInt(e.off, 10)})
+			info.src = d
+			out = append(out, DirEntry{Info: &info.dirInfo, Cursor: strconv.FormatInt(e.off, 10)})
 		}
 	})
 	if cerr != nil {
@@ -131,28 +133,45 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 	return out, nil
 }
 
-// statEntryAt describes the entry name of the open directory dirfd
-// without following a symbolic link: its stat and birth time from one
-// statx, and what loadAttrs reads (the stored Attrs, the EAs) by name
-// under the directory (entryXattrs), so the entry itself is not opened.
-func statEntryAt(dirfd int, name string) (fs.FileInfo, dirLoaded, error) {
-	var l dirLoaded
-	var stx unix.Statx_t
-	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
-		return nil, l, err
-	}
-	fi := statxInfo(name, &stx)
-	if stx.Mask&unix.STATX_BTIME != 0 {
-		l.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
-	}
-	entryXattrs(dirfd, name, &l)
-	return fi, l, nil
+// entryInfo is a dirInfo and the stat it describes, in one allocation.
+type entryInfo struct {
+	dirInfo
+	si statInfo
+	st syscall.Stat_t
 }
 
-// statxInfo is the FileInfo of a statx result, as os.Lstat would give it:
-// the same mode bits, and a *syscall.Stat_t in Sys().
-func statxInfo(name string, stx *unix.Statx_t) fs.FileInfo {
-	st := &syscall.Stat_t{
+// statEntryAt describes the entry name of the open directory dirfd in
+// into, without following a symbolic link: its stat and birth time from
+// one statx, and what loadAttrs reads (the stored Attrs, the EAs; with
+// wantSD the stored descriptor too) by name under the directory
+// (entryXattrs), so the entry itself is not opened. What c remembers of
+// the entry's xattrs (dir_xattrcache_linux.go) is not read again.
+func statEntryAt(c *xattrCache, dirfd int, name string, wantSD bool, into *entryInfo) error {
+	var stx unix.Statx_t
+	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		return err
+	}
+	into.fill(name, &stx)
+	l := &into.dirLoaded
+	if e := c.get(&stx); e != nil && e.easOK && (e.sdOK || !wantSD) {
+		e.load(l)
+		return nil
+	}
+	start := time.Now()
+	entryXattrs(dirfd, name, l, wantSD)
+	if c.settled(&stx, start) {
+		if e := entryOf(l); e != nil {
+			c.put(&stx, e)
+		}
+	}
+	return nil
+}
+
+// fill sets i to describe the statx result stx of name: the FileInfo
+// os.Lstat would give (the same mode bits, a *syscall.Stat_t in Sys())
+// and the birth time.
+func (i *entryInfo) fill(name string, stx *unix.Statx_t) {
+	i.st = syscall.Stat_t{
 		Dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
 		Ino:     stx.Ino,
 		Nlink:   uint64(stx.Nlink),
@@ -167,6 +186,7 @@ func statxInfo(name string, stx *unix.Statx_t) fs.FileInfo {
 		Mtim:    syscall.Timespec{Sec: stx.Mtime.Sec, Nsec: int64(stx.Mtime.Nsec)},
 		Ctim:    syscall.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)},
 	}
+	st := &i.st
 	// The mode as os.Lstat builds it (os/stat_linux.go).
 	mode := fs.FileMode(st.Mode & 0o777)
 	switch st.Mode & syscall.S_IFMT {
@@ -192,7 +212,11 @@ func statxInfo(name string, stx *unix.Statx_t) fs.FileInfo {
 	if st.Mode&syscall.S_ISVTX != 0 {
 		mode |= fs.ModeSticky
 	}
-	return &statInfo{name: name, mode: mode, st: st}
+	i.si = statInfo{name: name, mode: mode, st: st}
+	i.FileInfo = &i.si
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		i.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
+	}
 }
 
 // statInfo is a FileInfo over a syscall.Stat_t.

@@ -86,9 +86,10 @@ type xattrScratch struct {
 var xattrScratches = sync.Pool{New: func() any { return new(xattrScratch) }}
 
 // entryXattrs reads the stored Attrs and the EAs of the entry name of the
-// directory dirfd into l, as loadAttrs does for a path. A file of Dir
-// usually has one xattr, attrsXattr: then this is two syscalls.
-func entryXattrs(dirfd int, name string, l *dirLoaded) {
+// directory dirfd into l, as loadAttrs does for a path, and with wantSD
+// its stored security descriptor. A file of Dir usually has one or two
+// xattrs, attrsXattr and sdXattr: then this is two or three syscalls.
+func entryXattrs(dirfd int, name string, l *dirLoaded, wantSD bool) {
 	sc := xattrScratches.Get().(*xattrScratch)
 	defer xattrScratches.Put(sc)
 	n, err := llistxattrAt(dirfd, name, sc.list[:])
@@ -103,14 +104,21 @@ func entryXattrs(dirfd int, name string, l *dirLoaded) {
 	}
 	switch {
 	case errors.Is(err, unix.ENOTSUP):
-		l.easOK = true // no xattrs on this file system: no EAs
+		l.easOK, l.sdOK = true, true // no xattrs on this file system: no EAs, no descriptor
 		return
 	case err != nil:
 		return // as loadAttrs: nothing stored, EAs unknown
 	}
 	l.easOK = true
+	l.sdOK = true // none unless listed
 	for attr := range strings.SplitSeq(string(names), "\x00") {
 		switch {
+		case attr == sdXattr:
+			l.sdOK = false
+			if wantSD {
+				sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(dirfd, name, sdXattr, buf) })
+				l.sd, l.sdOK = sd, err == nil
+			}
 		case attr == attrsXattr:
 			if n, err := lgetxattrAt(dirfd, name, attrsXattr, sc.attrs[:]); err == nil {
 				l.stored, l.has = decodeAttrs(sc.attrs[:n])

@@ -30,6 +30,15 @@ type EAInfo interface {
 	ExtendedAttributes() ([]EA, bool)
 }
 
+// SDInfo is a FileInfo that carries its file's stored security
+// descriptor, read with the rest of what it describes (Dir's Stat reads
+// it under the same directory as the stat): a CREATE's access check then
+// costs no further call. sd is nil when none is stored. False means it is
+// not known, or store is not the SDStore it was read from: ask store.
+type SDInfo interface {
+	StoredSecurityDescriptor(store SDStore) (sd []byte, ok bool)
+}
+
 // Linkser is a FileInfo that knows its hard link count.
 type Linkser interface{ Links() uint32 }
 
