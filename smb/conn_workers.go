@@ -4,12 +4,14 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cifsd/cifsd/smb2"
 )
 
 // Requests run on pooled goroutines. A connection's reader reads a frame,
 // gives it its ticket and hands what serves it to a worker, then reads
-// the next frame: the reader never serves a request, so its stack stays
-// at the minimum however long the connection idles. A worker that has
+// the next frame (but for a lone quick request it serves itself: see
+// serveInline below). A worker that has
 // served a request waits, its stack grown to what serving one takes, for
 // the next request of any connection: a fresh goroutine per request
 // would grow its stack again, a few copies per request (runtime.newstack
@@ -83,5 +85,69 @@ func (p *workerPool) serve(f func()) {
 			p.mu.Unlock()
 			f = <-w.work // taken meanwhile: its work is on the way
 		}
+	}
+}
+
+// A lone quick request is served by the goroutine that read it: handing
+// it to a worker costs a wake-up of that worker and a switch per round
+// trip, most of what a request served from the page cache costs on one
+// connection. The reader serves it only when nothing else of the
+// connection is in progress and the client has not sent its next frame
+// yet (else a worker serves it while the reader reads on). A request
+// that waits (for a break acknowledgment, a lock, a slow backend) must
+// not stop the connection's reading, which may bring what it waits for:
+// after inlineWait a timer hands the reading to a new goroutine. A token
+// makes sure that exactly one goroutine reads: the serving goroutine and
+// the timer both take it by a compare-and-swap, and only the winner
+// reads on.
+
+// inlineWait is how long a request served by the reader may run before
+// another goroutine takes the reading over.
+const inlineWait = time.Millisecond
+
+// servedInline reports whether a request of cmd is one the reader may
+// serve itself: quick, small to answer, and rarely waiting. READ and
+// WRITE go to workers so that large transfers overlap with reading.
+func servedInline(cmd smb2.Command) bool {
+	switch cmd {
+	case smb2.Create, smb2.Close, smb2.QueryInfo, smb2.SetInfo,
+		smb2.QueryDirectory, smb2.Echo, smb2.Flush:
+		return true
+	}
+	return false
+}
+
+// mayServeInline reports whether the frame just admitted may be served by
+// the reader: the connection is past its handshake, the frame is the only
+// one in progress, and the client has not sent the next one.
+func (c *conn) mayServeInline() bool {
+	return c.authenticated.Load() && len(c.sem) == 1 && !c.tr.readAhead()
+}
+
+// serveInline runs a frame's run on the reading goroutine and reports
+// whether that goroutine still holds the reading (else the timer has
+// handed it on: handOffReader).
+func (c *conn) serveInline(run func()) bool {
+	c.inlineSeq++
+	tok := c.inlineSeq
+	c.inlineTok.Store(tok)
+	if c.inlineTimer == nil {
+		c.inlineTimer = time.AfterFunc(inlineWait, c.handOffReader)
+	} else {
+		c.inlineTimer.Reset(inlineWait)
+	}
+	run()
+	c.inlineTimer.Stop()
+	return c.inlineTok.CompareAndSwap(tok, 0)
+}
+
+// handOffReader, the timer of serveInline, takes the reading from a
+// goroutine whose request waits and gives it to a new one. A late firing
+// (its request has ended) may take the token of the next request served
+// inline: that one is then answered by a goroutine that no longer reads,
+// which is harmless.
+func (c *conn) handOffReader() {
+	if tok := c.inlineTok.Load(); tok != 0 && c.inlineTok.CompareAndSwap(tok, 0) {
+		go c.readFrames(false)
 	}
 }

@@ -1,0 +1,80 @@
+package smb
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cifsd/cifsd/auth"
+	"github.com/cifsd/cifsd/fscc"
+	"github.com/cifsd/cifsd/ntlm"
+	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
+)
+
+// A request the connection's reader serves itself (a lone QUERY_INFO, with
+// nothing else in progress) and that then waits does not stop the
+// connection: a later request on the same connection is read and served
+// while it waits, as a break acknowledgment must be while a CREATE waits
+// for it. Here a layer holds the QUERY_INFO until it sees an ECHO sent
+// after it; were the reading stuck behind the QUERY_INFO, the ECHO would
+// never arrive and the layer would give up after its bound.
+func TestWaitingRequestDoesNotStopItsConnection(t *testing.T) {
+	started := make(chan struct{}, 1)
+	echoed := make(chan struct{}, 1)
+	releasedByEcho := make(chan bool, 1)
+	hold := func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+			switch req.Header.Command {
+			case smb2.QueryInfo:
+				started <- struct{}{}
+				select {
+				case <-echoed:
+					releasedByEcho <- true
+				case <-time.After(10 * time.Second):
+					releasedByEcho <- false
+				}
+			case smb2.Echo:
+				select {
+				case echoed <- struct{}{}:
+				default:
+				}
+			}
+			return next.ServeSMB(ctx, req)
+		})
+	}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: vfs.NewMem()}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+		Layers: []Layer{hold},
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	f := w.open("f", smb2.GenericAll, 0)
+	for round := range 3 {
+		// A bound, so that a stuck connection fails the test rather than
+		// hanging it: the answers are written to a net.Pipe, which blocks
+		// its writer until the client reads.
+		w.c.SetDeadline(time.Now().Add(30 * time.Second))
+		q := w.send(smb2.QueryInfo, queryInfoBody(f, fscc.FileBasicInformation, 64))
+		<-started // read, and being served, before the ECHO is sent
+		e := w.send(smb2.Echo, echoBody)
+		got := w.answers(2)
+		if got[q] != smb2.StatusSuccess || got[e] != smb2.StatusSuccess {
+			t.Fatalf("round %d: QUERY_INFO %v, ECHO %v; want both to succeed", round, got[q], got[e])
+		}
+		if !<-releasedByEcho {
+			t.Fatalf("round %d: the ECHO was not read while the QUERY_INFO waited", round)
+		}
+	}
+}
+
+// queryInfoBody is a QUERY_INFO of a file information class.
+func queryInfoBody(f smb2.FileID, class uint8, size uint32) []byte {
+	b := make([]byte, 41)
+	le16(b, 41)
+	b[2], b[3] = smb2.InfoFile, class
+	le32(b[4:], size)
+	putFID(b[24:], f)
+	return b
+}
