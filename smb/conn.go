@@ -55,6 +55,7 @@ type conn struct {
 	inlineTok   atomic.Uint64
 	inlineSeq   uint64
 	inlineTimer *time.Timer
+	readerGrown bool // the reading goroutine has served a frame (its stack grew)
 
 	credits       creditWindow
 	inBytes       byteBudget  // frames being served (conn_credits.go)
@@ -151,6 +152,7 @@ func (c *conn) serve(end func()) {
 // this goroutine has handed the reading on while it served a frame
 // itself (conn_workers.go).
 func (c *conn) readFrames(first bool) {
+	c.readerGrown = false
 	for {
 		more, handedOff := c.readNext(first)
 		if !more || handedOff {
@@ -172,9 +174,25 @@ func (c *conn) readNext(first bool) (more, handedOff bool) {
 		return false, false
 	}
 	rd := c.rd
-	if rd.idle > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(rd.idle))
-	} else if rd.started && !c.draining.Load() {
+	rd.parking = false
+	switch {
+	case rd.resume:
+		// A fresh goroutine goes on waiting where a parked one stopped
+		// (errReaderParked): the idle period runs from the last frame.
+		rd.resume = false
+		if rd.idle > 0 {
+			c.nc.SetReadDeadline(rd.idleSince.Add(rd.idle))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+	case rd.idle > 0 || c.readerGrown:
+		rd.idleSince = time.Now()
+		wait := rd.idle
+		if park := time.Duration(readerParkAfter.Load()); c.readerGrown && (wait <= 0 || park < wait) {
+			wait, rd.parking = park, true
+		}
+		c.nc.SetReadDeadline(rd.idleSince.Add(wait))
+	case rd.started && !c.draining.Load():
 		c.nc.SetReadDeadline(time.Time{}) // the last frame's timeout
 	}
 	limit := preAuthFrameSize
@@ -184,6 +202,13 @@ func (c *conn) readNext(first bool) (more, handedOff bool) {
 	}
 	rd.newFrame()
 	frame, release, err := c.tr.readMessage(limit)
+	if errors.Is(err, errReaderParked) {
+		// The goroutine's stack grew serving frames itself: the
+		// connection idles on a new one (conn_workers.go).
+		rd.resume = true
+		go c.readFrames(false)
+		return true, true
+	}
 	if err != nil {
 		c.readFailed(err)
 		c.finish()

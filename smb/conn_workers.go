@@ -1,8 +1,10 @@
 package smb
 
 import (
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cifsd/cifsd/smb2"
@@ -130,6 +132,7 @@ func (c *conn) mayServeInline() bool {
 func (c *conn) serveInline(run func()) bool {
 	c.inlineSeq++
 	tok := c.inlineSeq
+	c.readerGrown = true // before the token: the timer's goroutine resets it
 	c.inlineTok.Store(tok)
 	if c.inlineTimer == nil {
 		c.inlineTimer = time.AfterFunc(inlineWait, c.handOffReader)
@@ -151,3 +154,20 @@ func (c *conn) handOffReader() {
 		go c.readFrames(false)
 	}
 }
+
+// A reader that has served a frame itself has a grown stack, which the
+// runtime never shrinks back to its minimum: parked in the read of the
+// next frame for long, it would make an idle connection cost that stack.
+// So a grown reader waits for the next frame readerParkAfter at most,
+// then hands the wait to a new goroutine, with a fresh stack, and ends
+// (readNext). A connection idles on the minimum stack again; a busy one
+// never waits that long.
+
+// readerParkAfter is how long a grown reader waits for a frame before a
+// fresh goroutine takes the wait over (a time.Duration; tests shorten it).
+var readerParkAfter atomic.Int64
+
+func init() { readerParkAfter.Store(int64(2 * time.Second)) }
+
+// errReaderParked ends a grown reader's wait for a frame (idleReader).
+var errReaderParked = errors.New("smb: reader parked")

@@ -2,6 +2,8 @@ package smb
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -77,4 +79,55 @@ func queryInfoBody(f smb2.FileID, class uint8, size uint32) []byte {
 	le32(b[4:], size)
 	putFID(b[24:], f)
 	return b
+}
+
+// A connection whose reader served requests itself idles, once it has
+// waited readerParkAfter, on a goroutine with a fresh stack: serving grows
+// a stack that the runtime never shrinks back, so without the hand-over
+// every connection that had ever served a CREATE would keep that stack for
+// as long as it idles.
+func TestIdleConnectionsDropTheirGrownStacks(t *testing.T) {
+	defer readerParkAfter.Store(readerParkAfter.Swap(int64(20 * time.Millisecond)))
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: vfs.NewMem()}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+	}
+	t.Cleanup(func() { srv.Close() })
+	const conns = 200
+	stacks := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.StackInuse)
+	}
+	var ws []*wireClient
+	for range conns {
+		ws = append(ws, connectNTLM(t, srv, "s"))
+	}
+	before := stacks()
+	for i, w := range ws {
+		f := w.open(fmt.Sprintf("f%d", i), smb2.GenericAll, 0)
+		w.queryInfo(f, fscc.FileAllInformation, 4096)
+		w.closeFile(f)
+	}
+	grown := stacks()
+	// Wait, with a bound, for the readers to hand their waits over.
+	var after int64
+	for range 100 {
+		time.Sleep(50 * time.Millisecond)
+		if after = stacks(); after-before < conns*1024 {
+			break
+		}
+	}
+	t.Logf("stacks: %d KiB before, %d KiB after serving, %d KiB idle again (%d connections)",
+		before>>10, grown>>10, after>>10, conns)
+	if per := (after - before) / conns; per >= 1024 {
+		t.Fatalf("idle connections keep %d bytes of stack each after serving a CREATE", per)
+	}
+	// They still serve.
+	for _, w := range ws {
+		if h, _ := w.roundTrip(smb2.Echo, echoBody, true, false); h.Status != 0 {
+			t.Fatalf("ECHO after idling: %v", smb2.Status(h.Status))
+		}
+	}
 }
