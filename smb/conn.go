@@ -293,7 +293,7 @@ func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), i
 	t := c.seq.admit(c)
 	if peeked {
 		c.classify(t, msg)
-		inline = h.NextCommand == 0 && servedInline(h.Command) && c.mayServeInline()
+		inline = servedInline(msg) && c.mayServeInline()
 	}
 	return func() {
 		defer func() {

@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -107,17 +108,37 @@ func (p *workerPool) serve(f func()) {
 // another goroutine takes the reading over.
 const inlineWait = time.Millisecond
 
-// servedInline reports whether a request of cmd is one the reader may
-// serve itself: quick, small to answer, and rarely waiting. READ and
-// WRITE go to workers so that large transfers overlap with reading.
-func servedInline(cmd smb2.Command) bool {
-	switch cmd {
-	case smb2.Create, smb2.Close, smb2.QueryInfo, smb2.SetInfo,
-		smb2.QueryDirectory, smb2.Echo, smb2.Flush:
-		return true
+// servedInline reports whether the reader may serve the (decrypted)
+// message msg itself: a request, or a compound of at most
+// maxInlineChain (a CREATE, QUERY_INFO and CLOSE is how most clients
+// stat a file), of commands that are quick, small to answer and rarely
+// wait. READ and WRITE go to workers so that large transfers overlap with
+// reading.
+func servedInline(msg []byte) bool {
+	for n := 0; n < maxInlineChain; n++ {
+		if len(msg) < smb2.HeaderSize {
+			return false
+		}
+		switch smb2.Command(binary.LittleEndian.Uint16(msg[12:])) {
+		case smb2.Create, smb2.Close, smb2.QueryInfo, smb2.SetInfo,
+			smb2.QueryDirectory, smb2.Echo, smb2.Flush:
+		default:
+			return false
+		}
+		next := binary.LittleEndian.Uint32(msg[20:])
+		if next == 0 {
+			return true
+		}
+		if next < smb2.HeaderSize || uint64(next) > uint64(len(msg)) {
+			return false // serveCompound refuses it
+		}
+		msg = msg[next:]
 	}
 	return false
 }
+
+// maxInlineChain bounds the compounds the reader serves itself.
+const maxInlineChain = 4
 
 // mayServeInline reports whether the frame just admitted may be served by
 // the reader: the connection is past its handshake, the frame is the only

@@ -131,3 +131,42 @@ func TestIdleConnectionsDropTheirGrownStacks(t *testing.T) {
 		}
 	}
 }
+
+// The reader serves itself a lone quick request or a short compound of
+// them (a stat: CREATE, QUERY_INFO, CLOSE), nothing else.
+func TestServedInline(t *testing.T) {
+	msg := func(cmds ...smb2.Command) []byte {
+		var out []byte
+		for i, cmd := range cmds {
+			b := make([]byte, smb2.HeaderSize+8)
+			h := smb2.Header{Command: cmd}
+			if i < len(cmds)-1 {
+				h.NextCommand = uint32(len(b))
+			}
+			h.Encode(b)
+			out = append(out, b...)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		want bool
+	}{
+		{"create", msg(smb2.Create), true},
+		{"echo", msg(smb2.Echo), true},
+		{"stat compound", msg(smb2.Create, smb2.QueryInfo, smb2.Close), true},
+		{"read", msg(smb2.Read), false},
+		{"write", msg(smb2.Write), false},
+		{"lock", msg(smb2.Lock), false},
+		{"change notify", msg(smb2.ChangeNotify), false},
+		{"compound with a read", msg(smb2.Create, smb2.Read, smb2.Close), false},
+		{"long compound", msg(smb2.Create, smb2.QueryInfo, smb2.QueryInfo, smb2.QueryInfo, smb2.Close), false},
+		{"truncated chain", msg(smb2.Create, smb2.Close)[:smb2.HeaderSize+8+10], false},
+		{"short", msg(smb2.Create)[:20], false},
+	} {
+		if got := servedInline(tc.msg); got != tc.want {
+			t.Errorf("%s: servedInline = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
