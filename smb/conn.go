@@ -16,10 +16,10 @@ import (
 	"github.com/cifsd/cifsd/smb2"
 )
 
-// conn is one client connection: a reader that hands the reading on to a
-// fresh goroutine at each frame and serves the frame itself (bounded by the
-// credits granted; see serve), and a writer goroutine, while answers wait
-// to be written, that owns the socket's write side (send).
+// conn is one client connection: a goroutine that reads its frames and
+// hands each to a worker, or serves a lone quick one itself (see serve and
+// conn_workers.go), and a writer goroutine, while answers wait to be
+// written, that owns the socket's write side (send).
 type conn struct {
 	srv        *Server
 	nc         net.Conn  // deadlines, close, addresses
@@ -47,6 +47,15 @@ type conn struct {
 	reqs      sync.WaitGroup
 	sem       chan struct{}
 	seq       sequencer // the order requests keep (conn_order.go)
+
+	// A frame the reading goroutine serves itself (conn_workers.go):
+	// inlineTok is inlineSeq while it does and may still read afterwards,
+	// 0 once the reading is someone else's; inlineTimer hands the reading
+	// on when the frame waits.
+	inlineTok   atomic.Uint64
+	inlineSeq   uint64
+	inlineTimer *time.Timer
+	readerGrown bool // the reading goroutine has served a frame (its stack grew)
 
 	credits       creditWindow
 	inBytes       byteBudget  // frames being served (conn_credits.go)
@@ -118,12 +127,12 @@ func (c *conn) dialect() uint16 { return uint16(c.dialectV.Load()) }
 // connection's own cleanup, and c.done is closed just before.
 //
 // No goroutine waits for the connection while it is idle but the one
-// reading it, and that one never serves a frame: it reads a frame, gives
-// it its ticket and hands it to a worker (conn_workers.go), then reads
-// the next. An idle connection so parks on a goroutine whose stack has
-// not grown past the minimum (serving a frame grows a stack, and the
-// runtime does not shrink a stack back to its minimum), and the workers,
-// whose stacks have grown, serve the frames of every connection.
+// reading it: it reads a frame, gives it its ticket and hands it to a
+// worker (conn_workers.go), then reads the next. The workers, whose
+// stacks have grown, serve the frames of every connection. Only when the
+// frame is a lone quick request and nothing else of the connection is in
+// progress does the reader serve it itself, saving a wake-up of a worker
+// per round trip (serveInline).
 func (c *conn) serve(end func()) {
 	c.endServe = end
 	c.log.Debug("connection open")
@@ -136,24 +145,54 @@ func (c *conn) serve(end func()) {
 	// (conn_limits.go).
 	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
 	c.tr = &directTCP{r: c.rd, w: c.nc, started: c.rd.frameStarted}
-	for first := true; c.readNext(first); first = false {
+	c.readFrames(true)
+}
+
+// readFrames reads the connection's frames until it has ended, or until
+// this goroutine has handed the reading on while it served a frame
+// itself (conn_workers.go).
+func (c *conn) readFrames(first bool) {
+	c.readerGrown = false
+	for {
+		more, handedOff := c.readNext(first)
+		if !more || handedOff {
+			return
+		}
+		first = false
 	}
 }
 
-// readNext reads the next frame and hands it to a worker (see serve); it
-// returns false once the connection has ended. Its frame and those of
-// what it calls while it waits stay small.
-func (c *conn) readNext(first bool) bool {
+// readNext reads the next frame and has it served (see serve); more is
+// false once the connection has ended, handedOff true when the calling
+// goroutine served the frame itself and another goroutine reads now. Its
+// frame and those of what it calls while it waits stay small.
+func (c *conn) readNext(first bool) (more, handedOff bool) {
 	if c.draining.Load() {
 		// Shutdown: no new request starts, not even one whose bytes the
 		// last read took with its predecessor's (conn_transport.go).
 		c.finish()
-		return false
+		return false, false
 	}
 	rd := c.rd
-	if rd.idle > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(rd.idle))
-	} else if rd.started && !c.draining.Load() {
+	rd.parking = false
+	switch {
+	case rd.resume:
+		// A fresh goroutine goes on waiting where a parked one stopped
+		// (errReaderParked): the idle period runs from the last frame.
+		rd.resume = false
+		if rd.idle > 0 {
+			c.nc.SetReadDeadline(rd.idleSince.Add(rd.idle))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+	case rd.idle > 0 || c.readerGrown:
+		rd.idleSince = time.Now()
+		wait := rd.idle
+		if park := time.Duration(readerParkAfter.Load()); c.readerGrown && (wait <= 0 || park < wait) {
+			wait, rd.parking = park, true
+		}
+		c.nc.SetReadDeadline(rd.idleSince.Add(wait))
+	case rd.started && !c.draining.Load():
 		c.nc.SetReadDeadline(time.Time{}) // the last frame's timeout
 	}
 	limit := preAuthFrameSize
@@ -163,20 +202,31 @@ func (c *conn) readNext(first bool) bool {
 	}
 	rd.newFrame()
 	frame, release, err := c.tr.readMessage(limit)
+	if errors.Is(err, errReaderParked) {
+		// The goroutine's stack grew serving frames itself: the
+		// connection idles on a new one (conn_workers.go).
+		rd.resume = true
+		go c.readFrames(false)
+		return true, true
+	}
 	if err != nil {
 		c.readFailed(err)
 		c.finish()
-		return false
+		return false, false
 	}
-	run, ok := c.dispatch(frame, release, first)
+	run, inline, ok := c.dispatch(frame, release, first)
 	if !ok {
 		c.finish()
-		return false
+		return false, false
 	}
-	if run != nil {
+	switch {
+	case run == nil:
+	case inline:
+		return true, !c.serveInline(run)
+	default:
 		requestWorkers.run(run)
 	}
-	return true
+	return true, false
 }
 
 // readFailed logs why reading ended, unless the client hung up or the
@@ -211,13 +261,14 @@ func (c *conn) finish() {
 }
 
 // dispatch admits one frame read by readNext, which owns it until
-// release, and returns what serves it (nil: nothing more to do); false
-// ends the connection.
-func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), ok bool) {
+// release, and returns what serves it (nil: nothing more to do) and
+// whether the reading goroutine should serve it itself (mayServeInline);
+// false ends the connection.
+func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), inline, ok bool) {
 	if first && len(frame) >= 4 && [4]byte(frame[:4]) == smb1.ProtocolID {
 		ok := c.upgradeSMB1(frame)
 		release()
-		return nil, ok
+		return nil, false, ok
 	}
 	// The reading goroutine handles a lone CANCEL itself, and gives
 	// every other frame its ticket before it reads the next one
@@ -227,7 +278,7 @@ func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), o
 	if peeked && isLoneCancel(&h, len(frame)) {
 		c.cancelRequest(&h)
 		release()
-		return nil, true
+		return nil, false, true
 	}
 	size := len(frame)
 	c.inBytes.acquire(size)
@@ -236,12 +287,13 @@ func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), o
 	case <-c.ctx.Done():
 		c.inBytes.release(size)
 		release()
-		return nil, false
+		return nil, false, false
 	}
 	c.reqs.Add(1)
 	t := c.seq.admit(c)
 	if peeked {
 		c.classify(t, msg)
+		inline = servedInline(msg) && c.mayServeInline()
 	}
 	return func() {
 		defer func() {
@@ -259,7 +311,7 @@ func (c *conn) dispatch(frame []byte, release func(), first bool) (run func(), o
 			c.reqs.Done()
 		}()
 		c.handleFrame(frame, t, peeked)
-	}, true
+	}, inline, true
 }
 
 // maxQueuedFrames bounds the frames waiting to be written: past it a

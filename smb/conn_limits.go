@@ -298,6 +298,12 @@ type idleReader struct {
 	// then, not when the bytes came: a frame whose first read took it
 	// whole (most small requests) costs no deadline of its own.
 	arm bool
+	// The wait for a frame's first byte, on a reader whose stack grew
+	// (conn_workers.go): parking, its deadline is readerParkAfter, at
+	// which the read ends with errReaderParked; resume, the next wait is
+	// the rest of the idle period, which began at idleSince.
+	parking, resume bool
+	idleSince       time.Time
 }
 
 // newFrame readies r for the next frame.
@@ -335,8 +341,14 @@ func (r *idleReader) Read(p []byte) (int, error) {
 			}
 			return n, err
 		}
-		if r.started || r.idle <= 0 || ne == nil || !ne.Timeout() ||
-			r.c.draining.Load() {
+		if r.started || ne == nil || !ne.Timeout() || r.c.draining.Load() {
+			return n, err
+		}
+		if r.parking {
+			r.parking = false
+			return n, errReaderParked
+		}
+		if r.idle <= 0 {
 			return n, err
 		}
 		if !r.c.srv.connHasOpens(r.c) {

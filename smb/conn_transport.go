@@ -23,6 +23,9 @@ type transport interface {
 	// writeMessage writes the message made of bufs, in one piece. It is
 	// called from one goroutine at a time (the connection's writer).
 	writeMessage(bufs net.Buffers) error
+	// readAhead reports whether bytes of the next message have been
+	// read already (the client sent it without waiting for an answer).
+	readAhead() bool
 }
 
 // directTCP is the Direct TCP transport (MS-SMB2 2.1): each message is
@@ -125,3 +128,7 @@ func frameLen(hdr []byte, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// readAhead reports whether the last read took bytes of the next message
+// with the last one: the client has sent its next request already.
+func (t *directTCP) readAhead() bool { return t.ahead > 0 }

@@ -1,15 +1,20 @@
 package smb
 
 import (
+	"encoding/binary"
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/cifsd/cifsd/smb2"
 )
 
 // Requests run on pooled goroutines. A connection's reader reads a frame,
 // gives it its ticket and hands what serves it to a worker, then reads
-// the next frame: the reader never serves a request, so its stack stays
-// at the minimum however long the connection idles. A worker that has
+// the next frame (but for a lone quick request it serves itself: see
+// serveInline below). A worker that has
 // served a request waits, its stack grown to what serving one takes, for
 // the next request of any connection: a fresh goroutine per request
 // would grow its stack again, a few copies per request (runtime.newstack
@@ -85,3 +90,105 @@ func (p *workerPool) serve(f func()) {
 		}
 	}
 }
+
+// A lone quick request is served by the goroutine that read it: handing
+// it to a worker costs a wake-up of that worker and a switch per round
+// trip, most of what a request served from the page cache costs on one
+// connection. The reader serves it only when nothing else of the
+// connection is in progress and the client has not sent its next frame
+// yet (else a worker serves it while the reader reads on). A request
+// that waits (for a break acknowledgment, a lock, a slow backend) must
+// not stop the connection's reading, which may bring what it waits for:
+// after inlineWait a timer hands the reading to a new goroutine. A token
+// makes sure that exactly one goroutine reads: the serving goroutine and
+// the timer both take it by a compare-and-swap, and only the winner
+// reads on.
+
+// inlineWait is how long a request served by the reader may run before
+// another goroutine takes the reading over.
+const inlineWait = time.Millisecond
+
+// servedInline reports whether the reader may serve the (decrypted)
+// message msg itself: a request, or a compound of at most
+// maxInlineChain (a CREATE, QUERY_INFO and CLOSE is how most clients
+// stat a file), of commands that are quick, small to answer and rarely
+// wait. READ and WRITE go to workers so that large transfers overlap with
+// reading.
+func servedInline(msg []byte) bool {
+	for n := 0; n < maxInlineChain; n++ {
+		if len(msg) < smb2.HeaderSize {
+			return false
+		}
+		switch smb2.Command(binary.LittleEndian.Uint16(msg[12:])) {
+		case smb2.Create, smb2.Close, smb2.QueryInfo, smb2.SetInfo,
+			smb2.QueryDirectory, smb2.Echo, smb2.Flush:
+		default:
+			return false
+		}
+		next := binary.LittleEndian.Uint32(msg[20:])
+		if next == 0 {
+			return true
+		}
+		if next < smb2.HeaderSize || uint64(next) > uint64(len(msg)) {
+			return false // serveCompound refuses it
+		}
+		msg = msg[next:]
+	}
+	return false
+}
+
+// maxInlineChain bounds the compounds the reader serves itself.
+const maxInlineChain = 4
+
+// mayServeInline reports whether the frame just admitted may be served by
+// the reader: the connection is past its handshake, the frame is the only
+// one in progress, and the client has not sent the next one.
+func (c *conn) mayServeInline() bool {
+	return c.authenticated.Load() && len(c.sem) == 1 && !c.tr.readAhead()
+}
+
+// serveInline runs a frame's run on the reading goroutine and reports
+// whether that goroutine still holds the reading (else the timer has
+// handed it on: handOffReader).
+func (c *conn) serveInline(run func()) bool {
+	c.inlineSeq++
+	tok := c.inlineSeq
+	c.readerGrown = true // before the token: the timer's goroutine resets it
+	c.inlineTok.Store(tok)
+	if c.inlineTimer == nil {
+		c.inlineTimer = time.AfterFunc(inlineWait, c.handOffReader)
+	} else {
+		c.inlineTimer.Reset(inlineWait)
+	}
+	run()
+	c.inlineTimer.Stop()
+	return c.inlineTok.CompareAndSwap(tok, 0)
+}
+
+// handOffReader, the timer of serveInline, takes the reading from a
+// goroutine whose request waits and gives it to a new one. A late firing
+// (its request has ended) may take the token of the next request served
+// inline: that one is then answered by a goroutine that no longer reads,
+// which is harmless.
+func (c *conn) handOffReader() {
+	if tok := c.inlineTok.Load(); tok != 0 && c.inlineTok.CompareAndSwap(tok, 0) {
+		go c.readFrames(false)
+	}
+}
+
+// A reader that has served a frame itself has a grown stack, which the
+// runtime never shrinks back to its minimum: parked in the read of the
+// next frame for long, it would make an idle connection cost that stack.
+// So a grown reader waits for the next frame readerParkAfter at most,
+// then hands the wait to a new goroutine, with a fresh stack, and ends
+// (readNext). A connection idles on the minimum stack again; a busy one
+// never waits that long.
+
+// readerParkAfter is how long a grown reader waits for a frame before a
+// fresh goroutine takes the wait over (a time.Duration; tests shorten it).
+var readerParkAfter atomic.Int64
+
+func init() { readerParkAfter.Store(int64(2 * time.Second)) }
+
+// errReaderParked ends a grown reader's wait for a frame (idleReader).
+var errReaderParked = errors.New("smb: reader parked")

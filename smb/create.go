@@ -440,7 +440,10 @@ func (c *createOp) backend(ctx context.Context) *Response {
 		}
 	}
 	if c.action == fileOpened {
-		return c.stat(ctx)
+		// Opening changed nothing the stat before it read (the name is
+		// reserved): that stat describes the open, without another.
+		c.fi = fi
+		return nil
 	}
 	if !sh.cfg.NoDOSAttributes { // store dos attributes (share_policy.go)
 		if st := applyCreateAttributes(ctx, fsys, name, newAttrs); st != smb2.StatusSuccess {

@@ -72,6 +72,13 @@ func stampOf(fi fs.FileInfo) dirStamp {
 	return dirStamp{mod: t.Modify, change: t.Change, size: fi.Size()}
 }
 
+// statStamp is the Stat of dir a stamp is taken from: the file system's
+// stat alone (vfs.StatBasic), as every stamp of the index is, so that
+// they compare.
+func (sh *shareState) statStamp(ctx context.Context, dir string) (fs.FileInfo, error) {
+	return vfs.StatBasic(ctx, sh.cfg.FS, dir)
+}
+
 func (a dirStamp) equal(b dirStamp) bool {
 	return a.mod.Equal(b.mod) && a.change.Equal(b.change) && a.size == b.size
 }
@@ -96,7 +103,7 @@ func (sh *shareState) dirIndex(ctx context.Context, dir string) *dirNames {
 // buildIndex lists dir into a fresh index, keeping the short names its
 // old one gave names still present.
 func (sh *shareState) buildIndex(ctx context.Context, dir string) *dirNames {
-	fi, err := sh.cfg.FS.Stat(ctx, dir)
+	fi, err := sh.statStamp(ctx, dir)
 	if err != nil || !fi.IsDir() {
 		return nil
 	}
@@ -135,7 +142,7 @@ func (sh *shareState) buildIndex(ctx context.Context, dir string) *dirNames {
 // revalidate checks dir's index against the directory's times and lists
 // it again when they changed; it reports whether it did.
 func (sh *shareState) revalidate(ctx context.Context, dir string) bool {
-	fi, err := sh.cfg.FS.Stat(ctx, dir)
+	fi, err := sh.statStamp(ctx, dir)
 	if err != nil {
 		sh.dropIndex(dir)
 		return false
@@ -255,7 +262,7 @@ func (sh *shareState) lookupFold(ctx context.Context, dir, name string) (string,
 // restamp takes dir's stamp again after a change the server made to
 // it, so that the change is not taken for one made behind its back.
 func (sh *shareState) restamp(dir string) {
-	fi, err := sh.cfg.FS.Stat(context.Background(), dir)
+	fi, err := sh.statStamp(context.Background(), dir)
 	x := &sh.names
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/smb2"
@@ -99,8 +100,34 @@ func (s *Server) tokenFor(id auth.Identity) *winacl.Token {
 	return t
 }
 
-// token is the token the session's user acts with now.
-func (sess *Session) token() *winacl.Token { return sess.srv.tokenFor(sess.Identity()) }
+// token is the token the session's user acts with now: made once per
+// identity (a re-authentication may change it) and list of local groups,
+// and shared by the requests, which do not change it.
+func (sess *Session) token() *winacl.Token {
+	id := sess.identity.Load()
+	var groups []Group
+	if sess.srv != nil {
+		groups = sess.srv.Accounts.Groups
+	}
+	if c := sess.tok.Load(); c != nil && c.id == id && c.groups == unsafe.SliceData(groups) && c.n == len(groups) {
+		return c.t
+	}
+	var ident auth.Identity
+	if id != nil {
+		ident = *id
+	}
+	t := sess.srv.tokenFor(ident)
+	sess.tok.Store(&sessionToken{id: id, groups: unsafe.SliceData(groups), n: len(groups), t: t})
+	return t
+}
+
+// sessionToken is a session's token and what it was made from.
+type sessionToken struct {
+	id     *auth.Identity
+	groups *Group // Server.Accounts.Groups
+	n      int
+	t      *winacl.Token
+}
 
 // primaryGroup is the group a new file of t gets.
 func primaryGroup(t *winacl.Token) winacl.SID {

@@ -16,6 +16,8 @@ type Session struct {
 	// identity is the authenticated user; re-authentication may change
 	// it while requests read it (Identity).
 	identity atomic.Pointer[auth.Identity]
+	// tok is the token of identity, kept (security.go's token).
+	tok atomic.Pointer[sessionToken]
 
 	srv *Server
 	ch  channels // the connections bound to the session (session_channel.go)

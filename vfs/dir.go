@@ -77,6 +77,19 @@ func (d *DirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	return d.decorate(name, fi), nil
 }
 
+// StatBasic describes name as Stat does, from its stat alone
+// (BasicStater): no xattr is read.
+func (d *DirFS) StatBasic(ctx context.Context, name string) (fs.FileInfo, error) {
+	if fi, ok, err := d.statBasicAt(name); ok {
+		return fi, err
+	}
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.decorateBasic(fi), nil
+}
+
 // ReadDir lists a directory.
 func (d *DirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	f, err := d.root.Open(name)

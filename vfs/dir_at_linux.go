@@ -81,9 +81,10 @@ func (d *DirFS) parentAt(name string) (fd int, base string, release func(), ok b
 }
 
 // statAt is Stat through parentAt: the entry's stat and birth time from
-// one statx, its Attrs, EAs and descriptor read with it (entryXattrs; a
-// CREATE's access check reads the descriptor next). ok is false
-// when the caller must use os.Root.
+// one statx, its Attrs and descriptor read with it (entryXattrs; a
+// CREATE's access check reads the descriptor next; the EAs, which only a
+// listing reports, are read when first asked for). ok is false when the
+// caller must use os.Root.
 func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 	fd, base, release, ok, err := d.parentAt(name)
 	if !ok {
@@ -94,10 +95,33 @@ func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 	}
 	defer release()
 	info := new(entryInfo)
-	if err := statEntryAt(d.xc, fd, base, true, info); err != nil {
+	if err := statEntryAt(d.xc, fd, base, wantSD, info); err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
 	info.src = d
+	if !info.easOK {
+		info.eaName = name // read if asked for (ExtendedAttributes)
+	}
+	return &info.dirInfo, true, nil
+}
+
+// statBasicAt is StatBasic through parentAt: one statx, no xattr. ok is
+// false when the caller must use os.Root.
+func (d *DirFS) statBasicAt(name string) (fi fs.FileInfo, ok bool, err error) {
+	fd, base, release, ok, err := d.parentAt(name)
+	if !ok {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	defer release()
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, base, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	info := new(entryInfo)
+	info.fill(base, &stx)
 	return &info.dirInfo, true, nil
 }
 
@@ -115,7 +139,7 @@ func (d *DirFS) loadAttrsAt(name string) (l dirLoaded, ok bool) {
 	if stx.Mask&unix.STATX_BTIME != 0 {
 		l.btime = time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec))
 	}
-	entryXattrs(fd, base, &l, false)
+	entryXattrs(fd, base, &l, wantEAs)
 	return l, true
 }
 

@@ -93,6 +93,10 @@ type dirInfo struct {
 	once sync.Once
 	load func() dirLoaded // nil: loaded
 	dirLoaded
+	// eaName is the name a Stat described when it read no EAs: they are
+	// read when first asked for (ExtendedAttributes), with src.
+	eaName string
+	eaOnce sync.Once
 }
 
 // dirLoaded is what a dirInfo reads from the file system when first asked,
@@ -120,6 +124,12 @@ func (i *dirInfo) get() {
 // attributes (EAInfo): a listing's EaSize costs no further open.
 func (i *dirInfo) ExtendedAttributes() ([]EA, bool) {
 	i.get()
+	i.eaOnce.Do(func() {
+		if i.eaName != "" && !i.easOK && i.src != nil {
+			l := i.src.loadAttrs(i.eaName)
+			i.eas, i.easOK = l.eas, l.easOK
+		}
+	})
 	return i.eas, i.easOK
 }
 
@@ -226,6 +236,12 @@ func (d *DirFS) loadAttrs(name string) dirLoaded {
 // first asked for.
 func (d *DirFS) decorate(name string, fi fs.FileInfo) fs.FileInfo {
 	return &dirInfo{FileInfo: fi, load: func() dirLoaded { return d.loadAttrs(name) }}
+}
+
+// decorateBasic makes fi a FileInfo of Dir with nothing stored known
+// (StatBasic): no attributes, the file system's times.
+func (d *DirFS) decorateBasic(fi fs.FileInfo) fs.FileInfo {
+	return &dirInfo{FileInfo: fi}
 }
 
 // decorateList does what decorate does for the entries of the directory

@@ -12,6 +12,8 @@ func (d *DirFS) decorate(name string, fi fs.FileInfo) fs.FileInfo { return fi }
 
 func (d *DirFS) decorateList(dir string, list []fs.FileInfo) {}
 
+func (d *DirFS) decorateBasic(fi fs.FileInfo) fs.FileInfo { return fi }
+
 type dirFile struct {
 	*os.File
 	xc *xattrCache
@@ -32,6 +34,8 @@ func openRootFD(d *DirFS) int { return -1 }
 func closeRootFD(fd int) {}
 
 func (d *DirFS) statAt(name string) (fs.FileInfo, bool, error) { return nil, false, nil }
+
+func (d *DirFS) statBasicAt(name string) (fs.FileInfo, bool, error) { return nil, false, nil }
 
 func (d *DirFS) openAt(name string, flag int, perm fs.FileMode) (*os.File, bool, error) {
 	return nil, false, nil

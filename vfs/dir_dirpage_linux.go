@@ -109,7 +109,7 @@ func (d *DirFS) ReadDirPage(ctx context.Context, name, after string, n int) ([]D
 	cerr = rc.Control(func(fd uintptr) {
 		for i, e := range ents {
 			info := &infos[i]
-			serr = statEntryAt(d.xc, int(fd), e.name, false, info)
+			serr = statEntryAt(d.xc, int(fd), e.name, wantEAs, info)
 			if errors.Is(serr, unix.ENOENT) {
 				serr = nil
 				continue // removed since the read
@@ -142,23 +142,23 @@ type entryInfo struct {
 
 // statEntryAt describes the entry name of the open directory dirfd in
 // into, without following a symbolic link: its stat and birth time from
-// one statx, and what loadAttrs reads (the stored Attrs, the EAs; with
-// wantSD the stored descriptor too) by name under the directory
-// (entryXattrs), so the entry itself is not opened. What c remembers of
-// the entry's xattrs (dir_xattrcache_linux.go) is not read again.
-func statEntryAt(c *xattrCache, dirfd int, name string, wantSD bool, into *entryInfo) error {
+// one statx, and the stored Attrs and what want asks for (the EAs, the
+// stored descriptor) by name under the directory (entryXattrs), so the
+// entry itself is not opened. What c remembers of the entry's xattrs
+// (dir_xattrcache_linux.go) is not read again.
+func statEntryAt(c *xattrCache, dirfd int, name string, want xattrWant, into *entryInfo) error {
 	var stx unix.Statx_t
 	if err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 		return err
 	}
 	into.fill(name, &stx)
 	l := &into.dirLoaded
-	if e := c.get(&stx); e != nil && e.easOK && (e.sdOK || !wantSD) {
+	if e := c.get(&stx); e != nil && (e.easOK || want&wantEAs == 0) && (e.sdOK || want&wantSD == 0) {
 		e.load(l)
 		return nil
 	}
 	start := time.Now()
-	entryXattrs(dirfd, name, l, wantSD)
+	entryXattrs(dirfd, name, l, want)
 	if c.settled(&stx, start) {
 		if e := entryOf(l); e != nil {
 			c.put(&stx, e)

@@ -85,13 +85,26 @@ type xattrScratch struct {
 
 var xattrScratches = sync.Pool{New: func() any { return new(xattrScratch) }}
 
-// entryXattrs reads the stored Attrs and the EAs of the entry name of the
-// directory dirfd into l, as loadAttrs does for a path, and with wantSD
-// its stored security descriptor. A file of Dir usually has one or two
-// xattrs, attrsXattr and sdXattr: then this is two or three syscalls.
-func entryXattrs(dirfd int, name string, l *dirLoaded, wantSD bool) {
+// What entryXattrs reads besides the stored Attrs.
+type xattrWant uint8
+
+const (
+	wantEAs xattrWant = 1 << iota // the EAs (a listing's EaSize)
+	wantSD                        // the stored security descriptor (a CREATE's access check)
+)
+
+// entryXattrs reads the stored Attrs of the entry name of the directory
+// dirfd into l, as loadAttrs does for a path, with wantEAs its EAs and
+// with wantSD its stored security descriptor. A file of Dir usually has
+// one or two xattrs, attrsXattr and sdXattr: then this is two or three
+// syscalls, and two without the EAs (no list: each is read by name).
+func entryXattrs(dirfd int, name string, l *dirLoaded, want xattrWant) {
 	sc := xattrScratches.Get().(*xattrScratch)
 	defer xattrScratches.Put(sc)
+	if want&wantEAs == 0 {
+		entryXattrsNamed(dirfd, name, l, want&wantSD != 0, sc)
+		return
+	}
 	n, err := llistxattrAt(dirfd, name, sc.list[:])
 	names := sc.list[:max(n, 0)]
 	for errors.Is(err, unix.ERANGE) {
@@ -115,7 +128,7 @@ func entryXattrs(dirfd int, name string, l *dirLoaded, wantSD bool) {
 		switch {
 		case attr == sdXattr:
 			l.sdOK = false
-			if wantSD {
+			if want&wantSD != 0 {
 				sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(dirfd, name, sdXattr, buf) })
 				l.sd, l.sdOK = sd, err == nil
 			}
@@ -134,5 +147,29 @@ func entryXattrs(dirfd int, name string, l *dirLoaded, wantSD bool) {
 			}
 			l.eas = append(l.eas, EA{Name: attr[len(eaPrefix):], Value: v[:sz]})
 		}
+	}
+}
+
+// entryXattrsNamed is entryXattrs without the EAs: the stored Attrs and,
+// with withSD, the descriptor, each read by its name, no list. What it
+// concludes is what the list would have: an entry on which user xattrs
+// cannot be (ENOTSUP: the file system; EPERM: a symbolic link or special
+// file) has none stored, no descriptor.
+func entryXattrsNamed(dirfd int, name string, l *dirLoaded, withSD bool, sc *xattrScratch) {
+	n, err := lgetxattrAt(dirfd, name, attrsXattr, sc.attrs[:])
+	switch {
+	case err == nil:
+		l.stored, l.has = decodeAttrs(sc.attrs[:n])
+	case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.EPERM):
+		l.easOK, l.sdOK = true, true
+		return
+	case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ERANGE):
+		// none stored, or not ours (too long to decode)
+	default:
+		return // as loadAttrs: nothing stored, descriptor unknown
+	}
+	if withSD {
+		sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(dirfd, name, sdXattr, buf) })
+		l.sd, l.sdOK = sd, err == nil
 	}
 }

@@ -151,12 +151,22 @@ func (c *xattrCache) settled(stx *unix.Statx_t, start time.Time) bool {
 
 // put records e for the inode stx describes; the caller checked settled
 // before its reads. e is not changed afterwards (entries are replaced,
-// not updated).
+// not updated). What the entry it replaces knew and e does not (the EAs a
+// listing read, the descriptor a Stat read) is kept when both describe
+// the same ctime.
 func (c *xattrCache) put(stx *unix.Statx_t, e *xattrEntry) {
 	e.ctimeSec, e.ctimeNsec = stx.Ctime.Sec, stx.Ctime.Nsec
 	k := inodeKey{unix.Mkdev(stx.Dev_major, stx.Dev_minor), stx.Ino}
 	sh := c.shard(k.ino)
 	sh.mu.Lock()
+	if old := sh.m[k]; old != nil && old.ctimeSec == e.ctimeSec && old.ctimeNsec == e.ctimeNsec {
+		if !e.easOK && old.easOK {
+			e.eas, e.easOK = old.eas, true
+		}
+		if !e.sdOK && old.sdOK {
+			e.sd, e.sdSet, e.sdOK = old.sd, old.sdSet, true
+		}
+	}
 	if len(sh.m) >= xattrCacheMax/xattrCacheShards {
 		n := 0
 		for key := range sh.m { // map order: an arbitrary half

@@ -121,6 +121,26 @@ func ReadDirNames(ctx context.Context, fsys FS, name string) ([]string, error) {
 	return names, nil
 }
 
+// BasicStater is implemented by backends whose Stat reads more than the
+// file system's stat (Dir: the stored attributes and security descriptor,
+// from xattrs). StatBasic describes name as Stat does, without what the
+// backend keeps beyond the stat: its times are the file system's, and it
+// has no stored attributes, EAs or descriptor to tell. The server uses it
+// where the stat is all it needs (a directory's times, which tell whether
+// its names changed).
+type BasicStater interface {
+	StatBasic(ctx context.Context, name string) (fs.FileInfo, error)
+}
+
+// StatBasic describes name through BasicStater when fsys has it (found
+// with As), and Stat otherwise.
+func StatBasic(ctx context.Context, fsys FS, name string) (fs.FileInfo, error) {
+	if bs, ok := As[BasicStater](fsys); ok {
+		return bs.StatBasic(ctx, name)
+	}
+	return fsys.Stat(ctx, name)
+}
+
 // Linker is implemented by backends with hard links.
 type Linker interface {
 	Link(ctx context.Context, oldname, newname string) error
