@@ -48,14 +48,8 @@ type conn struct {
 	sem       chan struct{}
 	seq       sequencer // the order requests keep (conn_order.go)
 
-	// A frame the reading goroutine serves itself (conn_workers.go):
-	// inlineTok is inlineSeq while it does and may still read afterwards,
-	// 0 once the reading is someone else's; inlineTimer hands the reading
-	// on when the frame waits.
-	inlineTok   atomic.Uint64
-	inlineSeq   uint64
-	inlineTimer *time.Timer
-	readerGrown bool // the reading goroutine has served a frame (its stack grew)
+	inline      inlineWatch // a frame the reading goroutine serves itself (conn_workers.go)
+	readerGrown bool        // the reading goroutine has served a frame (its stack grew)
 
 	credits       creditWindow
 	inBytes       byteBudget  // frames being served (conn_credits.go)
