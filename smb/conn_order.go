@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cifsd/cifsd/smb2"
-	"github.com/cifsd/cifsd/vfs"
 )
 
 // The request-ordering model of a connection (doc/ARCHITECTURE.md,
@@ -579,12 +578,4 @@ func (req *Request) openHeld(id smb2.FileID, mode holdMode) (*Open, smb2.Status)
 	}
 	req.compound.fileID, req.compound.hasFileID = o.id, true
 	return o, smb2.StatusSuccess
-}
-
-// backendFile is the open's backend file, for a request that does not use
-// the open (a copychunk's source).
-func (o *Open) backendFile() vfs.File {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.file
 }

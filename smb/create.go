@@ -2,7 +2,6 @@ package smb
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"strings"
 
@@ -235,6 +234,7 @@ type createOp struct {
 	// Results of the backend phase.
 	action      uint32
 	file        vfs.File
+	statOpen    bool // an open without data access: no file yet (open_data.go)
 	created     bool
 	overwritten bool
 	// Work left for when no lock is held: closing the opens of the same
@@ -395,13 +395,9 @@ func (c *createOp) backend(ctx context.Context) *Response {
 			}
 			newAttrs = a
 		}
-		c.file, err = fsys.OpenFile(ctx, name, flag, 0)
-		if err != nil && flag&vfs.O_RDWR != 0 && errors.Is(err, fs.ErrPermission) &&
-			c.access&accessWriteish == 0 && flag&vfs.O_TRUNC == 0 {
-			c.file, err = fsys.OpenFile(ctx, name, vfs.O_RDONLY, 0)
-		}
-		if err != nil {
-			c.file = nil
+		if c.action == fileOpened && fi.Mode().IsRegular() && c.access&accessData == 0 {
+			c.statOpen = true // no backend file until one is needed (open_data.go)
+		} else if c.file, err = openExisting(ctx, fsys, name, flag, c.access); err != nil {
 			return statusResponse(statusOf(err))
 		}
 		c.overwritten = c.action != fileOpened
@@ -493,6 +489,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		name:           name,
 		isDir:          c.fi.IsDir(),
 		file:           c.file,
+		statOpen:       c.statOpen,
 		access:         c.access,
 		shareAccess:    r.ShareAccess,
 		createOptions:  r.CreateOptions,

@@ -129,11 +129,7 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 	if !copychunkValid(&cc) {
 		return reply(encodeBody(&copychunkLimits), smb2.StatusInvalidParameter)
 	}
-	// The source is not in line (conn_order.go): a stream rename may swap its
-	// file, so it is read under its lock; a source closed meanwhile fails
-	// the copy with the backend's error.
-	srcFile := src.backendFile()
-	if srcFile == nil || dst.file == nil {
+	if !src.hasData() || !dst.hasData() {
 		return statusResponse(smb2.StatusInvalidDeviceRequest) // directories
 	}
 	// Access (MS-SMB2 3.3.5.15.6): the source must be readable (read data
@@ -144,6 +140,17 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 		dst.access&smb2.FileWriteData == 0 || req.Tree.readOnly ||
 		r.CtlCode == smb2.FsctlSrvCopychunk && dst.access&smb2.FileReadData == 0 {
 		return statusResponse(smb2.StatusAccessDenied)
+	}
+	// The source is not in line (conn_order.go): a stream rename may swap its
+	// file, so it is read under its lock (dataFile); a source closed
+	// meanwhile fails the copy with the backend's error.
+	srcFile, err := src.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
+	dstFile, err := dst.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
 	}
 
 	var biggest uint32
@@ -180,7 +187,7 @@ func (s *Server) copychunk(ctx context.Context, req *Request, r *smb2.IoctlReque
 			// The chunk reaches past the source's end of file.
 			return fail(smb2.StatusInvalidViewSize)
 		}
-		if _, err := dst.file.WriteAt(b, int64(ch.TargetOffset)); err != nil {
+		if _, err := dstFile.WriteAt(b, int64(ch.TargetOffset)); err != nil {
 			return fail(statusOf(err))
 		}
 		dst.mu.Lock()

@@ -93,7 +93,7 @@ func (s *Server) setZeroData(ctx context.Context, req *Request, r *smb2.IoctlReq
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	if o.isDir || o.file == nil {
+	if o.isDir || !o.hasData() {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	var z smb2.FileZeroDataInformation
@@ -106,7 +106,11 @@ func (s *Server) setZeroData(ctx context.Context, req *Request, r *smb2.IoctlReq
 	if o.access&smb2.FileWriteData == 0 || req.Tree.readOnly {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
-	fi, err := o.file.Stat()
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
+	fi, err := f.Stat()
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
@@ -118,7 +122,7 @@ func (s *Server) setZeroData(ctx context.Context, req *Request, r *smb2.IoctlReq
 		return statusResponse(st)
 	}
 	if o.sparseAttr(ctx) != 0 {
-		err := vfs.PunchHole(o.file, off, end-off)
+		err := vfs.PunchHole(f, off, end-off)
 		if err == nil {
 			o.markWritten()
 			return reply(nil, smb2.StatusSuccess)
@@ -127,16 +131,16 @@ func (s *Server) setZeroData(ctx context.Context, req *Request, r *smb2.IoctlReq
 			return statusResponse(statusOf(err))
 		}
 	}
-	if st := writeZeros(ctx, o, off, end); st != smb2.StatusSuccess {
+	if st := writeZeros(ctx, f, off, end); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
 	o.markWritten()
 	return reply(nil, smb2.StatusSuccess)
 }
 
-// writeZeros writes zeros over [off, end) of o's file, 1 MiB at a time
-// from a pooled buffer.
-func writeZeros(ctx context.Context, o *Open, off, end int64) smb2.Status {
+// writeZeros writes zeros over [off, end) of f, 1 MiB at a time from a
+// pooled buffer.
+func writeZeros(ctx context.Context, f vfs.File, off, end int64) smb2.Status {
 	const step = 1 << 20
 	buf, release := getBuf(int(min(end-off, step)))
 	defer release()
@@ -146,7 +150,7 @@ func writeZeros(ctx context.Context, o *Open, off, end int64) smb2.Status {
 			return smb2.StatusCancelled
 		}
 		n := min(end-off, int64(len(buf)))
-		if _, err := o.file.WriteAt(buf[:n], off); err != nil {
+		if _, err := f.WriteAt(buf[:n], off); err != nil {
 			return statusOf(err)
 		}
 		off += n
@@ -168,7 +172,7 @@ func (s *Server) queryAllocatedRanges(ctx context.Context, req *Request, r *smb2
 	if st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
-	if o.isDir || o.file == nil {
+	if o.isDir || !o.hasData() {
 		return statusResponse(smb2.StatusInvalidParameter)
 	}
 	var q smb2.FileAllocatedRangeBuffer
@@ -181,7 +185,11 @@ func (s *Server) queryAllocatedRanges(ctx context.Context, req *Request, r *smb2
 	if o.access&smb2.FileReadData == 0 {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
-	fi, err := o.file.Stat()
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
+	fi, err := f.Stat()
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
@@ -194,7 +202,7 @@ func (s *Server) queryAllocatedRanges(ctx context.Context, req *Request, r *smb2
 	ranges := whole
 	if o.sparseAttr(ctx) != 0 {
 		// One more than fits tells whether the answer overflows.
-		got, known, err := vfs.DataRanges(o.file, off, end-off, fit+1)
+		got, known, err := vfs.DataRanges(f, off, end-off, fit+1)
 		if err != nil {
 			return statusResponse(statusOf(err))
 		}

@@ -332,7 +332,7 @@ func (s *Server) setFileInfo(ctx context.Context, o *Open, class uint8, b []byte
 			}
 			o.setAlloc(0)
 		}
-		st := o.truncate(n)
+		st := o.truncate(ctx, n)
 		if st == smb2.StatusSuccess {
 			o.updateWriteTime(ctx, false) // at once (io_writetime.go)
 		}

@@ -128,8 +128,12 @@ func (s *Server) flush(ctx context.Context, req *Request) *Response {
 	if o.access&(smb2.FileWriteData|smb2.FileAppendData) == 0 {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
-	if o.file != nil {
-		if err := o.file.Sync(); err != nil {
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
+	if f != nil {
+		if err := f.Sync(); err != nil {
 			return statusResponse(statusOf(err))
 		}
 	}
@@ -169,8 +173,12 @@ func (s *Server) read(ctx context.Context, req *Request) *Response {
 	if st := s.checkIO(o, r.Offset, uint64(r.Length), false); st != smb2.StatusSuccess {
 		return statusResponse(st)
 	}
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
 	buf, release := getBuf(int(r.Length))
-	n, err := o.file.ReadAt(buf, int64(r.Offset))
+	n, err := f.ReadAt(buf, int64(r.Offset))
 	if err != nil && !errors.Is(err, io.EOF) {
 		release()
 		return statusResponse(statusOf(err))
@@ -209,10 +217,14 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 	if o.access&(smb2.FileWriteData|smb2.FileAppendData) == 0 || req.Tree.readOnly {
 		return statusResponse(smb2.StatusAccessDenied)
 	}
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusResponse(statusOf(err))
+	}
 	off := r.Offset
 	if o.access&smb2.FileWriteData == 0 {
 		// Append only: at end of file (MS-FSA 2.1.5.3).
-		fi, err := o.file.Stat()
+		fi, err := f.Stat()
 		if err != nil {
 			return statusResponse(statusOf(err))
 		}
@@ -238,13 +250,13 @@ func (s *Server) write(ctx context.Context, req *Request) *Response {
 		return statusResponse(st)
 	}
 	o.breakReadCaching() // MS-FSA 2.1.5.3: others' level II and R leases
-	before := o.writeTimeBefore()
-	n, err := o.file.WriteAt(r.Data, int64(off))
+	before := o.writeTimeBefore(ctx)
+	n, err := f.WriteAt(r.Data, int64(off))
 	if err != nil {
 		return statusResponse(statusOf(err))
 	}
 	if o.writesThrough(req, r.Flags) {
-		if err := o.file.Sync(); err != nil {
+		if err := f.Sync(); err != nil {
 			return statusResponse(statusOf(err))
 		}
 	}

@@ -48,7 +48,7 @@ func (o *Open) writeTimeOf() *writeTime {
 // update: data of a file, not a named stream (whose writes the backend
 // does not date) or a directory.
 func (o *Open) tracksWriteTime() bool {
-	return o.file != nil && o.stream == "" && !o.isDir
+	return o.hasData() && o.stream == "" && !o.isDir
 }
 
 // noteWrite follows a write through o that succeeded. before is the
@@ -75,7 +75,7 @@ func (o *Open) noteWrite(ctx context.Context, before time.Time) {
 
 // writeTimeBefore returns the file's last-write time before a write, for
 // noteWrite: only the first write of an open needs it.
-func (o *Open) writeTimeBefore() time.Time {
+func (o *Open) writeTimeBefore(ctx context.Context) time.Time {
 	if !o.tracksWriteTime() {
 		return time.Time{}
 	}
@@ -90,7 +90,7 @@ func (o *Open) writeTimeBefore() time.Time {
 			return time.Time{}
 		}
 	}
-	fi, err := o.file.Stat()
+	fi, err := o.stat(ctx)
 	if err != nil {
 		return time.Time{}
 	}

@@ -76,7 +76,8 @@ type Open struct {
 	name          string    // backend name, "." for the share root
 	stream        string    // named stream open, "" for the file itself
 	isDir         bool
-	file          vfs.File // nil for directories and pipes
+	file          vfs.File // nil for directories and pipes, and until first needed for a stat open
+	statOpen      bool     // a file opened without data access: file is opened lazily (open_data.go)
 	pipe          *rpc.Pipe
 	access        uint32 // granted access mask
 	shareAccess   uint32

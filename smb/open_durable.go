@@ -225,10 +225,7 @@ func (l *lease) allDisconnected() bool {
 // caching as the store found it. A reconnect gets no durable context
 // (smbtorture smb2.durable-open.reopen2-lease-v2).
 func (s *Server) reclaimReply(ctx context.Context, req *Request, cx *createContexts, o *Open, rc reclaimed) (*smb2.CreateResponse, smb2.Status) {
-	fi, err := o.share.cfg.FS.Stat(ctx, o.name)
-	if o.file != nil {
-		fi, err = o.file.Stat()
-	}
+	fi, err := o.stat(ctx)
 	if err != nil {
 		return nil, statusOf(err)
 	}

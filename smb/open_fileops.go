@@ -10,13 +10,13 @@ import (
 
 // stat describes the open's file as it is now.
 func (o *Open) stat(ctx context.Context) (fs.FileInfo, error) {
-	if o.file != nil {
-		return o.file.Stat()
-	}
 	o.mu.Lock()
-	name := o.name
+	f, name := o.file, o.name
 	o.mu.Unlock()
-	return o.share.cfg.FS.Stat(ctx, name)
+	if f != nil {
+		return f.Stat()
+	}
+	return o.share.cfg.FS.Stat(ctx, name) // a directory, or a stat open (open_data.go)
 }
 
 // setDeletePending sets or clears the file's delete-pending state
@@ -241,8 +241,8 @@ func joinName(dir, base string) string {
 }
 
 // truncate sets the file's end of file.
-func (o *Open) truncate(size int64) smb2.Status {
-	if o.file == nil {
+func (o *Open) truncate(ctx context.Context, size int64) smb2.Status {
+	if !o.hasData() {
 		return smb2.StatusInvalidParameter
 	}
 	if o.access&(smb2.FileWriteData|smb2.FileAppendData) == 0 || o.tree.readOnly {
@@ -251,8 +251,12 @@ func (o *Open) truncate(size int64) smb2.Status {
 	if size < 0 {
 		return smb2.StatusInvalidParameter
 	}
+	f, err := o.dataFile(ctx)
+	if err != nil {
+		return statusOf(err)
+	}
 	o.breakReadCaching() // a change of size breaks others' read caching
-	if err := o.file.Truncate(size); err != nil {
+	if err := f.Truncate(size); err != nil {
 		return statusOf(err)
 	}
 	o.setAlloc(0) // a truncation gives up a requested allocation (info_alloc.go)

@@ -238,7 +238,7 @@ func (o *Open) renameStream(ctx context.Context, newName string, replace bool) s
 	}
 	sh := o.share
 	ss, isStreamer := vfs.As[vfs.Streamer](sh.cfg.FS)
-	if !isStreamer || o.file == nil || o.stream == "" {
+	if !isStreamer || o.stream == "" || o.file == nil {
 		// cifsd renames named streams only, not a file's default stream.
 		return smb2.StatusInvalidParameter
 	}
