@@ -28,9 +28,14 @@ free_port() {
 		echo "$p"
 		return 0
 	fi
-	local i
+	# Below the ephemeral range: a port in it may be taken, between this
+	# check and the server's bind, as the local end of any outgoing
+	# connection (bind then fails with EADDRINUSE).
+	local i lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 12000 ] 2>/dev/null || lo=32768
 	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		port_open "$p" || { echo "$p"; return 0; }
 	done
 	die "no free port found"
