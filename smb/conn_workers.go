@@ -1,7 +1,6 @@
 package smb
 
 import (
-	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -13,12 +12,12 @@ import (
 
 // Requests run on pooled goroutines. A connection's reader reads a frame,
 // gives it its ticket and hands what serves it to a worker, then reads
-// the next frame (but for a lone quick request it serves itself: see
-// serveInline below). A worker that has
-// served a request waits, its stack grown to what serving one takes, for
-// the next request of any connection: a fresh goroutine per request
-// would grow its stack again, a few copies per request (runtime.newstack
-// was 5 to 8% of the server's CPU in cmd/smbbench's stat workload).
+// the next frame (a lone quick request it serves itself: see serveInline
+// below). A worker that has served a request waits, its stack grown to
+// what serving one takes, for the next request of any connection: a
+// fresh goroutine per request would grow its stack again, a few copies
+// per request (runtime.newstack was 5 to 8% of the server's CPU in
+// cmd/smbbench's stat workload).
 // At most maxIdleWorkers wait, each for workerIdle at most.
 
 // maxIdleWorkers bounds the workers waiting for a request.
@@ -116,16 +115,17 @@ const inlineWait = time.Millisecond
 // reading.
 func servedInline(msg []byte) bool {
 	for n := 0; n < maxInlineChain; n++ {
-		if len(msg) < smb2.HeaderSize {
+		var h smb2.Header
+		if h.Decode(msg) != nil {
 			return false
 		}
-		switch smb2.Command(binary.LittleEndian.Uint16(msg[12:])) {
+		switch h.Command {
 		case smb2.Create, smb2.Close, smb2.QueryInfo, smb2.SetInfo,
 			smb2.QueryDirectory, smb2.Echo, smb2.Flush:
 		default:
 			return false
 		}
-		next := binary.LittleEndian.Uint32(msg[20:])
+		next := h.NextCommand
 		if next == 0 {
 			return true
 		}
@@ -169,7 +169,7 @@ func (c *conn) serveInline(run func()) bool {
 	w := &c.inline
 	w.seq++
 	tok := w.seq
-	c.readerGrown = true // before the token: the watch's goroutine resets it
+	c.readerGrown = true // before the token: a reader the watch starts resets it
 	w.tok.Store(tok)
 	if w.armed.CompareAndSwap(false, true) {
 		t := w.timer.Load()

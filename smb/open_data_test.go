@@ -27,22 +27,30 @@ func (c *openCounter) OpenFile(ctx context.Context, name string, flag int, perm 
 
 func (c *openCounter) Unwrap() vfs.FS { return c.FS }
 
+// helloServer serves fsys, counting its opens, to a client connected to
+// it; the share holds the file "f", "hello".
+func helloServer(t *testing.T, fsys vfs.FS) (*wireClient, *openCounter, *Server) {
+	t.Helper()
+	fsc := &openCounter{FS: fsys}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: fsc}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	f := w.open("f", smb2.GenericAll, 0)
+	w.write(f, 0, []byte("hello"))
+	w.closeFile(f)
+	return w, fsc, srv
+}
+
 // A CREATE without data access (a stat, a delete, an attribute change)
 // opens no backend file; what the handle may not do it is still refused
 // as before, and what it may do works.
 func TestStatOpenKeepsNoFile(t *testing.T) {
 	for bname, fsys := range attrBackends(t) {
 		t.Run(bname, func(t *testing.T) {
-			fsc := &openCounter{FS: fsys}
-			srv := &Server{
-				Shares: []Share{{Name: "s", FS: fsc}},
-				Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
-			}
-			t.Cleanup(func() { srv.Close() })
-			w := connectNTLM(t, srv, "s")
-			f := w.open("f", smb2.GenericAll, 0)
-			w.write(f, 0, []byte("hello"))
-			w.closeFile(f)
+			w, fsc, _ := helloServer(t, fsys)
 			other := w.open("g", smb2.GenericAll, 0)
 			key := w.resumeKey(other)
 
@@ -96,16 +104,7 @@ func first(st smb2.Status, _ []byte) smb2.Status { return st }
 
 // A stat open's file is opened on its first need, once.
 func TestStatOpenDataFile(t *testing.T) {
-	fsc := &openCounter{FS: vfs.NewMem()}
-	srv := &Server{
-		Shares: []Share{{Name: "s", FS: fsc}},
-		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
-	}
-	t.Cleanup(func() { srv.Close() })
-	w := connectNTLM(t, srv, "s")
-	f := w.open("f", smb2.GenericAll, 0)
-	w.write(f, 0, []byte("hello"))
-	w.closeFile(f)
+	w, fsc, srv := helloServer(t, vfs.NewMem())
 	fsc.opens.Store(0)
 	st, h := w.openStatus("f", smb2.FileReadAttributes, smb2.FileOpen)
 	if st != 0 {

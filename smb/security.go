@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/cifsd/cifsd/auth"
 	"github.com/cifsd/cifsd/smb2"
@@ -100,16 +99,13 @@ func (s *Server) tokenFor(id auth.Identity) *winacl.Token {
 	return t
 }
 
-// token is the token the session's user acts with now: made once per
-// identity (a re-authentication may change it) and list of local groups,
-// and shared by the requests, which do not change it.
+// token is the token the session's user acts with now, made once per
+// identity (a re-authentication replaces it) and shared by the requests,
+// which do not change it. Accounts.Groups, the other input, does not
+// change while the server serves (Server's fields).
 func (sess *Session) token() *winacl.Token {
 	id := sess.identity.Load()
-	var groups []Group
-	if sess.srv != nil {
-		groups = sess.srv.Accounts.Groups
-	}
-	if c := sess.tok.Load(); c != nil && c.id == id && c.groups == unsafe.SliceData(groups) && c.n == len(groups) {
+	if c := sess.tok.Load(); c != nil && c.id == id {
 		return c.t
 	}
 	var ident auth.Identity
@@ -117,16 +113,14 @@ func (sess *Session) token() *winacl.Token {
 		ident = *id
 	}
 	t := sess.srv.tokenFor(ident)
-	sess.tok.Store(&sessionToken{id: id, groups: unsafe.SliceData(groups), n: len(groups), t: t})
+	sess.tok.Store(&sessionToken{id: id, t: t})
 	return t
 }
 
-// sessionToken is a session's token and what it was made from.
+// sessionToken is a session's token and the identity it was made for.
 type sessionToken struct {
-	id     *auth.Identity
-	groups *Group // Server.Accounts.Groups
-	n      int
-	t      *winacl.Token
+	id *auth.Identity
+	t  *winacl.Token
 }
 
 // primaryGroup is the group a new file of t gets.
