@@ -94,6 +94,16 @@ func (s *Server) changeNotify(ctx context.Context, req *Request) *Response {
 	}
 	o.notifies = append(o.notifies, op)
 	o.mu.Unlock()
+	// A directory made delete-pending before the request joined
+	// o.notifies (its delete-on-close handle closed meanwhile, perhaps a
+	// request sent after this one on the same connection: smbtorture's
+	// smb2.notify.rmdir2) ends it with STATUS_DELETE_PENDING, as one that
+	// becomes delete-pending while it waits (noteDirClosed). The closer
+	// marks the node under sh.mu before it looks at o.notifies, so one of
+	// the two sees the other.
+	if o.deletePending() {
+		o.share.notifyDeletePending(o.name)
+	}
 	req.conn.goSafe(func() {
 		<-op.ctx.Done()
 		o.mu.Lock()

@@ -111,12 +111,20 @@ func (o *Open) noteDirClosed() {
 	if sh == nil || o.node == nil || !o.isDir || !sh.watch.active() {
 		return
 	}
-	sh.mu.Lock()
-	pending := sh.store.IsDeletePendingLocked(o.node)
-	sh.mu.Unlock()
-	if pending {
+	if o.deletePending() {
 		sh.notifyDeletePending(o.name)
 	}
+}
+
+// deletePending reports whether o's file is delete-pending.
+func (o *Open) deletePending() bool {
+	sh := o.share
+	if sh == nil || o.node == nil {
+		return false
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.store.IsDeletePendingLocked(o.node)
 }
 
 // noteRenamed reports a renamed file's new name as FILE_ACTION_MODIFIED to

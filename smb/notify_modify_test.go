@@ -143,6 +143,25 @@ func TestChangeNotifyDeletedDirectory(t *testing.T) {
 	}
 }
 
+// A CHANGE_NOTIFY on a directory already delete-pending (deleted through
+// another handle while this one stays open) ends at once with
+// STATUS_DELETE_PENDING instead of waiting for a change that cannot come:
+// smb2.notify.rmdir2 sends the delete right behind the request, and the
+// server may serve it first.
+func TestChangeNotifyAlreadyDeletedDirectory(t *testing.T) {
+	w1, w2 := notifyPair(t, vfs.NewMem())
+	d := w1.open("dir", smb2.GenericAll, smb2.FileDirectoryFile)
+	doomed := w2.open("dir", smb2.GenericAll, smb2.FileDirectoryFile|smb2.FileDeleteOnClose)
+	w2.closeFile(doomed)
+	if err := w1.c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mid := w1.send(smb2.ChangeNotify, notifyBody(d, notifyChangeFileName))
+	if h, _ := w1.recvFinal(mid); smb2.Status(h.Status) != smb2.StatusDeletePending {
+		t.Fatalf("CHANGE_NOTIFY on a delete-pending directory: %v, want STATUS_DELETE_PENDING", smb2.Status(h.Status))
+	}
+}
+
 // A new named stream is FILE_ACTION_ADDED_STREAM (6) on "file:stream" for
 // watchers of stream names.
 func TestChangeNotifyStreamAdded(t *testing.T) {

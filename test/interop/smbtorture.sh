@@ -58,13 +58,10 @@ done
 # its CHANGE_NOTIFY and then, on its second connection, the change it waits
 # for, without waiting for the interim: under load the notify reaches the
 # server after the change, which no server reports then (doc/ARCHITECTURE.md,
-# "Request order", CHANGE_NOTIFY). smb2.notify.rmdir2 (its CHANGE_NOTIFY on
-# one tree, the removal on another) is listed on the suspicion that it
-# shares that race, not yet confirmed against its source: it timed out
-# once in CI on the in-memory backend, and passed 12 of 12 runs alone.
+# "Request order", CHANGE_NOTIFY).
 RACY_RETRIES=${TORTURE_RACY_RETRIES:-2}
 declare -A racy=() retried=()
-read -r -a racy_names <<<"${TORTURE_RACY_TESTS-smb2.notify.basedir smb2.notify.rmdir2}"
+read -r -a racy_names <<<"${TORTURE_RACY_TESTS-smb2.notify.basedir}"
 for n in ${racy_names[@]+"${racy_names[@]}"}; do racy[$n]=1; done
 GROUP_MAX=${TORTURE_GROUP_TIMEOUT:-0}
 read -r -a EXTRA <<<"${TORTURE_OPTS:-}"
