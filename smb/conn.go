@@ -18,7 +18,7 @@ import (
 
 // conn is one client connection: a goroutine that reads its frames and
 // hands each to a worker, or serves a lone quick one itself (see serve and
-// conn_workers.go), and a writer goroutine, while answers wait to be
+// conn_order.go), and a writer goroutine, while answers wait to be
 // written, that owns the socket's write side (send).
 type conn struct {
 	srv        *Server
@@ -48,7 +48,7 @@ type conn struct {
 	sem       chan struct{}
 	seq       sequencer // the order requests keep (conn_order.go)
 
-	inline      inlineWatch // a frame the reading goroutine serves itself (conn_workers.go)
+	inline      inlineWatch // a frame the reading goroutine serves itself (conn_order.go)
 	readerGrown bool        // the reading goroutine has served a frame (its stack grew)
 
 	credits       creditWindow
@@ -122,7 +122,7 @@ func (c *conn) dialect() uint16 { return uint16(c.dialectV.Load()) }
 //
 // No goroutine waits for the connection while it is idle but the one
 // reading it: it reads a frame, gives it its ticket and hands it to a
-// worker (conn_workers.go), then reads the next. The workers, whose
+// worker (conn_order.go), then reads the next. The workers, whose
 // stacks have grown, serve the frames of every connection. Only when the
 // frame is a lone quick request and nothing else of the connection is in
 // progress does the reader serve it itself, saving a wake-up of a worker
@@ -144,7 +144,7 @@ func (c *conn) serve(end func()) {
 
 // readFrames reads the connection's frames until it has ended, or until
 // this goroutine has handed the reading on while it served a frame
-// itself (conn_workers.go).
+// itself (conn_order.go).
 func (c *conn) readFrames(first bool) {
 	c.readerGrown = false
 	for {
@@ -198,7 +198,7 @@ func (c *conn) readNext(first bool) (more, handedOff bool) {
 	frame, release, err := c.tr.readMessage(limit)
 	if errors.Is(err, errReaderParked) {
 		// The goroutine's stack grew serving frames itself: the
-		// connection idles on a new one (conn_workers.go).
+		// connection idles on a new one (conn_order.go).
 		rd.resume = true
 		go c.readFrames(false)
 		return true, true

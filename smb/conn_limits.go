@@ -299,7 +299,7 @@ type idleReader struct {
 	// whole (most small requests) costs no deadline of its own.
 	arm bool
 	// The wait for a frame's first byte, on a reader whose stack grew
-	// (conn_workers.go): parking, its deadline is readerParkAfter, at
+	// (conn_order.go): parking, its deadline is readerParkAfter, at
 	// which the read ends with errReaderParked; resume, the next wait is
 	// the rest of the idle period, which began at idleSince.
 	parking, resume bool
