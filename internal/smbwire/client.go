@@ -17,8 +17,8 @@
 //   - Concurrent (the default): a reader goroutine hands each final
 //     answer to the request with its MessageID and skips interim
 //     STATUS_PENDING answers (MS-SMB2 3.3.4.2), so several requests may be
-//     in flight (Send, Notify, a blocking Lock) and the Client may be used
-//     by several goroutines. Each answer has its own buffer.
+//     in flight (a Notify, a blocking Lock) and the Client may be used by
+//     several goroutines. Each answer has its own buffer.
 //
 // Requests after the session setup are signed (AES-CMAC, MS-SMB2 3.1.4.1);
 // answers are not verified: the peers are servers under test on loopback.
@@ -300,24 +300,6 @@ func (c *Client) exchangeAny(ctx context.Context, cmd smb2.Command, charge uint1
 		return Reply{}, fmt.Errorf("%v: %w", cmd, err)
 	}
 	return r, nil
-}
-
-// Send sends a request with the given body on a concurrent client and
-// returns the call waiting for its answer.
-func (c *Client) Send(cmd smb2.Command, body []byte) (*Call, error) {
-	if c.inline {
-		return nil, errors.New("smbwire: Send needs a concurrent client")
-	}
-	copy(c.start(len(body)), body)
-	_, cl, err := c.finish(cmd, 1)
-	return cl, err
-}
-
-// Do sends a request with the given body and waits for its final answer,
-// whose status must be one of ok (STATUS_SUCCESS when none is given).
-func (c *Client) Do(ctx context.Context, cmd smb2.Command, body []byte, ok ...smb2.Status) (Reply, error) {
-	copy(c.start(len(body)), body)
-	return c.exchange(ctx, cmd, 1, ok...)
 }
 
 // gotCredits adds the credits an answer grants.
