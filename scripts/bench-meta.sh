@@ -18,6 +18,16 @@
 #            rates, the ratio of the last count's rate to the first's, and
 #            the backend calls per operation (counted by the wrapper: what
 #            a delay costs does not depend on how loaded the machine is).
+# The client of meta and slow (BENCH_META_CLIENT) is cmd/smbbench's
+# -client wire by default: internal/smbwire, a small client sending for
+# each operation what go-smb2 sends (dialect 3.1.1, the same CREATE fields
+# and listing buffers) at a fraction of its CPU. The bench measures
+# servers: with one connection an operation's wall time is the client's
+# CPU plus the server's, and with 8 connections on 2 cores the client
+# competes for the cores, so a client as costly as the servers (go-smb2:
+# about as much CPU per stat as cifsd) pulls both servers' rates toward
+# each other. BENCH_META_CLIENT=gosmb2 runs the old client, go-smb2. The
+# meta table gives the client's CPU ms per op too (smbbench's own CPU).
 # Rates are operations per second of wall time, all connections together;
 # the ratio column is cifsd/samba (> 1: cifsd faster). The meta and torture
 # rows also give the server CPU time per operation (ms/op: user + system of
@@ -26,6 +36,7 @@
 # machine the rates swing with what else runs; CPU per operation much less.
 #   BENCH_ONLY=samba|cifsd    one server only (no ratios)
 #   BENCH_SIGNING=required|enabled (required) both servers' signing policy
+#   BENCH_META_CLIENT=wire|gosmb2 (wire) smbbench's client, meta and slow
 # Needs root (smbd) and the peers (scripts/install-peers.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -39,6 +50,12 @@ TORTURE_TIME=${BENCH_TORTURE_TIME:-5}
 SLOW_DELAY=${BENCH_SLOW_DELAY:-5ms}
 SLOW_CONNS=${BENCH_SLOW_CONNS:-1,32}
 SLOW_TIME=${BENCH_SLOW_TIME:-5s}
+CLIENT=${BENCH_META_CLIENT:-wire}
+case $CLIENT in
+wire) client_why="internal/smbwire: less client CPU per op than either server, so the rates compare servers" ;;
+gosmb2) client_why="go-smb2: about as much client CPU per op as the servers, which pulls the ratios toward 1" ;;
+*) die "BENCH_META_CLIENT must be wire or gosmb2" ;;
+esac
 
 SIGNING=${BENCH_SIGNING:-required}
 case $SIGNING in
@@ -107,20 +124,22 @@ if has_part meta && [ ${#avail[@]} -gt 0 ]; then
 			log "bench-meta: $s, $n connection(s), $FILES files"
 			timeout 900 "$work/smbbench" -addr "127.0.0.1:$(port_of "$s")" -share "$SMB_SHARE" \
 				-user "$SMB_USER" -pass "$SMB_PASS" -label "$s" -conns "$n" -files "$FILES" \
-				-time "$META_TIME" -pid "$(pid_of "$s")" >>"$work/meta.tsv" || die "smbbench against $s failed"
+				-time "$META_TIME" -pid "$(pid_of "$s")" -client "$CLIENT" >>"$work/meta.tsv" || die "smbbench against $s failed"
 		done
 	done
 	echo "bench-meta: metadata, $FILES files in one directory, /dev/shm shares, server signing $SIGNING"
-	echo "  ops/s (list: whole listings/s), and server CPU ms per op (list: per listing)"
-	printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s\n' op conns 'cifsd op/s' 'samba op/s' cifsd/samba \
-		'cifsd ms' 'samba ms' samba/cifsd
+	echo "  client $CLIENT ($client_why)"
+	echo "  ops/s (list: whole listings/s), server CPU ms per op (list: per listing), and the client's"
+	echo "  (smbbench's) CPU ms per op against each server (cl cifsd, cl samba)"
+	printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s | %9s %9s\n' op conns 'cifsd op/s' 'samba op/s' cifsd/samba \
+		'cifsd ms' 'samba ms' samba/cifsd 'cl cifsd' 'cl samba'
 	for op in create stat list rename delete; do
 		for n in "${counts[@]}"; do
 			# col SERVER FIELD: the field of this row's line of SERVER
 			col() { awk -v s="$1" -v f="$2" -v op="$op" -v n="$n" '$1 == s && $2 == n && $3 == op && $f != "-" { print $f }' "$work/meta.tsv"; }
-			c=$(col cifsd 4) m=$(col samba 4) cc=$(col cifsd 8) mc=$(col samba 8)
-			printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s\n' "$op" "$n" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
-				"${cc:--}" "${mc:--}" "$(ratio "$mc" "$cc")"
+			c=$(col cifsd 4) m=$(col samba 4) cc=$(col cifsd 8) mc=$(col samba 8) ck=$(col cifsd 9) mk=$(col samba 9)
+			printf '%-8s %5s | %10s %10s %11s | %9s %9s %11s | %9s %9s\n' "$op" "$n" "${c:--}" "${m:--}" "$(ratio "$c" "$m")" \
+				"${cc:--}" "${mc:--}" "$(ratio "$mc" "$cc")" "${ck:--}" "${mk:--}"
 		done
 	done
 	echo
@@ -178,10 +197,10 @@ stop_samba
 # ---------------------------------------------------------------- slow
 if has_part slow; then
 	log "bench-meta: slow backend, $SLOW_DELAY per call, $SLOW_CONNS clients"
-	timeout 900 "$work/smbbench" -slow "$SLOW_DELAY" -conns "$SLOW_CONNS" -files 0 \
+	timeout 900 "$work/smbbench" -slow "$SLOW_DELAY" -conns "$SLOW_CONNS" -files 0 -client "$CLIENT" \
 		-time "$SLOW_TIME" -ops create,stat,rename,delete >"$work/slow.tsv" || die "smbbench -slow failed"
 	first=${SLOW_CONNS%%,*} last=${SLOW_CONNS##*,}
-	echo "bench-meta: slow backend, in-process cifsd, in-memory share + $SLOW_DELAY per backend call, ${SLOW_TIME} per phase, ops/s"
+	echo "bench-meta: slow backend, in-process cifsd, in-memory share + $SLOW_DELAY per backend call, ${SLOW_TIME} per phase, ops/s, client $CLIENT"
 	printf '%-8s %12s %12s %12s %16s\n' op "$first conn" "$last conns" "$last/$first" "backend calls/op"
 	for op in create stat rename delete; do
 		a=$(awk -v op="$op" -v n="$first" '$2 == n && $3 == op { print $4 }' "$work/slow.tsv")

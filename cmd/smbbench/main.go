@@ -6,9 +6,23 @@
 //
 //	smbbench -addr 127.0.0.1:445 [-share share] [-user U] [-pass P]
 //	         [-conns 1,8] [-files 10000] [-time 3s] [-ops create,stat,list,rename,delete]
-//	         [-pid SERVER_PID]
+//	         [-pid SERVER_PID] [-client wire|gosmb2] [-cpuprofile FILE]
 //	smbbench -ticks -pid SERVER_PID
 //	smbbench -slow 5ms [-conns 1,32] [-time 5s] [-ops create,stat,rename,delete]
+//
+// The client (-client) is wire by default: internal/smbwire, a small
+// client that builds its messages itself and does not allocate per
+// request, so it costs less CPU per operation than either server. The
+// bench compares servers: with one connection the wall time of an
+// operation is the client's CPU plus the server's, and with several on a
+// small machine the client competes with the server for the cores, so a
+// client as costly as the servers (gosmb2, github.com/hirochachacha/go-smb2:
+// a stat costs it about as much CPU as it costs cifsd) pulls the rates of
+// both servers toward each other. For every operation the wire client
+// sends what go-smb2 sends (dialect 3.1.1, the same CREATE access,
+// attributes, sharing, disposition and options, FileDirectoryInformation
+// listings in buffers of the server's MaxTransactSize up to 1 MiB), so
+// the servers do the same work for either.
 //
 // For each connection count it opens that many connections (one session
 // and tree each, one goroutine each) and runs the phases in order, in a new
@@ -24,7 +38,7 @@
 // A phase ends when its time is up or each connection has done its share
 // of the files. Each prints one line, tab-separated, for the bench script:
 //
-//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP SERVER_CPU_MS_PER_OP
+//	LABEL CONNS OP OPS_PER_SECOND OPS SECONDS BACKEND_CALLS_PER_OP SERVER_CPU_MS_PER_OP CLIENT_CPU_MS_PER_OP
 //
 // BACKEND_CALLS_PER_OP is "-" but with -slow, where the wrapper counts
 // them. SERVER_CPU_MS_PER_OP is the CPU time (user + system) the server's
@@ -32,7 +46,10 @@
 // during the phase, per operation, read from /proc; "-" without -pid. It
 // does not depend on how busy the machine is, as the rates do. With
 // -ticks the tool prints that CPU time so far, in clock ticks (1/100 s),
-// and exits (for the bench script's smbtorture rows).
+// and exits (for the bench script's smbtorture rows). CLIENT_CPU_MS_PER_OP
+// is the CPU time (user + system) of smbbench itself during the phase, per
+// operation (getrusage): the client's cost; with -slow it includes the
+// in-process server's.
 //
 // With -slow D the tool first starts an in-process cifsd server (the smb
 // package as a library) on 127.0.0.1 serving an in-memory share behind
@@ -48,6 +65,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +93,8 @@ func run() error {
 	flag.StringVar(&cfg.dir, "dir", "smbbench", "prefix of the directories created on the share")
 	flag.IntVar(&cfg.pid, "pid", 0, "the server's process: report its CPU (and its descendants') per operation")
 	ticks := flag.Bool("ticks", false, "print the CPU ticks of -pid and its descendants so far, and exit")
+	cpuprofile := flag.String("cpuprofile", "", "write smbbench's own CPU profile (the client's) to this file")
+	flag.StringVar(&cfg.client, "client", clientWire, "client: wire (internal/smbwire, cheap) or gosmb2 (github.com/hirochachacha/go-smb2)")
 	flag.Parse()
 
 	if *ticks {
@@ -91,6 +111,20 @@ func run() error {
 	}
 	if cfg.ops, err = parseOps(*ops); err != nil {
 		return fmt.Errorf("-ops: %w", err)
+	}
+	if cfg.client != clientWire && cfg.client != clientGoSMB2 {
+		return fmt.Errorf("-client %q: wire or gosmb2", cfg.client)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	if *slow > 0 {
@@ -120,7 +154,8 @@ func run() error {
 			return fmt.Errorf("%d connections: %w", n, err)
 		}
 		for _, r := range results {
-			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(), r.callsPerOp(), r.cpuPerOp())
+			fmt.Printf("%s\t%d\t%s\t%.1f\t%d\t%.3f\t%s\t%s\t%s\n", cfg.label, n, r.op, r.rate(), r.n, r.elapsed.Seconds(),
+				r.callsPerOp(), r.cpuPerOp(), r.clientCPUPerOp())
 		}
 	}
 	return nil
@@ -130,6 +165,7 @@ func run() error {
 type config struct {
 	addr, share, user, pass string
 	label, dir              string
+	client                  string // clientWire or clientGoSMB2
 	conns                   []int
 	files                   int
 	phase                   time.Duration

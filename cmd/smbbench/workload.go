@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	gosmb2 "github.com/hirochachacha/go-smb2"
 )
 
 // result is one phase's outcome: n operations in elapsed wall time.
@@ -21,6 +18,18 @@ type result struct {
 	elapsed time.Duration
 	calls   int64 // backend calls meanwhile (-slow only), else -1
 	cpu     int64 // server CPU ticks meanwhile (-pid), else -1
+	// clientCPU is this process's CPU time meanwhile: the client's (and,
+	// with -slow, the in-process server's too); -1 when not measured.
+	clientCPU time.Duration
+}
+
+// clientCPUPerOp is this process's CPU time in milliseconds per operation,
+// "-" when not measured.
+func (r result) clientCPUPerOp() string {
+	if r.clientCPU < 0 || r.n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", float64(r.clientCPU)/float64(time.Millisecond)/float64(r.n))
 }
 
 // callsPerOp is the backend calls per operation, "-" when not counted.
@@ -41,9 +50,7 @@ func (r result) rate() float64 {
 // client is one connection: its own session and tree connect, used by one
 // goroutine. created and renamed count its files (names in name).
 type client struct {
-	conn    net.Conn
-	sess    *gosmb2.Session
-	share   *gosmb2.Share
+	conn    benchConn
 	id      int
 	dir     string
 	created int
@@ -54,31 +61,23 @@ func (c *client) name(prefix string, i int) string {
 	return fmt.Sprintf(`%s\%s%02d-%06d`, c.dir, prefix, c.id, i)
 }
 
-func (c *client) close() {
-	c.share.Umount()
-	c.sess.Logoff()
-	c.conn.Close()
-}
+func (c *client) close() { c.conn.close() }
 
 func dialClient(ctx context.Context, cfg config, id int, dir string) (*client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cfg.addr)
+	var conn benchConn
+	var err error
+	switch cfg.client {
+	case clientGoSMB2:
+		conn, err = dialGoSMB2(ctx, cfg)
+	case clientWire, "":
+		conn, err = dialWire(ctx, cfg)
+	default:
+		err = fmt.Errorf("unknown client %q", cfg.client)
+	}
 	if err != nil {
 		return nil, err
 	}
-	dialer := &gosmb2.Dialer{Initiator: &gosmb2.NTLMInitiator{User: cfg.user, Password: cfg.pass}}
-	sess, err := dialer.DialContext(ctx, conn)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("session setup: %w", err)
-	}
-	share, err := sess.Mount(cfg.share)
-	if err != nil {
-		sess.Logoff()
-		conn.Close()
-		return nil, fmt.Errorf("tree connect %s: %w", cfg.share, err)
-	}
-	return &client{conn: conn, sess: sess, share: share, id: id, dir: dir}, nil
+	return &client{conn: conn, id: id, dir: dir}, nil
 }
 
 // workDir is the directory the run with n connections works in.
@@ -105,7 +104,7 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 		}
 		clients = append(clients, c)
 	}
-	if err := clients[0].share.Mkdir(dir, 0o755); err != nil {
+	if err := clients[0].conn.mkdir(dir); err != nil {
 		return nil, fmt.Errorf("mkdir %s: %w", dir, err)
 	}
 
@@ -115,6 +114,7 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 		var err error
 		calls0 := cfg.backendCalls()
 		cpu0 := cfg.serverCPU()
+		self0 := selfCPU()
 		switch op {
 		case "create":
 			quota := -1 // no count bound: the phase time alone
@@ -128,20 +128,18 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 				if quota >= 0 && i >= quota {
 					return false, nil
 				}
-				f, err := c.share.Create(c.name("f", i))
-				if err != nil {
+				if err := c.conn.create(c.name("f", i)); err != nil {
 					return false, err
 				}
 				c.created++
-				return true, f.Close()
+				return true, nil
 			})
 		case "stat":
 			r, err = phase(op, clients, cfg.phase, func(c *client, i int) (bool, error) {
 				if c.created == 0 {
 					return false, nil
 				}
-				_, err := c.share.Stat(c.name("f", i%c.created))
-				return true, err
+				return true, c.conn.stat(c.name("f", i%c.created))
 			})
 		case "list":
 			want := 0
@@ -149,16 +147,9 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 				want += c.created
 			}
 			r, err = phase(op, clients, cfg.phase, func(c *client, i int) (bool, error) {
-				f, err := c.share.Open(c.dir)
-				if err != nil {
-					return false, err
-				}
-				list, err := f.Readdir(-1)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err == nil && len(list) != want {
-					err = fmt.Errorf("listing of %s has %d entries, want %d", c.dir, len(list), want)
+				n, err := c.conn.list(c.dir)
+				if err == nil && n != want {
+					err = fmt.Errorf("listing of %s has %d entries, want %d", c.dir, n, want)
 				}
 				return true, err
 			})
@@ -167,7 +158,7 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 				if i >= c.created {
 					return false, nil
 				}
-				if err := c.share.Rename(c.name("f", i), c.name("r", i)); err != nil {
+				if err := c.conn.rename(c.name("f", i), c.name("r", i)); err != nil {
 					return false, err
 				}
 				c.renamed++
@@ -182,13 +173,16 @@ func runWorkload(ctx context.Context, cfg config, n int) ([]result, error) {
 				if i < c.renamed {
 					name = c.name("r", i)
 				}
-				return true, c.share.Remove(name)
+				return true, c.conn.remove(name)
 			})
 		}
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", op, err)
 		}
-		r.calls, r.cpu = -1, -1
+		r.calls, r.cpu, r.clientCPU = -1, -1, -1
+		if self1 := selfCPU(); self0 >= 0 && self1 >= self0 {
+			r.clientCPU = self1 - self0
+		}
 		if calls0 >= 0 {
 			r.calls = cfg.backendCalls() - calls0
 		}

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/internal/smbwire"
 )
 
 // IdleConfig is one scale run: many authenticated, tree-connected
@@ -164,7 +164,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleReport, error) {
 	}
 	rep.Before = sample()
 
-	conns := make([]*wire, cfg.Conns)
+	conns := make([]*smbwire.Client, cfg.Conns)
 	var next, held atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -180,7 +180,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleReport, error) {
 					d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(i%cfg.SourceIPs/250), byte(1+i%cfg.SourceIPs%250))}
 				}
 				sctx, cancel := context.WithTimeout(ctx, time.Minute)
-				w, err := dialWireWith(sctx, d, true, cfg.Addr, cfg.Share, cfg.User, cfg.Password)
+				w, err := smbwire.Dial(sctx, cfg.Addr, cfg.Share, cfg.User, cfg.Password, smbwire.Options{Dialer: d, Inline: true})
 				cancel()
 				if err != nil {
 					addErr(fmt.Errorf("connection %d: %w", i, err))
@@ -230,7 +230,7 @@ func Idle(ctx context.Context, cfg IdleConfig) (*IdleReport, error) {
 					continue
 				}
 				ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := w.call(ectx, smb2.Echo, make([]byte, 4))
+				err := w.Echo(ectx)
 				cancel()
 				if err != nil {
 					addErr(fmt.Errorf("echo on connection %d: %w", i, err))

@@ -5,9 +5,9 @@
 //
 // Each client holds two connections: one through the go-smb2 client
 // library (file churn: write, read back and compare, stat, rename, list,
-// delete) and one through a small wire client of this package for what the
-// library cannot send (byte-range locks, blocking ones included, on one
-// file all clients share, and CHANGE_NOTIFY).
+// delete) and one through the repo's small wire client (internal/smbwire)
+// for what the library cannot send (byte-range locks, blocking ones
+// included, on one file all clients share, and CHANGE_NOTIFY).
 //
 // The shared file is a row of slots. A client takes an exclusive blocking
 // lock on a run of slots that overlaps other clients' runs, checks every
@@ -36,6 +36,7 @@ import (
 
 	gosmb2 "github.com/cloudsoda/go-smb2"
 
+	"github.com/cifsd/cifsd/internal/smbwire"
 	"github.com/cifsd/cifsd/smb2"
 )
 
@@ -234,14 +235,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Samples = append(rep.Samples, rep.Baseline)
 
 	// Prepare the shared file, all zeros (a valid, never written slot).
-	setup, err := dialWire(ctx, cfg.Addr, cfg.Share, cfg.User, cfg.Password)
+	setup, err := smbwire.Dial(ctx, cfg.Addr, cfg.Share, cfg.User, cfg.Password, smbwire.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("soak: connect: %w", err)
 	}
-	f, err := setup.create(ctx, sharedName, smb2.GenericRead|smb2.GenericWrite, smb2.FileOverwriteIf, 0)
+	f, err := setup.Create(ctx, sharedName, shareAll(smb2.GenericRead|smb2.GenericWrite, smb2.FileOverwriteIf, 0))
 	if err == nil {
-		err = setup.write(ctx, f, uint64(cfg.Slots*slotSize-1), []byte{0})
-		err = errors.Join(err, setup.close(ctx, f))
+		err = setup.Write(ctx, f, uint64(cfg.Slots*slotSize-1), []byte{0})
+		err = errors.Join(err, setup.CloseFile(ctx, f))
 	}
 	setup.Close()
 	if err != nil {
@@ -323,7 +324,7 @@ func (r *run) client(ctx context.Context, id int) {
 		return
 	}
 	defer share.Umount()
-	w, err := dialWire(setupCtx, cfg.Addr, cfg.Share, cfg.User, cfg.Password)
+	w, err := smbwire.Dial(setupCtx, cfg.Addr, cfg.Share, cfg.User, cfg.Password, smbwire.Options{})
 	if err != nil {
 		r.fail(id, fmt.Errorf("wire connect: %w", err))
 		return
@@ -334,7 +335,7 @@ func (r *run) client(ctx context.Context, id int) {
 		r.fail(id, fmt.Errorf("mkdir: %w", err))
 		return
 	}
-	shared, err := w.create(setupCtx, sharedName, smb2.GenericRead|smb2.GenericWrite, smb2.FileOpen, 0)
+	shared, err := w.Create(setupCtx, sharedName, shareAll(smb2.GenericRead|smb2.GenericWrite, smb2.FileOpen, 0))
 	if err != nil {
 		r.fail(id, err)
 		return
@@ -367,7 +368,7 @@ func (r *run) client(ctx context.Context, id int) {
 	}
 	closeCtx, cancel2 := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel2()
-	if err := w.close(closeCtx, shared); err != nil {
+	if err := w.CloseFile(closeCtx, shared); err != nil {
 		r.fail(id, err)
 	}
 	if err := share.RemoveAll(dir); err != nil {
@@ -381,7 +382,7 @@ type client struct {
 	*run
 	id     int
 	share  *gosmb2.Share
-	w      *wire
+	w      *smbwire.Client
 	shared smb2.FileID
 	dir    string
 	rng    *rand.Rand
@@ -491,7 +492,7 @@ func (c *client) sharedWrite(ctx context.Context) error {
 	n := 1 + c.rng.IntN(3)
 	first := c.rng.IntN(c.cfg.Slots - n + 1)
 	off, length := uint64(first*slotSize), uint64(n*slotSize)
-	waited, err := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagExclusive)
+	waited, err := c.w.Lock(ctx, c.shared, off, length, smb2.LockFlagExclusive)
 	if err != nil {
 		return c.wireErr("lock", err)
 	}
@@ -500,7 +501,7 @@ func (c *client) sharedWrite(ctx context.Context) error {
 		c.count("lock-wait", 1) // granted after STATUS_PENDING
 	}
 	err = c.stampSlots(ctx, off, n)
-	if _, uerr := c.w.lock(ctx, c.shared, off, length, smb2.LockFlagUnlock); uerr != nil {
+	if _, uerr := c.w.Lock(ctx, c.shared, off, length, smb2.LockFlagUnlock); uerr != nil {
 		err = errors.Join(err, c.wireErr("unlock", uerr))
 	} else {
 		c.count("unlock", 1)
@@ -509,7 +510,7 @@ func (c *client) sharedWrite(ctx context.Context) error {
 }
 
 func (c *client) stampSlots(ctx context.Context, off uint64, n int) error {
-	cur, err := c.w.read(ctx, c.shared, off, uint32(n*slotSize))
+	cur, err := c.w.Read(ctx, c.shared, off, uint32(n*slotSize))
 	if err != nil {
 		return c.wireErr("read shared", err)
 	}
@@ -529,11 +530,11 @@ func (c *client) stampSlots(ctx context.Context, off uint64, n int) error {
 		c.seq++
 		buf = append(buf, stamp(uint32(c.id), c.seq)...)
 	}
-	if err := c.w.write(ctx, c.shared, off, buf); err != nil {
+	if err := c.w.Write(ctx, c.shared, off, buf); err != nil {
 		return c.wireErr("write shared", err)
 	}
 	c.count("shared-write", 1)
-	got, err := c.w.read(ctx, c.shared, off, uint32(len(buf)))
+	got, err := c.w.Read(ctx, c.shared, off, uint32(len(buf)))
 	if err != nil {
 		return c.wireErr("read shared", err)
 	}
@@ -547,36 +548,36 @@ func (c *client) stampSlots(ctx context.Context, off uint64, n int) error {
 // notify watches the client's directory, creates a file in it and expects
 // the watch to name the file.
 func (c *client) notify(ctx context.Context) error {
-	d, err := c.w.create(ctx, c.dir, smb2.GenericRead, smb2.FileOpen, smb2.FileDirectoryFile)
+	d, err := c.w.Create(ctx, c.dir, shareAll(smb2.GenericRead, smb2.FileOpen, smb2.FileDirectoryFile))
 	if err != nil {
 		return c.wireErr("open dir", err)
 	}
-	defer c.w.close(ctx, d)
+	defer c.w.CloseFile(ctx, d)
 	const fileName = 0x1 // FILE_NOTIFY_CHANGE_FILE_NAME (MS-SMB2 2.2.35)
-	call, err := c.w.notifyCall(d, fileName)
+	call, err := c.w.Notify(d, fileName)
 	if err != nil {
 		return c.wireErr("notify", err)
 	}
 	// Change the directory only once the watch is registered.
 	select {
-	case <-call.interim:
+	case <-call.Interim():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	c.seq++
 	name := fmt.Sprintf("n%d", c.seq)
-	f, err := c.w.create(ctx, c.dir+`\`+name, smb2.GenericAll, smb2.FileCreate, 0)
+	f, err := c.w.Create(ctx, c.dir+`\`+name, shareAll(smb2.GenericAll, smb2.FileCreate, 0))
 	if err != nil {
 		return c.wireErr("create", err)
 	}
-	if err := c.w.close(ctx, f); err != nil {
+	if err := c.w.CloseFile(ctx, f); err != nil {
 		return c.wireErr("close", err)
 	}
-	r, err := await(ctx, smb2.ChangeNotify, call.final)
+	r, err := call.Wait(ctx)
 	if err != nil {
 		return c.wireErr("notify", err)
 	}
-	names, err := notifyNames(r.msg)
+	names, err := smbwire.NotifyNames(r.Msg)
 	if err != nil {
 		return err
 	}
@@ -592,8 +593,13 @@ func (c *client) notify(ctx context.Context) error {
 }
 
 func (c *client) wireErr(what string, err error) error {
-	if es := (errStatus{}); errors.As(err, &es) {
+	if es := (smbwire.StatusError{}); errors.As(err, &es) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("%s: %w (%w)", what, errConnLost, err)
+}
+
+// shareAll is a CREATE that shares everything, as the soak's opens do.
+func shareAll(access, disposition, options uint32) smbwire.CreateRequest {
+	return smbwire.CreateRequest{Access: access, Share: smbwire.ShareAll, Disposition: disposition, Options: options}
 }

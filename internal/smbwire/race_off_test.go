@@ -1,0 +1,5 @@
+//go:build !race
+
+package smbwire
+
+const raceEnabled = false
