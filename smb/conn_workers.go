@@ -158,19 +158,21 @@ func (c *conn) mayServeInline() bool {
 // Arming a timer per request, and stopping it after, cost 3% of the
 // server's CPU on ECHO (each arm may wake the goroutine that polls the
 // network, to shorten its sleep). So one timer per connection ticks every
-// inlinePeriod while requests are served inline, and stops once none is;
-// a request found serving at a tick that has run inlineWait loses the
-// reading. The tick is not inlineWait itself: on one connection whose
-// client waits for each answer, most ticks find no request in progress
-// and stop the timer, and the next request arms it again, each arm and
-// each tick a wake-up of an idle thread; ticking every millisecond so
-// cost a quarter of the server's CPU on cmd/smbbench's stat and delete.
+// inlinePeriod while requests are served inline, and stops at a tick
+// that finds none in progress and none started since the last tick; a
+// request found serving at a tick that has run inlineWait loses the
+// reading. Each tick and each arm wakes an idle thread: with one
+// connection whose client waits for each answer, a timer that ticked
+// every inlineWait and stopped whenever a tick found the reader between
+// requests (most of them) cost a quarter of the server's CPU on
+// cmd/smbbench's stat and delete under load, a tenth on a quiet machine.
 type inlineWatch struct {
-	tok   atomic.Uint64 // the request served inline; 0: none, or the reading was taken
-	seq   uint64        // the last token given (the reader's)
-	since atomic.Int64  // when the request of tok started (monoNow), stored before tok
-	armed atomic.Bool   // a tick is due
-	timer atomic.Pointer[time.Timer]
+	tok     atomic.Uint64 // the request served inline; 0: none, or the reading was taken
+	seq     atomic.Uint64 // the last token given (the reader's)
+	tickSeq atomic.Uint64 // seq at the last tick
+	since   atomic.Int64  // when the request of tok started (monoNow), stored before tok
+	armed   atomic.Bool   // a tick is due
+	timer   atomic.Pointer[time.Timer]
 }
 
 // monoBase is the origin of monoNow.
@@ -184,8 +186,7 @@ func monoNow() time.Duration { return time.Since(monoBase) }
 // handed it on: inlineTick, or the request itself: readingMayWait).
 func (c *conn) serveInline(run func()) bool {
 	w := &c.inline
-	w.seq++
-	tok := w.seq
+	tok := w.seq.Add(1)
 	c.readerGrown = true // before the token: a reader the watch starts resets it
 	w.since.Store(int64(monoNow()))
 	w.tok.Store(tok)
@@ -203,27 +204,28 @@ func (c *conn) serveInline(run func()) bool {
 
 // inlineTick is the watch's timer. The reader stores its token before it
 // looks at armed, and the tick clears armed before it looks at the token,
-// so a request served inline is always seen by a tick. The start time the
-// tick reads after the token is that request's or a later one's (it is
-// stored before the token), so no request loses the reading before it has
-// run inlineWait. A late tick takes nothing: the token it would take is
-// no longer the one it saw.
+// so a request served inline is always seen by a tick, or arms the timer
+// itself. The start time the tick reads after the token is that
+// request's or a later one's (it is stored before the token), so no
+// request loses the reading before it has run inlineWait. A late tick
+// takes nothing: the token it would take is no longer the one it saw.
 func (c *conn) inlineTick() {
 	w := &c.inline
 	w.armed.Store(false)
 	tok := w.tok.Load()
-	if tok == 0 {
-		return
-	}
-	if monoNow()-time.Duration(w.since.Load()) >= inlineWait {
+	if tok != 0 && monoNow()-time.Duration(w.since.Load()) >= inlineWait {
 		// Still serving after inlineWait: it waits.
 		if w.tok.CompareAndSwap(tok, 0) {
 			go c.readFrames(false)
 		}
 		return
 	}
-	if w.armed.CompareAndSwap(false, true) {
-		w.timer.Load().Reset(inlinePeriod)
+	// Ticking on while requests come costs a wake-up per tick; stopping
+	// between two and arming again for the next costs two.
+	if seq := w.seq.Load(); tok != 0 || w.tickSeq.Swap(seq) != seq {
+		if w.armed.CompareAndSwap(false, true) {
+			w.timer.Load().Reset(inlinePeriod)
+		}
 	}
 }
 
