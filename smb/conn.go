@@ -100,13 +100,15 @@ func newConn(base context.Context, s *Server, nc net.Conn) *conn {
 		nc:         nc,
 		tr:         &directTCP{r: nc, w: nc},
 		remoteAddr: nc.RemoteAddr().String(),
-		ctx:        ctx,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 		sem:        make(chan struct{}, maxInFlight),
 		inflight:   make(map[uint64]context.CancelFunc),
 		asyncOps:   make(map[uint64]*asyncOp),
 	}
+	// The connection is found from its requests' contexts
+	// (readingMayWait).
+	c.ctx = context.WithValue(ctx, connKey{}, c)
 	c.outCond.L = &c.outMu
 	c.log = s.logger().With("remote", c.remoteAddr)
 	c.credits.init()

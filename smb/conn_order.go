@@ -674,14 +674,20 @@ func (p *workerPool) serve(f func()) {
 // yet (else a worker serves it while the reader reads on). A request
 // that waits (for a break acknowledgment, a lock, a slow backend) must
 // not stop the connection's reading, which may bring what it waits for:
-// after inlineWait a timer hands the reading to a new goroutine
-// (inlineWatch). A token makes sure that exactly one goroutine reads: the
-// serving goroutine and the timer both take it by a compare-and-swap, and
+// a request that waits for a break acknowledgment hands the reading to a
+// new goroutine before it waits (readingMayWait), and otherwise a timer
+// does once the request has run inlineWait (inlineWatch). A token makes
+// sure that exactly one goroutine reads: the serving goroutine and the
+// one that hands the reading on both take it by a compare-and-swap, and
 // only the winner reads on.
 
-// inlineWait is how long (up to twice as long) a request served by the
-// reader may run before another goroutine takes the reading over.
+// inlineWait is how long a request served by the reader may run before
+// the watch hands the reading over: it does so at its first tick after
+// that, so within inlineWait + inlinePeriod.
 const inlineWait = time.Millisecond
+
+// inlinePeriod is the watch's tick while requests are served inline.
+const inlinePeriod = 5 * time.Millisecond
 
 // servedInline reports whether the reader may serve the (decrypted)
 // message msg itself: a request, or a compound of at most
@@ -727,25 +733,37 @@ func (c *conn) mayServeInline() bool {
 // Arming a timer per request, and stopping it after, cost 3% of the
 // server's CPU on ECHO (each arm may wake the goroutine that polls the
 // network, to shorten its sleep). So one timer per connection ticks every
-// inlineWait while requests are served inline, and stops once none is: a
-// request found serving at two ticks in a row has run at least
-// inlineWait, and loses the reading.
+// inlinePeriod while requests are served inline, and stops at a tick
+// that finds none in progress and none started since the last tick; a
+// request found serving at a tick that has run inlineWait loses the
+// reading. Each tick and each arm wakes an idle thread: with one
+// connection whose client waits for each answer, a timer that ticked
+// every inlineWait and stopped whenever a tick found the reader between
+// requests (most of them) cost a quarter of the server's CPU on
+// cmd/smbbench's stat and delete under load, a tenth on a quiet machine.
 type inlineWatch struct {
-	tok   atomic.Uint64 // the request served inline; 0: none, or the reading was taken
-	seq   uint64        // the last token given (the reader's)
-	seen  atomic.Uint64 // tok at the last tick
-	armed atomic.Bool   // a tick is due
-	timer atomic.Pointer[time.Timer]
+	tok     atomic.Uint64 // the request served inline; 0: none, or the reading was taken
+	seq     atomic.Uint64 // the last token given (the reader's)
+	tickSeq atomic.Uint64 // seq at the last tick
+	since   atomic.Int64  // when the request of tok started (monoNow), stored before tok
+	armed   atomic.Bool   // a tick is due
+	timer   atomic.Pointer[time.Timer]
 }
+
+// monoBase is the origin of monoNow.
+var monoBase = time.Now()
+
+// monoNow is the monotonic time since monoBase.
+func monoNow() time.Duration { return time.Since(monoBase) }
 
 // serveInline runs a frame's run on the reading goroutine and reports
 // whether that goroutine still holds the reading (else the watch has
-// handed it on: inlineTick).
+// handed it on: inlineTick, or the request itself: readingMayWait).
 func (c *conn) serveInline(run func()) bool {
 	w := &c.inline
-	w.seq++
-	tok := w.seq
+	tok := w.seq.Add(1)
 	c.readerGrown = true // before the token: a reader the watch starts resets it
+	w.since.Store(int64(monoNow()))
 	w.tok.Store(tok)
 	if w.armed.CompareAndSwap(false, true) {
 		t := w.timer.Load()
@@ -753,7 +771,7 @@ func (c *conn) serveInline(run func()) bool {
 			t = time.AfterFunc(time.Hour, c.inlineTick)
 			w.timer.Store(t)
 		}
-		t.Reset(inlineWait)
+		t.Reset(inlinePeriod)
 	}
 	run()
 	return w.tok.CompareAndSwap(tok, 0)
@@ -761,25 +779,53 @@ func (c *conn) serveInline(run func()) bool {
 
 // inlineTick is the watch's timer. The reader stores its token before it
 // looks at armed, and the tick clears armed before it looks at the token,
-// so a request served inline is always seen by a tick. A late tick takes
-// nothing: the token it would take is no longer the one it saw.
+// so a request served inline is always seen by a tick, or arms the timer
+// itself. The start time the tick reads after the token is that
+// request's or a later one's (it is stored before the token), so no
+// request loses the reading before it has run inlineWait. A late tick
+// takes nothing: the token it would take is no longer the one it saw.
 func (c *conn) inlineTick() {
 	w := &c.inline
 	w.armed.Store(false)
 	tok := w.tok.Load()
-	if tok == 0 {
-		w.seen.Store(0)
-		return
-	}
-	if w.seen.Swap(tok) == tok {
-		// The same request as at the last tick: it waits.
+	if tok != 0 && monoNow()-time.Duration(w.since.Load()) >= inlineWait {
+		// Still serving after inlineWait: it waits.
 		if w.tok.CompareAndSwap(tok, 0) {
 			go c.readFrames(false)
 		}
 		return
 	}
-	if w.armed.CompareAndSwap(false, true) {
-		w.timer.Load().Reset(inlineWait)
+	// Ticking on while requests come costs a wake-up per tick; stopping
+	// between two and arming again for the next costs two.
+	if seq := w.seq.Load(); tok != 0 || w.tickSeq.Swap(seq) != seq {
+		if w.armed.CompareAndSwap(false, true) {
+			w.timer.Load().Reset(inlinePeriod)
+		}
+	}
+}
+
+// handOffReading has a new goroutine read the connection's next frames
+// when a request served inline holds the reading: that request is about
+// to wait for something the connection may bring (a break
+// acknowledgment). Taking the token as the watch does, it is harmless
+// when called from a request that is not the one served inline.
+func (c *conn) handOffReading() {
+	w := &c.inline
+	if tok := w.tok.Load(); tok != 0 && w.tok.CompareAndSwap(tok, 0) {
+		go c.readFrames(false)
+	}
+}
+
+// connKey is the context key of a request's connection (newConn).
+type connKey struct{}
+
+// readingMayWait tells the connection of ctx's request that the request
+// is about to wait for a break acknowledgment, which the connection
+// itself may have to read: the reading goes on on another goroutine now
+// rather than when the watch finds the request waiting.
+func readingMayWait(ctx context.Context) {
+	if c, ok := ctx.Value(connKey{}).(*conn); ok {
+		c.handOffReading()
 	}
 }
 

@@ -610,3 +610,43 @@ func TestServedInline(t *testing.T) {
 		}
 	}
 }
+
+// A request served by the reader that is about to wait for a break
+// acknowledgment (readingMayWait) hands the reading on at once, not when
+// the watch finds it waiting; the connection goes on serving.
+func TestReadingMayWaitHandsTheReadingOn(t *testing.T) {
+	type seen struct{ before, after uint64 }
+	got := make(chan seen, 1)
+	hold := func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, req *Request) *Response {
+			if req.Header.Command == smb2.QueryInfo {
+				w := &req.conn.inline
+				s := seen{before: w.tok.Load()}
+				readingMayWait(ctx)
+				s.after = w.tok.Load()
+				got <- s
+			}
+			return next.ServeSMB(ctx, req)
+		})
+	}
+	srv := &Server{
+		Shares: []Share{{Name: "s", FS: vfs.NewMem()}},
+		Auth:   auth.Negotiate(ntlm.Users(ntlm.Passwords(map[string]string{"u": "p"}))),
+		Layers: []Layer{hold},
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := connectNTLM(t, srv, "s")
+	f := w.open("f", smb2.GenericAll, 0)
+	for round := range 3 {
+		w.c.SetDeadline(time.Now().Add(30 * time.Second))
+		w.queryInfo(f, fscc.FileBasicInformation, 64)
+		s := <-got
+		if s.before == 0 {
+			t.Fatalf("round %d: the QUERY_INFO was not served by the reader", round)
+		}
+		if s.after != 0 {
+			t.Fatalf("round %d: the reader still holds the reading after readingMayWait", round)
+		}
+	}
+	w.closeFile(f)
+}

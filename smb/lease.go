@@ -419,6 +419,9 @@ func runBreaks(ctx context.Context, sh *shareState, b *breaks, res *reservation)
 	breaksSent(ctx) // later answers may go now (conn_order.go)
 	timedOut := false
 	if len(b.waits) > 0 {
+		// The acknowledgment may come on the connection whose reader
+		// serves this request (conn_order.go).
+		readingMayWait(ctx)
 		timer := time.NewTimer(breakWait)
 		defer timer.Stop()
 	wait:

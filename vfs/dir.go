@@ -19,6 +19,9 @@ type DirFS struct {
 	// xc remembers what the xattrs of files held when last read (Linux:
 	// dir_xattrcache_linux.go); nil: read every time.
 	xc *xattrCache
+	// dirs keeps directories of the share open for lookups (Linux:
+	// dir_dircache_linux.go); nil: each lookup opens its directory.
+	dirs *dirCache
 }
 
 // Dir opens the directory path for serving.
@@ -30,11 +33,13 @@ func Dir(path string) (*DirFS, error) {
 	d := &DirFS{root: r}
 	d.rootFD = openRootFD(d)
 	d.xc = newXattrCache(d.rootFD)
+	d.dirs = newDirCache(d.rootFD)
 	return d, nil
 }
 
 // Close releases the directory.
 func (d *DirFS) Close() error {
+	d.dirs.close()
 	closeRootFD(d.rootFD)
 	d.rootFD = -1
 	return d.root.Close()
@@ -121,7 +126,16 @@ func (d *DirFS) Mkdir(ctx context.Context, name string, perm fs.FileMode) error 
 }
 
 // Remove removes a file or empty directory.
-func (d *DirFS) Remove(ctx context.Context, name string) error { return d.root.Remove(name) }
+func (d *DirFS) Remove(ctx context.Context, name string) error {
+	if ok, err := d.removeAt(name); ok {
+		return err
+	}
+	if err := d.root.Remove(name); err != nil {
+		return err
+	}
+	d.dirs.forget(name) // it may have been a directory kept open
+	return nil
+}
 
 // Rename moves a file or directory.
 func (d *DirFS) Rename(ctx context.Context, oldname, newname string) error {

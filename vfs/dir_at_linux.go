@@ -45,39 +45,45 @@ func closeRootFD(fd int) {
 	}
 }
 
-// parentAt opens the directory holding name (O_PATH) and returns its fd,
-// the final component, and the func that closes the fd. ok is false when
-// the fast path does not apply (the caller then uses os.Root); err is the
+// parentAt opens the directory holding name (O_PATH), or takes it from
+// the directories kept open (dir_dircache_linux.go), and returns it with
+// the final component; the caller releases it. ok is false when the fast
+// path does not apply (the caller then uses os.Root); err is the
 // resolution's error otherwise (ENOENT, ENOTDIR).
-func (d *DirFS) parentAt(name string) (fd int, base string, release func(), ok bool, err error) {
+func (d *DirFS) parentAt(name string) (h heldDir, base string, ok bool, err error) {
 	if d.rootFD < 0 || openat2Missing.Load() || name == "." || !fs.ValidPath(name) {
-		return -1, "", nil, false, nil
+		return heldDir{}, "", false, nil
 	}
 	dir, base := path.Split(name)
 	if dir == "" {
-		return d.rootFD, base, func() {}, true, nil
+		return heldDir{fd: d.rootFD}, base, true, nil
+	}
+	dir = dir[:len(dir)-1]
+	if h, ok := d.dirs.lookup(dir); ok {
+		return h, base, true, nil
 	}
 	how := unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
+	var fd int
 	for range 3 {
-		fd, err = unix.Openat2(d.rootFD, dir[:len(dir)-1], &how)
+		fd, err = unix.Openat2(d.rootFD, dir, &how)
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
 			break
 		}
 	}
 	switch {
 	case err == nil:
-		return fd, base, func() { unix.Close(fd) }, true, nil
+		return heldDir{fd: fd, own: true}, base, true, nil
 	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
 		openat2Missing.Store(true)
-		return -1, "", nil, false, nil
+		return heldDir{}, "", false, nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-		return -1, "", nil, true, err
+		return heldDir{}, "", true, err
 	}
 	// An escape (EXDEV), a loop, a race: os.Root gives its own answer.
-	return -1, "", nil, false, nil
+	return heldDir{}, "", false, nil
 }
 
 // statAt is Stat through parentAt: the entry's stat and birth time from
@@ -86,14 +92,15 @@ func (d *DirFS) parentAt(name string) (fd int, base string, release func(), ok b
 // listing reports, are read when first asked for). ok is false when the
 // caller must use os.Root.
 func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
-	fd, base, release, ok, err := d.parentAt(name)
+	h, base, ok, err := d.parentAt(name)
 	if !ok {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
-	defer release()
+	defer h.release()
+	fd := h.fd
 	info := new(entryInfo)
 	if err := statEntryAt(d.xc, fd, base, wantSD, info); err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
@@ -108,14 +115,15 @@ func (d *DirFS) statAt(name string) (fi fs.FileInfo, ok bool, err error) {
 // statBasicAt is StatBasic through parentAt: one statx, no xattr. ok is
 // false when the caller must use os.Root.
 func (d *DirFS) statBasicAt(name string) (fi fs.FileInfo, ok bool, err error) {
-	fd, base, release, ok, err := d.parentAt(name)
+	h, base, ok, err := d.parentAt(name)
 	if !ok {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
-	defer release()
+	defer h.release()
+	fd := h.fd
 	var stx unix.Statx_t
 	if err := unix.Statx(fd, base, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 		return nil, true, &fs.PathError{Op: "lstat", Path: name, Err: err}
@@ -127,11 +135,12 @@ func (d *DirFS) statBasicAt(name string) (fi fs.FileInfo, ok bool, err error) {
 
 // loadAttrsAt is loadAttrs through parentAt.
 func (d *DirFS) loadAttrsAt(name string) (l dirLoaded, ok bool) {
-	fd, base, release, ok, err := d.parentAt(name)
+	h, base, ok, err := d.parentAt(name)
 	if !ok || err != nil {
 		return l, ok
 	}
-	defer release()
+	defer h.release()
+	fd := h.fd
 	var stx unix.Statx_t
 	if err := unix.Statx(fd, base, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &stx); err != nil {
 		return l, true
@@ -141,6 +150,45 @@ func (d *DirFS) loadAttrsAt(name string) (l dirLoaded, ok bool) {
 	}
 	entryXattrs(fd, base, &l, wantEAs)
 	return l, true
+}
+
+// removeAt is Remove through parentAt: an unlinkat(2) under the
+// directory, and as os.Root does, a second one for a directory when the
+// name is not a file. ok is false when the caller must use os.Root.
+func (d *DirFS) removeAt(name string) (ok bool, err error) {
+	h, base, ok, err := d.parentAt(name)
+	if !ok {
+		return false, nil
+	}
+	if err != nil {
+		return true, &fs.PathError{Op: "removeat", Path: name, Err: err}
+	}
+	defer h.release()
+	e := unlinkatRetry(h.fd, base, 0)
+	if e == nil {
+		return true, nil
+	}
+	e1 := unlinkatRetry(h.fd, base, unix.AT_REMOVEDIR)
+	if e1 == nil {
+		d.dirs.forget(name)
+		return true, nil
+	}
+	// Both failed: the directory's answer unless name is not one (os
+	// decides so too).
+	if !errors.Is(e1, unix.ENOTDIR) {
+		e = e1
+	}
+	return true, &fs.PathError{Op: "removeat", Path: name, Err: e}
+}
+
+// unlinkatRetry is unlinkat(2), again after an EINTR.
+func unlinkatRetry(dirfd int, name string, flags int) error {
+	for {
+		err := unix.Unlinkat(dirfd, name, flags)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }
 
 // openAt is OpenFile's open through one openat2 confined to the share

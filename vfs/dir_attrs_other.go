@@ -24,6 +24,17 @@ type xattrCache struct{}
 
 func newXattrCache(rootFD int) *xattrCache { return nil }
 
+// dirCache is Linux's (dir_dircache_linux.go).
+type dirCache struct{}
+
+func newDirCache(rootFD int) *dirCache { return nil }
+
+func (c *dirCache) forget(name string) {}
+
+func (c *dirCache) close() {}
+
+func (d *DirFS) removeAt(name string) (bool, error) { return false, nil }
+
 func (d *DirFS) chtimes(name string, atime, mtime time.Time) error {
 	return d.root.Chtimes(name, atime, mtime)
 }

@@ -20,12 +20,12 @@ const maxSD = 2<<16 + 1024
 
 // SecurityDescriptor returns the descriptor stored for name (SDStore).
 func (d *DirFS) SecurityDescriptor(ctx context.Context, name string) ([]byte, error) {
-	if fd, base, release, ok, err := d.parentAt(name); ok {
+	if h, base, ok, err := d.parentAt(name); ok {
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		defer release()
-		sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(fd, base, sdXattr, buf) })
+		defer h.release()
+		sd, err := readSD(func(buf []byte) (int, error) { return lgetxattrAt(h.fd, base, sdXattr, buf) })
 		if err != nil {
 			return nil, &fs.PathError{Op: "getxattr", Path: name, Err: err}
 		}
