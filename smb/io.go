@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
 
 	"github.com/cifsd/cifsd/smb2"
@@ -139,6 +140,40 @@ func (s *Server) flush(ctx context.Context, req *Request) *Response {
 	}
 	o.updateWriteTime(ctx, true) // a pending last-write-time update is made
 	return ok(smb2.SimpleBody{})
+}
+
+// dataFile returns o's backend file, opening it on the first need of a
+// stat open; nil for a directory or pipe. The open runs without o.mu.
+func (o *Open) dataFile(ctx context.Context) (vfs.File, error) {
+	o.mu.Lock()
+	f, name, closed := o.file, o.name, o.isClosed
+	o.mu.Unlock()
+	if f != nil || !o.statOpen {
+		return f, nil
+	}
+	if closed {
+		return nil, fs.ErrClosed
+	}
+	flag := vfs.O_RDWR
+	if o.tree.readOnly {
+		flag = vfs.O_RDONLY
+	}
+	f, err := openExisting(ctx, o.share.cfg.FS, name, flag, o.access)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.isClosed:
+		f.Close()
+		return nil, fs.ErrClosed
+	case o.file != nil: // another request opened it meanwhile
+		f.Close()
+		return o.file, nil
+	}
+	o.file = f
+	return f, nil
 }
 
 // read reads from a file or pipe (MS-SMB2 3.3.5.12). The data is read into

@@ -18,7 +18,8 @@ import (
 // first checks a data right the open lacks and fails with
 // STATUS_ACCESS_DENIED (MS-SMB2 3.3.5.11 FLUSH, 3.3.5.12 READ, 3.3.5.13
 // WRITE, 3.3.5.15.6 copychunk; MS-FSA 2.1.5.9.20, 2.1.5.9.38, 2.1.5.15.4);
-// dataFile still opens the file, once, should anything need it later.
+// dataFile (io.go) still opens the file, once, should anything need it
+// later.
 
 // accessData are the rights that read, write or run a file's data.
 const accessData = smb2.FileReadData | smb2.FileWriteData | smb2.FileAppendData | smb2.FileExecute
@@ -27,40 +28,6 @@ const accessData = smb2.FileReadData | smb2.FileWriteData | smb2.FileAppendData 
 // directory or pipe (whether or not the stat open has its file yet).
 func (o *Open) hasData() bool {
 	return o.statOpen || o.file != nil // statOpen first: fixed, file may be set meanwhile
-}
-
-// dataFile returns o's backend file, opening it on the first need of a
-// stat open; nil for a directory or pipe. The open runs without o.mu.
-func (o *Open) dataFile(ctx context.Context) (vfs.File, error) {
-	o.mu.Lock()
-	f, name, closed := o.file, o.name, o.isClosed
-	o.mu.Unlock()
-	if f != nil || !o.statOpen {
-		return f, nil
-	}
-	if closed {
-		return nil, fs.ErrClosed
-	}
-	flag := vfs.O_RDWR
-	if o.tree.readOnly {
-		flag = vfs.O_RDONLY
-	}
-	f, err := openExisting(ctx, o.share.cfg.FS, name, flag, o.access)
-	if err != nil {
-		return nil, err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	switch {
-	case o.isClosed:
-		f.Close()
-		return nil, fs.ErrClosed
-	case o.file != nil: // another request opened it meanwhile
-		f.Close()
-		return o.file, nil
-	}
-	o.file = f
-	return f, nil
 }
 
 // openExisting opens the existing file name with flag; an open that asks
