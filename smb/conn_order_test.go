@@ -637,16 +637,24 @@ func TestReadingMayWaitHandsTheReadingOn(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	w := connectNTLM(t, srv, "s")
 	f := w.open("f", smb2.GenericAll, 0)
-	for round := range 3 {
+	// A request is served by a worker, not the reader, when the one
+	// before it has not quite finished when it comes: only the rounds the
+	// reader served count, and some must.
+	inline := 0
+	for round := 0; round < 50 && inline < 3; round++ {
 		w.c.SetDeadline(time.Now().Add(30 * time.Second))
 		w.queryInfo(f, fscc.FileBasicInformation, 64)
 		s := <-got
 		if s.before == 0 {
-			t.Fatalf("round %d: the QUERY_INFO was not served by the reader", round)
+			continue
 		}
+		inline++
 		if s.after != 0 {
 			t.Fatalf("round %d: the reader still holds the reading after readingMayWait", round)
 		}
+	}
+	if inline == 0 {
+		t.Fatal("no QUERY_INFO was served by the reader")
 	}
 	w.closeFile(f)
 }
