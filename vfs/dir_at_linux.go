@@ -66,13 +66,7 @@ func (d *DirFS) parentAt(name string) (h heldDir, base string, ok bool, err erro
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	var fd int
-	for range 3 {
-		fd, err = unix.Openat2(d.rootFD, dir, &how)
-		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	fd, err := openat2Retry(d.rootFD, dir, &how)
 	switch {
 	case err == nil:
 		return heldDir{fd: fd, own: true}, base, true, nil
@@ -204,13 +198,7 @@ func (d *DirFS) openAt(name string, flag int, perm fs.FileMode) (f *os.File, ok 
 		Mode:    uint64(syscallMode(perm)),
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	var fd int
-	for range 3 {
-		fd, err = unix.Openat2(d.rootFD, name, &how)
-		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	fd, err := openat2Retry(d.rootFD, name, &how)
 	switch {
 	case err == nil:
 		return os.NewFile(uintptr(fd), path.Join(d.root.Name(), name)), true, nil

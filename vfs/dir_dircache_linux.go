@@ -207,14 +207,7 @@ func (c *dirCache) open(parent int, name string) (*cachedDir, error) {
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	var fd int
-	var err error
-	for range 3 {
-		fd, err = unix.Openat2(parent, name, &how)
-		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	fd, err := openat2Retry(parent, name, &how)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +223,18 @@ func (c *dirCache) open(parent int, name string) (*cachedDir, error) {
 		return nil, unix.EXDEV
 	}
 	return &cachedDir{fd: fd, ino: stx.Ino, refs: 1}, nil
+}
+
+// openat2Retry is openat2(2), again (up to 3 tries in all) after an
+// EAGAIN (a rename raced the resolution) or an EINTR.
+func openat2Retry(dirfd int, name string, how *unix.OpenHow) (fd int, err error) {
+	for range 3 {
+		fd, err = unix.Openat2(dirfd, name, how)
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	return fd, err
 }
 
 // statxRetry is statx(2), again after an EINTR.
