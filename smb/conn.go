@@ -41,7 +41,7 @@ type conn struct {
 
 	done      chan struct{}
 	endServe  func()      // runs when the connection has ended (serve)
-	rd        *idleReader // the reading side of tr (conn_limits.go)
+	rd        *idleReader // the reading side of tr (conn_transport.go)
 	hsTimer   *time.Timer // the handshake timeout, until authenticated (conn_limits.go)
 	closeOnce sync.Once
 	reqs      sync.WaitGroup
@@ -138,9 +138,11 @@ func (c *conn) serve(end func()) {
 		idle = 15 * time.Minute
 	}
 	// Direct TCP reads through the idle- and frame-timeout reader
-	// (conn_limits.go).
-	c.rd = &idleReader{c: c, idle: idle, frame: c.srv.frameTimeout()}
-	c.tr = &directTCP{r: c.rd, w: c.nc, started: c.rd.frameStarted}
+	// (conn_transport.go); on Linux, small reads and writes of a TCP
+	// socket are raw system calls (conn_socket_linux.go).
+	raw := newRawSocket(c.nc)
+	c.rd = &idleReader{c: c, raw: raw, idle: idle, frame: c.srv.frameTimeout()}
+	c.tr = &directTCP{r: c.rd, w: c.nc, raw: raw, started: c.rd.frameStarted}
 	c.readFrames(true)
 }
 

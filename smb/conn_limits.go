@@ -1,7 +1,6 @@
 package smb
 
 import (
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -271,107 +270,6 @@ func (r *Request) asyncLimitResponse() *Response {
 // at once.
 func (s *Server) inFlightLimit() int {
 	return limitValue(s.Limits.MaxInFlightBytes, DefaultLimits.MaxInFlightBytes)
-}
-
-// idleReader reads one frame from c, under two timeouts.
-//
-// Before the frame's first byte, the idle timeout (the read deadline the
-// reader, readNext, sets) closes only connections without opens, as Windows'
-// autodisconnect ends only idle sessions without open files: when it
-// passes on a connection whose sessions hold opens, the deadline is
-// extended and the read goes on.
-//
-// Once the first byte has arrived, the frame timeout applies: the rest of
-// the frame has Limits.FrameTimeout to come, renewed each time another
-// FrameProgressBytes have come, so a stalled or trickled frame ends the
-// connection while a large frame on a slow link that keeps moving does
-// not (as a web server's minimum request-body rate: Apache's
-// mod_reqtimeout). Without a frame timeout the rest of the frame has one
-// idle period.
-type idleReader struct {
-	c        *conn
-	idle     time.Duration
-	frame    time.Duration // Limits.FrameTimeout; 0: none
-	started  bool          // a byte of the frame was read: a deadline now ends the connection
-	progress int           // bytes of the frame since its deadline was last set
-	// arm: the frame's deadline is due before its next read. It is set
-	// then, not when the bytes came: a frame whose first read took it
-	// whole (most small requests) costs no deadline of its own.
-	arm bool
-	// The wait for a frame's first byte, on a reader whose stack grew
-	// (conn_order.go): parking, its deadline is readerParkAfter, at
-	// which the read ends with errReaderParked; resume, the next wait is
-	// the rest of the idle period, which began at idleSince.
-	parking, resume bool
-	idleSince       time.Time
-}
-
-// newFrame readies r for the next frame.
-func (r *idleReader) newFrame() { r.started, r.progress, r.arm = false, 0, false }
-
-// frameStarted records that the frame's first bytes came with the last
-// frame's read (directTCP): the frame timeout applies to the rest.
-func (r *idleReader) frameStarted() {
-	r.started, r.progress = true, 0
-	r.armFrame()
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	if r.arm {
-		r.arm = false
-		r.armFrame()
-	}
-	for {
-		n, err := r.c.nc.Read(p)
-		if n > 0 {
-			r.progress += n
-			if !r.started || r.progress >= FrameProgressBytes {
-				r.started = true
-				r.progress = 0
-				r.arm = true // before the frame's next read
-			}
-		}
-		if err == nil {
-			return n, nil
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && r.started && !r.c.draining.Load() {
-			if r.frame > 0 {
-				r.c.srv.refused(RefusedFrameTimeout, r.c.remoteAddr)
-			}
-			return n, err
-		}
-		if r.started || ne == nil || !ne.Timeout() || r.c.draining.Load() {
-			return n, err
-		}
-		if r.parking {
-			r.parking = false
-			return n, errReaderParked
-		}
-		if r.idle <= 0 {
-			return n, err
-		}
-		if !r.c.srv.connHasOpens(r.c) {
-			r.c.srv.refused(RefusedIdle, r.c.remoteAddr)
-			return n, err
-		}
-		r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
-	}
-}
-
-// armFrame sets the deadline for the rest of the frame: the frame timeout,
-// or without one an idle period (a deadline that has passed fails a read
-// even of bytes already there, so the first byte always re-arms it).
-func (r *idleReader) armFrame() {
-	if r.c.draining.Load() {
-		return // Shutdown set a deadline to stop reading: keep it
-	}
-	switch {
-	case r.frame > 0:
-		r.c.nc.SetReadDeadline(time.Now().Add(r.frame))
-	case r.idle > 0:
-		r.c.nc.SetReadDeadline(time.Now().Add(r.idle))
-	}
 }
 
 // connHasOpens reports whether a session bound to c holds an open.
