@@ -10,6 +10,8 @@
 # A third operation copies the file on the server (smbclient scopy:
 # FSCTL_SRV_COPYCHUNK_WRITE), reported as MB/s and the bytes that crossed
 # loopback meanwhile (from /proc/net/dev): the data must not.
+# Each run also times the kernel alone writing a file of the same size into
+# the shares' tmpfs (dd from /dev/zero): the floor under any server's WRITE.
 #   BENCH_ONLY=samba|cifsd    one server only (cifsd is skipped, with a note,
 #                             while ./cmd/cifsd has no main package)
 #   BENCH_SIGNING=required|enabled (required)  both servers' signing policy:
@@ -141,6 +143,19 @@ transfer() {
 		'BEGIN { printf "%.1f %.3f %d\n", b / (ns / 1e9) / 1e6, ticks / hz / (b / 1073741824), wire }'
 }
 
+# floor: the CPU seconds per GiB the kernel alone takes to store the file in
+# a fresh file of the shares' tmpfs (dd from /dev/zero, 1 MiB writes, no
+# server, no network): what any server's WRITE costs at least, whatever
+# its protocol work. On a virtual machine it is much of both servers' cost
+# and varies from run to run with the host's memory.
+floor() {
+	local t
+	rm -f "$work/floor.bin"
+	t=$( { TIMEFORMAT='%3U %3S'; time dd if=/dev/zero of="$work/floor.bin" bs=1M count="$MB" 2>/dev/null; } 2>&1)
+	rm -f "$work/floor.bin"
+	awk -v t="$t" -v b="$BYTES" 'BEGIN { split(t, f, " "); printf "%.3f\n", (f[1] + f[2]) / (b / 1073741824) }'
+}
+
 # lo_bytes: bytes received on loopback so far (both directions pass there).
 lo_bytes() { awk '$1 == "lo:" { print $2 }' /proc/net/dev; }
 
@@ -157,6 +172,9 @@ if [ "${BENCH_WARMUP:-1}" = 1 ]; then
 fi
 
 for ((run = 1; run <= RUNS; run++)); do
+	fl=$(floor)
+	echo "$fl" >>"$work/floor.cpu"
+	log "bench: run $run kernel floor (dd into the share's tmpfs): $fl s/GiB"
 	for s in "${avail[@]}"; do
 		for op in put get copy; do
 			r=$(transfer "$s" "$op") || die "transfer failed"
@@ -171,6 +189,7 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 declare -A med=()
+med[floor]=$(median <"$work/floor.cpu")
 for s in "${avail[@]}"; do
 	for op in put get copy; do
 		med[$s.$op.mbps]=$(median <"$work/$s.$op.mbps")
@@ -193,6 +212,7 @@ if [ ${#avail[@]} -eq 2 ]; then
 		"$(ratio "${med[cifsd.get.cpu]}" "${med[samba.get.cpu]}")"
 	echo "(ratio > 1 is better for cifsd in the MB/s columns, < 1 is better in the CPU columns)"
 fi
+echo "kernel floor of a write: ${med[floor]} s/GiB (dd of the same size into the shares' tmpfs, no server)"
 echo
 echo "server-side copy (smbclient scopy) of the same file:"
 printf '%-12s %12s %20s\n' server 'copy MB/s' 'loopback bytes'
@@ -212,5 +232,5 @@ if [ -n "${BENCH_SUMMARY:-}" ]; then
 		*) if [ "$SIGNING" = required ]; then mode=sign; else mode=default; fi ;;
 		esac
 	fi
-	echo "$mode ${med[cifsd.put.cpu]:-nan} ${med[samba.put.cpu]:-nan}" >>"$BENCH_SUMMARY"
+	echo "$mode ${med[cifsd.put.cpu]:-nan} ${med[samba.put.cpu]:-nan} ${med[floor]}" >>"$BENCH_SUMMARY"
 fi
