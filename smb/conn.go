@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cifsd/cifsd/internal/rawsock"
 	"github.com/cifsd/cifsd/internal/smbcrypto"
 	"github.com/cifsd/cifsd/smb1"
 	"github.com/cifsd/cifsd/smb2"
@@ -139,8 +140,8 @@ func (c *conn) serve(end func()) {
 	}
 	// Direct TCP reads through the idle- and frame-timeout reader
 	// (conn_transport.go); on Linux, small reads and writes of a TCP
-	// socket are raw system calls (conn_socket_linux.go).
-	raw := newRawSocket(c.nc)
+	// socket are raw system calls (internal/rawsock).
+	raw := rawsock.New(c.nc)
 	c.rd = &idleReader{c: c, raw: raw, idle: idle, frame: c.srv.frameTimeout()}
 	c.tr = &directTCP{r: c.rd, w: c.nc, raw: raw, started: c.rd.frameStarted}
 	c.readFrames(true)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/cifsd/cifsd/internal/rawsock"
 )
 
 // transport carries the SMB2 messages of one connection. The connection
@@ -36,7 +38,7 @@ type transport interface {
 type directTCP struct {
 	r   io.Reader
 	w   io.Writer
-	raw *rawSocket // w's raw writes (conn_socket_linux.go), or nil
+	raw *rawsock.Conn // w's raw writes (internal/rawsock), or nil
 	// The read side (one reader at a time). A frame's first read takes up
 	// to headSize bytes into head: the transport header and, for most
 	// small requests, the whole message, so that it costs one read
@@ -102,7 +104,7 @@ func (t *directTCP) writeMessage(bufs net.Buffers) error {
 	all = append(all, bufs...)
 	*vp = all
 	var err error
-	if ok, rerr := t.raw.writev(all); ok {
+	if ok, rerr := t.raw.Writev(all); ok {
 		err = rerr
 	} else {
 		_, err = vp.WriteTo(t.w)
@@ -158,7 +160,7 @@ func (t *directTCP) readAhead() bool { return t.ahead > 0 }
 // idle period.
 type idleReader struct {
 	c        *conn
-	raw      *rawSocket // the socket's raw reads, nil: through c.nc
+	raw      *rawsock.Conn // the socket's raw reads, or nil: through c.nc
 	idle     time.Duration
 	frame    time.Duration // Limits.FrameTimeout; 0: none
 	started  bool          // a byte of the frame was read: a deadline now ends the connection
@@ -228,10 +230,10 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	}
 }
 
-// read reads the socket: small reads raw (conn_socket_linux.go), the
-// rest through the net.Conn.
+// read reads the socket: small reads raw (internal/rawsock), the rest
+// through the net.Conn.
 func (r *idleReader) read(p []byte) (int, error) {
-	if n, ok, err := r.raw.read(p); ok {
+	if n, ok, err := r.raw.Read(p); ok {
 		return n, err
 	}
 	return r.c.nc.Read(p)

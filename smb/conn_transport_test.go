@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"testing/iotest"
+
+	"github.com/cifsd/cifsd/internal/rawsock"
 )
 
 // frameOf is msg behind its Direct TCP header.
@@ -75,5 +78,67 @@ func TestDirectTCPBadHeader(t *testing.T) {
 	bad[0] = 0x85
 	if _, _, err := (&directTCP{r: bytes.NewReader(bad)}).readMessage(1 << 20); err == nil {
 		t.Error("a frame of type 0x85 was read")
+	}
+}
+
+// Messages written through directTCP over a TCP socket arrive whole and
+// in order, whether small (raw system calls on Linux) or large (through
+// the net.Conn), and are read back whole through the idle reader.
+func TestDirectTCPOverTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	sc := <-accepted
+	if sc == nil {
+		t.Fatal("accept failed")
+	}
+	defer sc.Close()
+	w := &directTCP{w: sc, raw: rawsock.New(sc)}
+	raw := rawsock.New(cc)
+	rd := &idleReader{c: &conn{nc: cc}, raw: raw}
+	r := &directTCP{r: rd}
+	sizes := []int{68, 4, 4000, rawsock.Max - 4, rawsock.Max, 3 * rawsock.Max, 200}
+	msgs := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		msgs[i] = bytes.Repeat([]byte{byte(i + 1)}, n)
+	}
+	written := make(chan error, 1)
+	go func() {
+		for _, m := range msgs {
+			// A message in two parts, as a response and its data.
+			if err := w.writeMessage(net.Buffers{m[:len(m)/2], m[len(m)/2:]}); err != nil {
+				written <- err
+				return
+			}
+		}
+		written <- sc.Close()
+	}()
+	for i, m := range msgs {
+		got, release, err := r.readMessage(maxFrameSize)
+		if err != nil {
+			t.Fatalf("read message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, m) {
+			t.Fatalf("message %d: %d bytes back, want %d", i, len(got), len(m))
+		}
+		release()
+	}
+	if err := <-written; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if _, _, err := r.readMessage(maxFrameSize); !errors.Is(err, io.EOF) {
+		t.Errorf("after the peer closed: %v, want EOF", err)
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cifsd/cifsd/internal/rawsock"
 	"github.com/cifsd/cifsd/internal/smbcrypto"
 	"github.com/cifsd/cifsd/smb2"
 )
@@ -62,14 +63,16 @@ type Options struct {
 // Client is one SMB connection with one session and one tree connect.
 type Client struct {
 	c       net.Conn
+	raw     *rawsock.Conn // c's raw reads and writes (internal/rawsock), or nil
 	inline  bool
 	dialect uint16
 	// maxTransact is the server's MaxTransactSize, capped at 1 MiB, or
 	// 64 KiB when it did not grant SMB2_GLOBAL_CAP_LARGE_MTU.
 	maxTransact uint32
 
-	wmu  sync.Mutex // guards wbuf; one frame at a time on c
+	wmu  sync.Mutex // guards wbuf and wvec; one frame at a time on c
 	wbuf []byte     // the frame being sent: length prefix, header, body
+	wvec [1][]byte  // wbuf, for a raw writev
 
 	mu      sync.Mutex // guards the fields below
 	mid     uint64
@@ -176,7 +179,7 @@ func Dial(ctx context.Context, addr, share, user, password string, opt Options) 
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	c := &Client{c: conn, inline: opt.Inline, dialect: dialect, credits: 1, done: make(chan struct{})}
+	c := &Client{c: conn, raw: rawsock.New(conn), inline: opt.Inline, dialect: dialect, credits: 1, done: make(chan struct{})}
 	if c.inline {
 		close(c.done)
 	} else {
@@ -259,11 +262,32 @@ func (c *Client) finish(cmd smb2.Command, charge uint16) (uint64, *Call, error) 
 			return 0, nil, err
 		}
 	}
-	if _, err := c.c.Write(c.wbuf); err != nil {
+	if err := c.write(); err != nil {
 		c.forget(mid)
 		return 0, nil, fmt.Errorf("send %v: %w", cmd, err)
 	}
 	return mid, cl, nil
+}
+
+// write sends wbuf: one raw writev on Linux (internal/rawsock: no wake of
+// the runtime's monitor thread per request, a cost that is the client's and
+// not the server's), else through the net.Conn. The caller holds wmu.
+func (c *Client) write() error {
+	c.wvec[0] = c.wbuf
+	ok, err := c.raw.Writev(c.wvec[:])
+	c.wvec[0] = nil
+	if !ok {
+		_, err = c.c.Write(c.wbuf)
+	}
+	return err
+}
+
+// read reads into p, raw where it can (as write).
+func (c *Client) read(p []byte) (int, error) {
+	if n, ok, err := c.raw.Read(p[:min(len(p), rawsock.Max)]); ok {
+		return n, err
+	}
+	return c.c.Read(p)
 }
 
 func (c *Client) forget(mid uint64) {
@@ -419,7 +443,7 @@ func (c *Client) readFrame() ([]byte, error) {
 			copy(nb, c.rbuf[:c.rend])
 			c.rbuf = nb
 		}
-		n, err := c.c.Read(c.rbuf[c.rend:])
+		n, err := c.read(c.rbuf[c.rend:])
 		c.rend += n
 		if err != nil && c.rend-c.rpos < need {
 			if err == io.EOF && c.rend > 0 {

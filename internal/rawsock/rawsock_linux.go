@@ -1,4 +1,4 @@
-package smb
+package rawsock
 
 import (
 	"io"
@@ -10,48 +10,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawSocket reads and writes a TCP connection's socket with raw system
-// calls for the small messages that make up most of SMB's traffic.
-//
-// Why: each system call through the runtime's entersyscall wakes Go's
-// monitor thread (sysmon) when every P was idle, and a wake from a system
-// call sets it polling every 20 µs until the process is idle again
-// (runtime/proc.go, golang/go#18236). A server answering one request at a
-// time goes idle between requests, so each request paid a futex wake and
-// a few 20 µs polls on the other core: about 15% of the server's CPU per
-// stat or delete, measured with perf. The socket is non-blocking (the
-// netpoller's), so read and writev return at once, with data or EAGAIN,
-// and a raw call never holds its P for long; on EAGAIN the RawConn waits
-// on the netpoller, under the connection's deadlines, as net.Conn does.
-// Reads and writes larger than rawSocketMax go the usual way, through
-// net.Conn: their copy is long enough that the runtime should see it.
-type rawSocket struct {
+// Conn makes the raw reads and writes of one TCP socket: one reader and
+// one writer at a time, each its own side.
+type Conn struct {
 	rc syscall.RawConn
 
-	// The read side (one reader at a time, the idleReader). readFn is
-	// the method value doRead, made once so that a read allocates no
-	// closure.
+	// The read side. readFn is the method value doRead, made once so
+	// that a read allocates no closure.
 	rbuf   []byte
 	rn     int
 	rerr   syscall.Errno
 	readFn func(fd uintptr) bool
 
-	// The write side (one writer at a time, directTCP.writeMessage).
-	iov     [rawSocketVecs]unix.Iovec
+	// The write side.
+	iov     [MaxVecs]unix.Iovec
 	iovs    []unix.Iovec
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
 }
 
-// rawSocketMax bounds the reads and writes a rawSocket makes itself.
-const rawSocketMax = 64 << 10
-
-// rawSocketVecs bounds the parts of a message written with one raw writev.
-const rawSocketVecs = 8
-
-// newRawSocket returns nc's rawSocket, or nil when nc is not a TCP socket
-// of this process (any other net.Conn is served through its methods).
-func newRawSocket(nc net.Conn) *rawSocket {
+// New returns nc's Conn, or nil when nc is not a TCP socket (any other
+// net.Conn is read and written through its methods).
+func New(nc net.Conn) *Conn {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -60,17 +40,17 @@ func newRawSocket(nc net.Conn) *rawSocket {
 	if err != nil {
 		return nil
 	}
-	s := &rawSocket{rc: rc}
+	s := &Conn{rc: rc}
 	s.readFn = s.doRead
 	s.writeFn = s.doWrite
 	return s
 }
 
-// read reads into p as net.Conn.Read does; ok is false when p is too
+// Read reads into p as net.Conn.Read does; ok is false when p is too
 // large for a raw read (or s is nil) and the caller is to read through
 // the net.Conn.
-func (s *rawSocket) read(p []byte) (n int, ok bool, err error) {
-	if s == nil || len(p) == 0 || len(p) > rawSocketMax {
+func (s *Conn) Read(p []byte) (n int, ok bool, err error) {
+	if s == nil || len(p) == 0 || len(p) > Max {
 		return 0, false, nil
 	}
 	s.rbuf, s.rn, s.rerr = p, 0, 0
@@ -88,7 +68,7 @@ func (s *rawSocket) read(p []byte) (n int, ok bool, err error) {
 	return n, true, nil
 }
 
-func (s *rawSocket) doRead(fd uintptr) bool {
+func (s *Conn) doRead(fd uintptr) bool {
 	for {
 		r, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rbuf[0])), uintptr(len(s.rbuf)))
 		switch errno {
@@ -105,19 +85,19 @@ func (s *rawSocket) doRead(fd uintptr) bool {
 	}
 }
 
-// writev writes bufs, whole, as one writev where the kernel takes them
+// Writev writes bufs, whole, as one writev where the kernel takes them
 // at once; ok is false when they are too many or too large for a raw
 // write (or s is nil) and the caller is to write them through the
 // net.Conn.
-func (s *rawSocket) writev(bufs net.Buffers) (ok bool, err error) {
-	if s == nil || len(bufs) > rawSocketVecs {
+func (s *Conn) Writev(bufs [][]byte) (ok bool, err error) {
+	if s == nil || len(bufs) > MaxVecs {
 		return false, nil
 	}
 	total := 0
 	for _, b := range bufs {
 		total += len(b)
 	}
-	if total > rawSocketMax {
+	if total > Max {
 		return false, nil
 	}
 	s.iovs = s.iov[:0]
@@ -141,7 +121,7 @@ func (s *rawSocket) writev(bufs net.Buffers) (ok bool, err error) {
 	return true, nil
 }
 
-func (s *rawSocket) doWrite(fd uintptr) bool {
+func (s *Conn) doWrite(fd uintptr) bool {
 	for len(s.iovs) > 0 {
 		r, _, errno := unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&s.iovs[0])), uintptr(len(s.iovs)))
 		switch errno {
@@ -163,7 +143,7 @@ func (s *rawSocket) doWrite(fd uintptr) bool {
 }
 
 // advance drops the n bytes a writev took from the front of s.iovs.
-func (s *rawSocket) advance(n int) {
+func (s *Conn) advance(n int) {
 	for n > 0 && len(s.iovs) > 0 {
 		v := &s.iovs[0]
 		if uint64(n) < v.Len {

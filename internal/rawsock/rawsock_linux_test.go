@@ -1,4 +1,4 @@
-package smb
+package rawsock
 
 import (
 	"bytes"
@@ -40,55 +40,9 @@ func tcpPair(t *testing.T) (server, client *net.TCPConn) {
 	return sc.(*net.TCPConn), cc.(*net.TCPConn)
 }
 
-// Messages written through directTCP over a TCP socket arrive whole and
-// in order, whether small (raw writev) or large (through the net.Conn),
-// and are read back whole on the other side through the raw reads.
-func TestRawSocketMessagesRoundTrip(t *testing.T) {
-	sc, cc := tcpPair(t)
-	w := &directTCP{w: sc, raw: newRawSocket(sc)}
-	raw := newRawSocket(cc)
-	if w.raw == nil || raw == nil {
-		t.Fatal("no raw socket for a TCP connection")
-	}
-	rd := &idleReader{c: &conn{nc: cc}, raw: raw}
-	r := &directTCP{r: rd}
-	sizes := []int{68, 4, 4000, rawSocketMax - 4, rawSocketMax, 3 * rawSocketMax, 200}
-	msgs := make([][]byte, len(sizes))
-	for i, n := range sizes {
-		msgs[i] = bytes.Repeat([]byte{byte(i + 1)}, n)
-	}
-	written := make(chan error, 1)
-	go func() {
-		for _, m := range msgs {
-			// A message in two parts, as a response and its data.
-			if err := w.writeMessage(net.Buffers{m[:len(m)/2], m[len(m)/2:]}); err != nil {
-				written <- err
-				return
-			}
-		}
-		written <- sc.Close()
-	}()
-	for i, m := range msgs {
-		got, release, err := r.readMessage(maxFrameSize)
-		if err != nil {
-			t.Fatalf("read message %d: %v", i, err)
-		}
-		if !bytes.Equal(got, m) {
-			t.Fatalf("message %d: %d bytes back, want %d", i, len(got), len(m))
-		}
-		release()
-	}
-	if err := <-written; err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if _, _, err := r.readMessage(maxFrameSize); !errors.Is(err, io.EOF) {
-		t.Errorf("after the peer closed: %v, want EOF", err)
-	}
-}
-
 // A raw write into a socket whose buffer is full waits for the peer to
 // read, then finishes: nothing is lost or written twice.
-func TestRawSocketWriteWaitsForRoom(t *testing.T) {
+func TestWriteWaitsForRoom(t *testing.T) {
 	sc, cc := tcpPair(t)
 	// Fill the socket's buffers (the peer reads nothing yet).
 	rc, err := sc.SyscallConn()
@@ -109,13 +63,19 @@ func TestRawSocketWriteWaitsForRoom(t *testing.T) {
 	if filled == 0 {
 		t.Fatal("could not fill the socket's buffer")
 	}
-	w := &directTCP{w: sc, raw: newRawSocket(sc)}
-	msg := make([]byte, rawSocketMax-4)
+	w := New(sc)
+	msg := make([]byte, Max)
 	for i := range msg {
 		msg[i] = byte(i * 7)
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.writeMessage(net.Buffers{msg[:100], msg[100:]}) }()
+	go func() {
+		ok, err := w.Writev([][]byte{msg[:100], msg[100:]})
+		if !ok {
+			err = errors.New("a write of Max bytes was not made raw")
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		t.Fatalf("the write finished (%v) while the socket's buffer was full", err)
@@ -124,17 +84,14 @@ func TestRawSocketWriteWaitsForRoom(t *testing.T) {
 	if _, err := io.ReadFull(cc, make([]byte, filled)); err != nil {
 		t.Fatal(err)
 	}
-	got := make([]byte, 4+len(msg))
+	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(cc, got); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	if n := int(got[1])<<16 | int(got[2])<<8 | int(got[3]); n != len(msg) {
-		t.Fatalf("frame header says %d bytes, want %d", n, len(msg))
-	}
-	if !bytes.Equal(got[4:], msg) {
+	if !bytes.Equal(got, msg) {
 		t.Fatal("the message came back changed")
 	}
 }
@@ -142,11 +99,11 @@ func TestRawSocketWriteWaitsForRoom(t *testing.T) {
 // A raw read honours the connection's read deadline with a timeout that
 // the idle reader recognises (net.Error.Timeout), and a deadline set
 // while the read waits ends it.
-func TestRawSocketReadDeadline(t *testing.T) {
+func TestReadDeadline(t *testing.T) {
 	_, cc := tcpPair(t)
-	raw := newRawSocket(cc)
+	raw := New(cc)
 	cc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	_, ok, err := raw.read(make([]byte, 16))
+	_, ok, err := raw.Read(make([]byte, 16))
 	var ne net.Error
 	if !ok || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("read past the deadline: ok %v, err %v; want a timeout", ok, err)
@@ -154,7 +111,7 @@ func TestRawSocketReadDeadline(t *testing.T) {
 	cc.SetReadDeadline(time.Time{})
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := raw.read(make([]byte, 16))
+		_, _, err := raw.Read(make([]byte, 16))
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -165,20 +122,20 @@ func TestRawSocketReadDeadline(t *testing.T) {
 }
 
 // A read too large for a raw call is left to the net.Conn.
-func TestRawSocketLeavesLargeReads(t *testing.T) {
+func TestLeavesLargeReads(t *testing.T) {
 	_, cc := tcpPair(t)
-	if _, ok, _ := newRawSocket(cc).read(make([]byte, rawSocketMax+1)); ok {
-		t.Fatal("a read larger than rawSocketMax was made raw")
+	if _, ok, _ := New(cc).Read(make([]byte, Max+1)); ok {
+		t.Fatal("a read larger than Max was made raw")
 	}
-	if newRawSocket(nil) != nil {
+	if New(nil) != nil {
 		t.Fatal("a raw socket for a connection that is not TCP")
 	}
 }
 
 // advance drops written bytes across and within the parts of a writev.
-func TestRawSocketAdvance(t *testing.T) {
+func TestAdvance(t *testing.T) {
 	a, b, c := []byte("abcd"), []byte("ef"), []byte("ghijk")
-	s := &rawSocket{}
+	s := &Conn{}
 	for _, p := range [][]byte{a, b, c} {
 		v := unix.Iovec{Base: &p[0]}
 		v.SetLen(len(p))
@@ -203,18 +160,17 @@ func TestRawSocketAdvance(t *testing.T) {
 }
 
 // Raw reads and writes of small messages allocate nothing.
-func TestRawSocketAllocs(t *testing.T) {
+func TestAllocs(t *testing.T) {
 	sc, cc := tcpPair(t)
-	w := &directTCP{w: sc, raw: newRawSocket(sc)}
-	raw := newRawSocket(cc)
-	msg := net.Buffers{make([]byte, 64), make([]byte, 36)}
-	buf := make([]byte, 104)
+	w, r := New(sc), New(cc)
+	msg := [][]byte{make([]byte, 64), make([]byte, 36)}
+	buf := make([]byte, 100)
 	allocs := testing.AllocsPerRun(200, func() {
-		if err := w.writeMessage(msg); err != nil {
-			t.Fatal(err)
+		if ok, err := w.Writev(msg); !ok || err != nil {
+			t.Fatal(ok, err)
 		}
 		for got := 0; got < len(buf); {
-			n, _, err := raw.read(buf[got:])
+			n, _, err := r.Read(buf[got:])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,5 +179,40 @@ func TestRawSocketAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per message written and read, want 0", allocs)
+	}
+}
+
+// Bytes written raw, in parts and in several messages, come back whole
+// and in order through raw reads; a write of too many parts or too many
+// bytes is declined; the peer's close reads as io.EOF.
+func TestRoundTrip(t *testing.T) {
+	sc, cc := tcpPair(t)
+	w, r := New(sc), New(cc)
+	if ok, _ := w.Writev(make([][]byte, MaxVecs+1)); ok {
+		t.Error("a write of more than MaxVecs parts was made raw")
+	}
+	if ok, _ := w.Writev([][]byte{make([]byte, Max), {1}}); ok {
+		t.Error("a write of more than Max bytes was made raw")
+	}
+	for i, n := range []int{1, 100, 4000, Max} {
+		m := bytes.Repeat([]byte{byte(i + 1)}, n)
+		if ok, err := w.Writev([][]byte{m[:n/2], nil, m[n/2:]}); !ok || err != nil {
+			t.Fatalf("write of %d bytes: ok %v, %v", n, ok, err)
+		}
+		got := make([]byte, n)
+		for k := 0; k < n; {
+			m, ok, err := r.Read(got[k:])
+			if !ok || err != nil {
+				t.Fatalf("read: ok %v, %v", ok, err)
+			}
+			k += m
+		}
+		if !bytes.Equal(got, m) {
+			t.Fatalf("message %d (%d bytes) came back changed", i, n)
+		}
+	}
+	sc.Close()
+	if _, _, err := r.Read(make([]byte, 16)); !errors.Is(err, io.EOF) {
+		t.Errorf("after the peer closed: %v, want io.EOF", err)
 	}
 }
