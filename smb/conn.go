@@ -586,9 +586,19 @@ type respElem struct {
 	signer  *smbcrypto.Signer // signs the element, when non-nil
 }
 
+// frameScratch is a frame's compound state with room for its first
+// request and its answer: a frame of one request, most frames, allocates
+// them at once.
+type frameScratch struct {
+	state  compoundState
+	req0   Request
+	elems0 [1]respElem
+}
+
 func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *ticket) {
-	state := &compoundState{}
-	var elems []respElem
+	scratch := &frameScratch{}
+	state := &scratch.state
+	elems := scratch.elems0[:0]
 	var pending []*asyncOp // async operations whose interim this frame carries
 	rest := frame
 	for elem := 0; len(rest) > 0; elem++ {
@@ -623,7 +633,11 @@ func (c *conn) serveCompound(frame []byte, encrypted bool, encSess *Session, t *
 			c.close()
 			return
 		}
-		req := &Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state, holds: t, elem: elem}
+		req := &scratch.req0
+		if elem > 0 {
+			req = new(Request)
+		}
+		*req = Request{Header: hdr, Msg: msg, Encrypted: encrypted, conn: c, compound: state, holds: t, elem: elem}
 		if encrypted && encSess != nil && hdr.SessionID != encSess.ID && hdr.Flags&smb2.FlagsRelatedOps == 0 {
 			// The transform header's session must be the request's.
 			t.endElement(elem, hdr.Command)

@@ -1,6 +1,7 @@
 package smb_test
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -12,8 +13,10 @@ import (
 
 	gosmb2 "github.com/hirochachacha/go-smb2"
 
+	"github.com/cifsd/cifsd/internal/smbwire"
 	"github.com/cifsd/cifsd/smb/smbtest"
 	"github.com/cifsd/cifsd/smb2"
+	"github.com/cifsd/cifsd/vfs"
 )
 
 // The per-request cost of the connection path, client and server in one
@@ -147,4 +150,55 @@ func BenchmarkRequestStat(b *testing.B) {
 		}
 		i++
 	})
+}
+
+// BenchmarkRequestStatWire: the same stat (CREATE for FILE_READ_ATTRIBUTES,
+// then CLOSE: cmd/smbbench's stat phase) from internal/smbwire's inline
+// client, which allocates nothing per request: allocs/op and B/op are the
+// server's alone, on the in-memory and the directory backend.
+func BenchmarkRequestStatWire(b *testing.B) {
+	for _, backend := range []string{"mem", "dir"} {
+		b.Run(backend, func(b *testing.B) {
+			ts := smbtest.NewUnstartedServer()
+			if backend == "dir" {
+				fsys, err := vfs.Dir(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				ts.FS = fsys
+				ts.Config.Shares[0].FS = fsys
+			}
+			ts.Start()
+			defer ts.Close()
+			ctx := context.Background()
+			c, err := smbwire.Dial(ctx, ts.Addr, ts.Share, ts.User, ts.Password, smbwire.Options{Inline: true, Dialect: smb2.Dialect311})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			names := make([]string, 16)
+			for i := range names {
+				names[i] = fmt.Sprintf("f%02d", i)
+				f, err := c.Create(ctx, names[i], smbwire.CreateRequest{Access: smb2.GenericWrite, Disposition: smb2.FileOverwriteIf})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.CloseFile(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			stat := smbwire.CreateRequest{Access: smb2.FileReadAttributes, Share: smb2.FileShareRead | smb2.FileShareWrite, Disposition: smb2.FileOpen}
+			i := 0
+			reportGoroutines(b, func() {
+				f, err := c.Create(ctx, names[i%len(names)], stat)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.CloseFile(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			})
+		})
+	}
 }

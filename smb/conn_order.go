@@ -128,6 +128,30 @@ type ticket struct {
 	// uses are the ticket's uses of opens, in element order. Only the
 	// frame's goroutine (or the reader before it starts) touches the slice.
 	uses []*openUse
+
+	// Storage for a frame of one request (most frames), so that its
+	// ticket is its only allocation here: the MessageId, the use of the
+	// open it names (newUse) and the list of that one use.
+	mids0  [1]uint64
+	uses0  [1]*openUse
+	use0   openUse
+	use0On bool // use0 is handed out
+}
+
+// newUse returns a new use of o by the element elem, on the ticket's list
+// of uses. The caller puts it on o's queue.
+func (t *ticket) newUse(elem int, o *Open, excl bool) *openUse {
+	u := &t.use0
+	if t.use0On {
+		u = new(openUse)
+	}
+	t.use0On = true
+	*u = openUse{t: t, elem: elem, o: o, excl: excl}
+	if t.uses == nil {
+		t.uses = t.uses0[:0]
+	}
+	t.uses = append(t.uses, u)
+	return u
 }
 
 // openUse is one element's use of one open.
@@ -144,6 +168,7 @@ type openUse struct {
 type useQueue struct {
 	mu      sync.Mutex
 	uses    []*openUse
+	uses0   [2]*openUse   // the first backing of uses (add)
 	nExcl   int           // exclusive uses among them
 	changed chan struct{} // closed when a use ends
 }
@@ -181,7 +206,7 @@ func (s *sequencer) admit(c *conn) *ticket {
 // chain makes a handle no earlier ticket can name). A malformed frame is
 // classified as far as it goes: serveCompound refuses it.
 func (c *conn) classify(t *ticket, msg []byte) {
-	var mids []uint64
+	mids := t.mids0[:0]
 	breaking := false
 	var sess *Session
 	var cur smb2.FileID
@@ -240,11 +265,10 @@ func (c *conn) classify(t *ticket, msg []byte) {
 			continue
 		}
 		if o := sess.lookupOpen(id); o != nil {
-			u := &openUse{t: t, elem: elem, o: o, excl: mode == holdExclusive}
-			t.uses = append(t.uses, u)
+			u := t.newUse(elem, o, mode == holdExclusive)
 			q := &o.uses
 			q.mu.Lock()
-			q.uses = append(q.uses, u)
+			q.addLocked(u)
 			if u.excl {
 				q.nExcl++
 			}
@@ -303,9 +327,8 @@ func (req *Request) acquire(o *Open, excl bool) bool {
 		// Not named at classification (the open did not exist yet, or the
 		// header walk saw another FileId): it joins the line now, still
 		// after the uses of earlier tickets and after whatever runs.
-		u = &openUse{t: t, elem: req.elem, o: o}
-		t.uses = append(t.uses, u)
-		q.uses = append(q.uses, u)
+		u = t.newUse(req.elem, o, false)
+		q.addLocked(u)
 	}
 	if excl && !u.excl {
 		u.excl = true
@@ -374,6 +397,14 @@ func (s *sequencer) waitClassified(ctx context.Context, t *ticket) bool {
 	}
 }
 
+// addLocked puts u at the end of q. The caller holds q.mu.
+func (q *useQueue) addLocked(u *openUse) {
+	if q.uses == nil {
+		q.uses = q.uses0[:0]
+	}
+	q.uses = append(q.uses, u)
+}
+
 // release ends u.
 func (u *openUse) release() {
 	if u.released {
@@ -384,7 +415,7 @@ func (u *openUse) release() {
 	q.mu.Lock()
 	for i, x := range q.uses {
 		if x == u {
-			q.uses = append(q.uses[:i], q.uses[i+1:]...)
+			q.uses = slices.Delete(q.uses, i, i+1) // clears the freed slot
 			if u.excl {
 				q.nExcl--
 			}

@@ -269,17 +269,24 @@ var bufClasses = [...]int{4 << 10, 64 << 10, 1<<20 + 64<<10, maxFrameSize}
 
 var bufPools [len(bufClasses)]sync.Pool
 
+// pooledBuf is a buffer of bufPools with its release func, made once with
+// the buffer, so that taking a buffer from the pool allocates nothing.
+type pooledBuf struct {
+	b       []byte
+	release func()
+}
+
 // getBuf returns a buffer of length n from the pool and its release func.
 func getBuf(n int) ([]byte, func()) {
 	for i, size := range bufClasses {
 		if n <= size {
 			p := &bufPools[i]
-			bp, _ := p.Get().(*[]byte)
-			if bp == nil {
-				b := make([]byte, size)
-				bp = &b
+			pb, _ := p.Get().(*pooledBuf)
+			if pb == nil {
+				pb = &pooledBuf{b: make([]byte, size)}
+				pb.release = func() { p.Put(pb) }
 			}
-			return (*bp)[:n], func() { p.Put(bp) }
+			return pb.b[:n], pb.release
 		}
 	}
 	return make([]byte, n), func() {}

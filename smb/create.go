@@ -237,6 +237,9 @@ type createOp struct {
 	statOpen    bool // an open without data access: no file yet (open_data.go)
 	created     bool
 	overwritten bool
+	// leaseCtx is the lease context answered (publishLocked): here, not
+	// in a variable the grant's closure would move to the heap.
+	leaseCtx *smb2.CreateContext
 	// Work left for when no lock is held: closing the opens of the same
 	// app instance, sending breaks.
 	afterUnlock []func()
@@ -500,12 +503,11 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 		appClient:      req.conn.neg.clientGUID,
 		dirOwner:       parentOwner(c.lr),
 	}
-	var leaseCtx *smb2.CreateContext
 	sh.store.PublishLocked(o, func(node *fileNode) {
 		switch {
 		case c.lr != nil && (!o.isDir || grantsDirLease(req, c.lr)):
 			lc := s.grantLease(sh, node, o, c.lr)
-			leaseCtx = &lc
+			c.leaseCtx = &lc
 		case !o.isDir && c.lr == nil:
 			sh.store.GrantOplockLocked(o, grantOplock(sh.store, node, r.RequestedOplockLevel, s.state.HasLocksLocked(node)))
 		}
@@ -524,7 +526,7 @@ func (c *createOp) publishLocked() *smb2.CreateResponse {
 	}
 	s.state.NoteReplayable(req, o, c.dr, c.action, m) // create_replay.go
 	resp := s.createReply(req, c.cx, createAnswer{id: o.id, meta: m, oplock: sh.store.OplockLocked(o), action: c.action,
-		lease: leaseCtx, durable: durCtx})
+		lease: c.leaseCtx, durable: durCtx})
 	if c.action != fileOpened {
 		// A new or replaced child changes its directory's listing.
 		var b breaks

@@ -145,11 +145,27 @@ func (r *Request) afterEncode(f func(msg []byte)) {
 // Status returns a response with status s and an error body.
 func statusResponse(s smb2.Status) *Response { return &Response{Status: s} }
 
-// body returns a success response whose body is produced by an encoder.
-func body(size int, encode func([]byte)) *Response {
-	b := make([]byte, size)
-	encode(b)
-	return &Response{Body: b}
+// smallBody bounds the bodies a response carries in its own allocation:
+// CREATE without contexts (88 bytes), CLOSE, ECHO, WRITE, LOCK, FLUSH,
+// SET_INFO and most QUERY_INFO answers.
+const smallBody = 128
+
+// responseWithBody is a Response and the room for a small body.
+type responseWithBody struct {
+	r   Response
+	buf [smallBody]byte
+}
+
+// newResponse returns a success response with a body of size bytes to
+// fill, one allocation for both when the body is small.
+func newResponse(size int) (*Response, []byte) {
+	if size > smallBody {
+		b := make([]byte, size)
+		return &Response{Body: b}, b
+	}
+	rb := &responseWithBody{}
+	rb.r.Body = rb.buf[:size]
+	return &rb.r, rb.r.Body
 }
 
 // encoder is what every smb2 response body implements.
@@ -159,7 +175,11 @@ type encoder interface {
 }
 
 // ok returns a STATUS_SUCCESS response with the encoded body e.
-func ok(e encoder) *Response { return body(e.Size(), e.Encode) }
+func ok(e encoder) *Response {
+	r, b := newResponse(e.Size())
+	e.Encode(b)
+	return r
+}
 
 // encodeBody encodes e into a new buffer.
 func encodeBody(e encoder) []byte {

@@ -31,8 +31,20 @@ import (
 
 // nameRes is one reserved name.
 type nameRes struct {
-	done    chan struct{} // closed when released
-	subtree bool          // every name below is reserved too
+	// done is closed when the name is released. The first operation to
+	// wait for the name makes it (waitLocked): most reservations end
+	// before anyone waits, and cost no channel.
+	done    chan struct{}
+	subtree bool // every name below is reserved too
+}
+
+// waitLocked returns the channel closed when x is released. The caller
+// holds sh.mu.
+func (x *nameRes) waitLocked() chan struct{} {
+	if x.done == nil {
+		x.done = make(chan struct{})
+	}
+	return x.done
 }
 
 // reservation is the set of names an operation holds.
@@ -41,6 +53,11 @@ type reservation struct {
 	keys    []string // foldKeys, sorted
 	subtree string   // the key whose subtree is held, or ""
 	held    bool
+
+	// Storage for the keys and the entries of a reservation of up to two
+	// names (all but a few), so that it is one allocation.
+	keys0  [2]string
+	names0 [2]nameRes
 }
 
 // reserveNames reserves the names (backend names, folded to keys) for the
@@ -49,6 +66,7 @@ type reservation struct {
 // directory being renamed). It fails only when ctx is done.
 func (sh *shareState) reserveNames(ctx context.Context, subtree string, names ...string) (*reservation, error) {
 	r := &reservation{sh: sh}
+	r.keys = r.keys0[:0]
 	for _, n := range names {
 		r.keys = append(r.keys, foldKey(n))
 	}
@@ -73,8 +91,13 @@ func (r *reservation) acquire(ctx context.Context) error {
 			if sh.reserved == nil {
 				sh.reserved = make(map[string]*nameRes)
 			}
-			for _, k := range r.keys {
-				sh.reserved[k] = &nameRes{done: make(chan struct{}), subtree: k == r.subtree}
+			for i, k := range r.keys {
+				x := new(nameRes)
+				if i < len(r.names0) {
+					x = &r.names0[i]
+				}
+				*x = nameRes{subtree: k == r.subtree}
+				sh.reserved[k] = x
 			}
 			r.held = true
 			sh.mu.Unlock()
@@ -97,7 +120,7 @@ func (sh *shareState) reservedByOtherLocked(r *reservation) chan struct{} {
 	}
 	for _, k := range r.keys {
 		if x := sh.reserved[k]; x != nil {
-			return x.done
+			return x.waitLocked()
 		}
 		// A subtree held above the name.
 		for a := k; ; {
@@ -107,7 +130,7 @@ func (sh *shareState) reservedByOtherLocked(r *reservation) chan struct{} {
 			}
 			a = a[:i]
 			if x := sh.reserved[a]; x != nil && x.subtree {
-				return x.done
+				return x.waitLocked()
 			}
 		}
 	}
@@ -115,7 +138,7 @@ func (sh *shareState) reservedByOtherLocked(r *reservation) chan struct{} {
 		prefix := r.subtree + "/"
 		for k, x := range sh.reserved {
 			if strings.HasPrefix(k, prefix) {
-				return x.done
+				return x.waitLocked()
 			}
 		}
 	}
@@ -141,7 +164,9 @@ func (r *reservation) releaseLocked() {
 	for _, k := range r.keys {
 		if x := r.sh.reserved[k]; x != nil {
 			delete(r.sh.reserved, k)
-			close(x.done)
+			if x.done != nil {
+				close(x.done)
+			}
 		}
 	}
 	r.held = false
