@@ -168,7 +168,7 @@ type openUse struct {
 type useQueue struct {
 	mu      sync.Mutex
 	uses    []*openUse
-	uses0   [2]*openUse   // the first backing of uses (add)
+	uses0   [2]*openUse   // the first backing of uses (addLocked)
 	nExcl   int           // exclusive uses among them
 	changed chan struct{} // closed when a use ends
 }

@@ -103,10 +103,8 @@ func (t *directTCP) writeMessage(bufs net.Buffers) error {
 	all := append((*vp)[:0], t.whdr[:])
 	all = append(all, bufs...)
 	*vp = all
-	var err error
-	if ok, rerr := t.raw.Writev(all); ok {
-		err = rerr
-	} else {
+	ok, err := t.raw.Writev(all)
+	if !ok {
 		_, err = vp.WriteTo(t.w)
 	}
 	clear(all)

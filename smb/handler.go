@@ -164,7 +164,7 @@ func newResponse(size int) (*Response, []byte) {
 		return &Response{Body: b}, b
 	}
 	rb := &responseWithBody{}
-	rb.r.Body = rb.buf[:size]
+	rb.r.Body = rb.buf[:size:size] // an append by a Layer copies, as with make
 	return &rb.r, rb.r.Body
 }
 
